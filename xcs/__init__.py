@@ -1,0 +1,19 @@
+"""XCS: run the iterations of I/O-bound Python loops in parallel, with sequential results.
+
+    import xcs
+
+    @xcs.jit
+    def ensemble(prompt):
+        results = []
+        for model in models:
+            results.append(model.predict(prompt))   # each call blocks on the network
+        return results
+
+The loop's map part (`model.predict(prompt)`) runs on a thread pool; the commit part
+(`results.append`) runs in iteration order on the calling thread. Loops XCS cannot
+prove safe stay sequential; `xcs.explain(fn)` says why.
+"""
+from xcs.config import configure, settings
+
+__all__ = ["configure", "settings"]
+__version__ = "0.1.0"
