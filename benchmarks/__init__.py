@@ -1,0 +1,1 @@
+"""XCS benchmarks: one module per workload, sharing one timing/report helper (`benchmarks.report`)."""

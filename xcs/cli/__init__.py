@@ -1,0 +1,1 @@
+"""`python -m xcs` sub-commands, one module each (`demo`, `run`, `explain`)."""
