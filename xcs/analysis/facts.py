@@ -1,0 +1,77 @@
+"""What the analysis proves about one loop, handed to the transform as immutable data.
+
+Positions are indices into the normalized instruction list (`FunctionFacts.items`), so
+the transform can rebuild code from exactly the instructions the analysis looked at.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xcs.analysis.refusal import Refusal
+
+
+@dataclass(frozen=True)
+class Hoist:
+    """An argument expression of a commit statement that runs in the map part instead.
+
+    `start`/`stop` bound the expression's instructions (items[start:stop]); its value is
+    stored into the fresh local `temp` in the map part and loaded from it in the commit part.
+    """
+
+    start: int
+    stop: int
+    temp: str
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A statement of the loop body: items[start:stop] plus out-of-line handler blocks.
+
+    `kind` is "map" (runs on a worker), "commit" (runs in order on the calling thread) or
+    "end" (the loop's closing jump). `writes` are the locals it assigns; `skips` says it
+    can go to the next iteration (`continue`).
+    """
+
+    start: int
+    stop: int
+    kind: str
+    line: int | None
+    writes: tuple[str, ...] = ()
+    skips: bool = False
+    handlers: tuple[tuple[int, int], ...] = ()
+    hoists: tuple[Hoist, ...] = ()
+    reasons: tuple[Refusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoopFacts:
+    """Everything known about one `for` loop.
+
+    `parallel` is True when the loop may run in parallel (safety only; whether it is worth
+    it is the evidence layer's call). Otherwise `reasons` says why not.
+    """
+
+    line: int | None
+    for_iter: int                   # index of FOR_ITER
+    head: int                       # index of the label FOR_ITER is reached through
+    exit: int                       # index of the exit label
+    iter_insert: int                # index after which the iterator is on top of the stack
+    base_depth: int                 # stack depth at the loop head (iterator included)
+    parallel: bool
+    reasons: tuple[Refusal, ...] = ()
+    statements: tuple[Statement, ...] = ()
+    inputs: tuple[str, ...] = ()    # locals the map part reads but the body never writes
+    closure: tuple[str, ...] = ()   # cell/free variables the map part reads
+    map_writes: tuple[str, ...] = ()
+    nested_in: int | None = None    # for_iter index of an enclosing loop
+
+
+@dataclass(frozen=True)
+class FunctionFacts:
+    """The analysis of one code object: its normalized instructions and its loops."""
+
+    code: object
+    items: tuple = ()
+    loops: tuple[LoopFacts, ...] = ()
+    refusal: Refusal | None = None
+    comprehensions: tuple = field(default=())  # FunctionFacts of comprehension code constants (3.11)

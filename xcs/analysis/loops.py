@@ -1,0 +1,125 @@
+"""Find the `for` loops of a function and the instructions that belong to each.
+
+A loop is a `FOR_ITER` reached through a label (the head), with its exit label as the jump
+target. Its body is every item between `FOR_ITER` and the exit label, plus the exception
+handlers of try statements in it that CPython 3.12+ places after the function's `return`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bytecode import Instr, Label, TryBegin, TryEnd
+
+from xcs.analysis.flow import Flow
+
+
+@dataclass(frozen=True)
+class LoopShape:
+    """Where one loop lives in the instruction list (item indices)."""
+
+    for_iter: int
+    head: int             # index of the head label
+    exit: int             # index of the exit label
+    iter_insert: int      # the iterator is on top of the stack after this item
+    handlers: tuple       # out-of-line handler blocks: ((start, stop), ...)
+    outer_try: object     # handler label of a try range enclosing the whole loop, or None
+
+    def is_outer_marker(self, item) -> bool:
+        """True for TryBegin/TryEnd items that only continue a try range around the loop
+        (3.12+ inline comprehensions re-open theirs around each jump)."""
+        if self.outer_try is None:
+            return False
+        if isinstance(item, TryBegin):
+            return item.target is self.outer_try
+        if isinstance(item, TryEnd):
+            return item.entry.target is self.outer_try
+        return False
+
+    @property
+    def body(self) -> range:
+        return range(self.for_iter + 1, self.exit)
+
+
+# Items allowed between the instruction that makes the iterator and the loop head
+# (3.12+ inline comprehensions save the target variable and build the result there).
+ITER_SHUFFLE = {"LOAD_FAST_AND_CLEAR", "SWAP", "BUILD_LIST", "BUILD_SET", "BUILD_MAP", "NOP"}
+
+
+def find_loops(flow: Flow) -> list[LoopShape]:
+    """Every `for` loop whose iterator comes from `GET_ITER` (or a 3.11 comprehension's `.0`)."""
+    items = flow.items
+    loops = []
+    for i, item in enumerate(items):
+        if not (isinstance(item, Instr) and item.name == "FOR_ITER"):
+            continue
+        head = _previous_label(items, i)
+        if head is None:
+            continue
+        insert = _iterator_source(items, head)
+        if insert is None:
+            continue
+        exit_index = flow.label_index[item.arg]
+        if exit_index <= i:
+            continue
+        outer = flow.try_begin_of.get(i)
+        outer_try = outer.target if outer is not None else None
+        loops.append(LoopShape(i, head, exit_index, insert, _handler_blocks(flow, i + 1, exit_index, outer_try),
+                               outer_try))
+    return loops
+
+
+def _previous_label(items, i):
+    j = i - 1
+    while j >= 0 and not isinstance(items[j], Instr):
+        if isinstance(items[j], Label):
+            return j
+        j -= 1
+    return None
+
+
+def _iterator_source(items, head):
+    j = head - 1
+    while j >= 0:
+        item = items[j]
+        if isinstance(item, Instr):
+            if item.name == "GET_ITER":
+                return j
+            if item.name == "LOAD_FAST" and item.arg == ".0":
+                return j
+            if item.name not in ITER_SHUFFLE:
+                return None
+        elif isinstance(item, TryEnd):
+            return None
+        j -= 1
+    return None
+
+
+def _handler_blocks(flow: Flow, start: int, stop: int, outer_try) -> tuple:
+    """Item ranges of handler code reachable from try statements in items[start:stop] but
+    located outside it (the handler of a try range around the whole loop excluded)."""
+    items = flow.items
+    seeds = [flow.target(items[k].target) for k in range(start, stop)
+             if isinstance(items[k], TryBegin) and items[k].target is not outer_try]
+    reached: set = set()
+    # Jumps back to FOR_ITER (continue) or to the exit (break) leave the handler code.
+    boundary = {start - 1, flow.next_instr(stop)}
+    work = [s for s in seeds if s is not None and not (start <= s < stop)]
+    while work:
+        i = work.pop()
+        if i in reached or start <= i < stop or i in boundary:
+            continue
+        reached.add(i)
+        work.extend(j for j, _ in flow.succ.get(i, ()))
+    blocks = []
+    for i in sorted(reached):
+        lo = i
+        while lo - 1 >= 0 and isinstance(items[lo - 1], (Label, TryBegin)):
+            lo -= 1
+        hi = i + 1
+        while hi < len(items) and isinstance(items[hi], TryEnd):
+            hi += 1
+        if blocks and lo <= blocks[-1][1]:
+            blocks[-1] = (blocks[-1][0], max(hi, blocks[-1][1]))
+        else:
+            blocks.append((lo, hi))
+    return tuple(blocks)

@@ -1,0 +1,50 @@
+"""Why a loop (or a statement of it) cannot run in parallel, as data.
+
+A `Refusal` names the kind of obstacle, the user's line and the variable or instruction.
+`explain()`, logs and errors all render it through `Refusal.words()`, so the wording lives
+in one place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# kind -> sentence template; {name} is the variable / instruction / callee.
+TEMPLATES = {
+    "break": "`break` leaves the loop early; later iterations must not start",
+    "return": "`return` (or a `break` that ends the function) inside the loop body stops later iterations",
+    "yield": "`yield`/`await` inside the loop body suspends the frame",
+    "target": "the loop target `{name}` is not a plain local variable",
+    "late-binding": "`{name}` is captured by a closure created in the loop; each closure must see its own iteration's value",
+    "carried": "`{name}` is carried from one iteration to the next (read before it is assigned in the same iteration)",
+    "commit-read": "the work reads `{name}`, which the in-order part of the loop changes",
+    "unbound-input": "`{name}` may be unassigned when the loop starts",
+    "frame-introspection": "`{name}()` inspects or changes the running frame",
+    "iterable-mutated": "the loop changes `{name}`, the sequence it iterates over",
+    "after-skip": "this work runs only when an earlier in-order statement does not `continue`",
+    "no-parallel-work": "nothing in the loop body can run apart from the in-order part ({name})",
+    "control-flow": "control flow not understood: {name}",
+    "generator": "the function is a generator or coroutine; its loops are left alone",
+    "commit:global": "assigns the global `{name}`",
+    "commit:nonlocal": "assigns `{name}`, which closures or an enclosing function share",
+    "commit:instruction": "`{name}` must run in order",
+    "commit:append": "adds to {name} in order",
+    "commit:store": "stores into `{name}`, which other iterations can see",
+    "commit:ordered": "`{name}()` produces ordered output or depends on call order",
+    "commit:ordered-callee": "`{name}`",
+    "commit:outer-call": "`{name}()` changes an object other iterations can see",
+    "internal": "XCS could not transform this loop ({name}); it runs as written",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """One reason a loop, or one statement of it, stays sequential."""
+
+    kind: str
+    line: int | None
+    name: str = ""
+
+    def words(self) -> str:
+        """The reason in a sentence, with the user's line."""
+        text = TEMPLATES.get(self.kind, self.kind + ": {name}").format(name=self.name)
+        return f"line {self.line}: {text}" if self.line else text

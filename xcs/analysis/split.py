@@ -1,0 +1,424 @@
+"""Split a loop body into a parallel map part and an in-order commit part.
+
+A statement is *map* when it only computes iteration-local values (it may call anything,
+including blocking I/O, and may `continue`); it is *commit* when it touches state other
+iterations can see: outer objects, carried variables, globals, ordered output. Argument
+expressions of commit statements that only read map values are hoisted into the map part
+(`results.append(fetch(x))` fetches in parallel and appends in order).
+"""
+from __future__ import annotations
+
+import types
+
+from bytecode import Instr, Label, TryBegin
+
+from xcs import pyversion
+from xcs.analysis import effects
+from xcs.analysis.facts import Hoist, LoopFacts, Statement
+from xcs.analysis.flow import Flow, definitely_assigned
+from xcs.analysis.loops import LoopShape
+from xcs.analysis.refusal import Refusal
+from xcs.analysis.stack import Event, simulate
+from xcs.analysis.statements import RawStatement, split_statements
+
+TARGET_OPS = {"STORE_FAST", "UNPACK_SEQUENCE", "UNPACK_EX", "NOP"}
+PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_ATTR",
+            "LOAD_METHOD", "PUSH_NULL", "PRECALL", "CALL", "CALL_KW", "KW_NAMES", "CALL_FUNCTION_EX",
+            "BINARY_OP", "BINARY_SUBSCR", "BINARY_SLICE", "COMPARE_OP", "IS_OP", "CONTAINS_OP",
+            "UNARY_NEGATIVE", "UNARY_NOT", "UNARY_INVERT", "TO_BOOL", "BUILD_LIST", "BUILD_TUPLE",
+            "BUILD_MAP", "BUILD_SET", "BUILD_STRING", "BUILD_SLICE", "BUILD_CONST_KEY_MAP",
+            "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", "FORMAT_VALUE", "FORMAT_SIMPLE",
+            "FORMAT_WITH_SPEC", "CONVERT_VALUE", "LIST_TO_TUPLE", "CALL_INTRINSIC_1", "NOP",
+            "LOAD_SMALL_INT", "COPY_FREE_VARS"}
+
+
+class LoopAnalysis:
+    """Analysis of one loop; `facts()` gives the immutable result."""
+
+    def __init__(self, flow: Flow, loop: LoopShape, env: effects.Environment, code):
+        self.flow, self.loop, self.env, self.code = flow, loop, env, code
+        self.items = flow.items
+        self.base = flow.depth.get(loop.for_iter)
+        self.line = self.items[loop.for_iter].lineno
+        self.cellvars = set(code.co_cellvars)
+
+    # ----------------------------------------------------------------- entry point
+    def facts(self) -> LoopFacts:
+        loop = self.loop
+        common = dict(line=self.line, for_iter=loop.for_iter, head=loop.head, exit=loop.exit,
+                      iter_insert=loop.iter_insert, base_depth=self.base or 0)
+        if self.base is None:
+            return LoopFacts(parallel=False, reasons=(Refusal("control-flow", self.line, "unreachable loop"),), **common)
+        raw, refusals = split_statements(self.flow, loop, self.base)
+        if not refusals:
+            refusals = self._check_target(raw[0])
+        if refusals:
+            return LoopFacts(parallel=False, reasons=tuple(refusals), **common)
+        self.raw = raw
+        self.events = [self._events(s) for s in raw]
+        self.body_writes = {w for s in raw for w in self._writes(s)}
+        self.aliases = self._outer_aliases()
+        refusals = self._loop_refusals()
+        if refusals:
+            return LoopFacts(parallel=False, reasons=tuple(refusals), **common)
+        self.defined = definitely_assigned(self.flow, self.flow.next_instr(loop.for_iter + 1), frozenset(),
+                                           stop_at={loop.for_iter}, nodes=self._body_nodes())
+        kinds, reasons = self._classify()
+        statements, hoist_reasons = self._statements(kinds, reasons)
+        has_work = any(s.kind == "map" and k > 0 for k, s in enumerate(statements)) or any(s.hoists for s in statements)
+        all_reasons = tuple(r for s in statements for r in s.reasons) + tuple(hoist_reasons)
+        if not has_work:
+            why = all_reasons or (Refusal("no-parallel-work", self.line, "every statement updates shared state"),)
+            return LoopFacts(parallel=False, reasons=why, statements=tuple(statements), **common)
+        inputs, closure, unbound = self._inputs(statements)
+        if unbound:
+            return LoopFacts(parallel=False, reasons=tuple(unbound), statements=tuple(statements), **common)
+        map_writes = tuple(sorted({w for s in statements if s.kind == "map" for w in s.writes}))
+        return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
+                         closure=closure, map_writes=map_writes, **common)
+
+    # ----------------------------------------------------------------- statement facts
+    def _instrs(self, s: RawStatement):
+        for i in s.indices():
+            if isinstance(self.items[i], Instr):
+                yield i, self.items[i]
+
+    def _writes(self, s: RawStatement):
+        return {ins.arg for _, ins in self._instrs(s) if ins.name in ("STORE_FAST", "DELETE_FAST")}
+
+    def _events(self, s: RawStatement) -> list[Event]:
+        handler_depths = {}
+        for i in s.indices():
+            item = self.items[i]
+            if isinstance(item, TryBegin):
+                handler_depths[item.target] = item.stack_depth + (1 if item.push_lasti else 0) + 1
+        events = simulate(self.items, s.start, s.stop, self.base, handler_depths)
+        for lo, hi in s.handlers:
+            first = self.flow.next_instr(lo)
+            events += simulate(self.items, lo, hi, self.flow.depth.get(first, 0), handler_depths)
+        return events
+
+    def _check_target(self, target: RawStatement) -> list[Refusal]:
+        for _, ins in self._instrs(target):
+            if ins.name in ("STORE_DEREF",):
+                return [Refusal("late-binding", ins.lineno, pyversion.deref_name(ins.arg))]
+            if ins.name not in TARGET_OPS:
+                name = getattr(ins.arg, "name", ins.arg) if ins.arg is not None else ins.name
+                return [Refusal("target", ins.lineno, str(name[1] if isinstance(name, tuple) else name))]
+        return []
+
+    def _outer_aliases(self) -> set:
+        """Body locals assigned straight from an outer object (`y = acc`, `log = self.log`)."""
+        aliases = set()
+        for events in self.events:
+            for e in events:
+                value = e.target
+                if e.op == "store-local" and (value.kind in ("global", "deref") or
+                                              (value.kind == "local" and value.name not in self.body_writes)):
+                    aliases.add(e.args[0])
+        return aliases
+
+    def _body_nodes(self) -> set:
+        nodes = {i for s in self.raw for i, _ in self._instrs(s)}
+        return nodes
+
+    # ----------------------------------------------------------------- loop-level refusals
+    def _loop_refusals(self) -> list[Refusal]:
+        out = []
+        iterable = self._iterable_name()
+        for s, events in zip(self.raw, self.events):
+            for _, ins in self._instrs(s):
+                if pyversion.is_closure_load(ins):
+                    name = pyversion.deref_name(ins.arg)
+                    if name in self.body_writes or self._deref_written(name):
+                        out.append(Refusal("late-binding", ins.lineno, name))
+                if iterable and ins.name in ("STORE_FAST", "STORE_GLOBAL", "STORE_DEREF") and \
+                        pyversion.deref_name(ins.arg) == iterable:
+                    out.append(Refusal("iterable-mutated", ins.lineno, iterable))
+            for e in events:
+                if e.op == "call":
+                    obj = self._resolve(e.target)
+                    trick = effects.frame_introspection(obj) if obj is not None else None
+                    if trick and not (trick == "dir" and e.args):
+                        out.append(Refusal("frame-introspection", self.items[e.index].lineno, trick))
+                if iterable and e.target is not None and e.target.name == iterable and e.target.kind != "fresh" \
+                        and self._mutates(e):
+                    out.append(Refusal("iterable-mutated", self.items[e.index].lineno, iterable))
+        return out
+
+    def _iterable_name(self) -> str | None:
+        j = self.loop.iter_insert
+        prev = self.items[j - 1] if j > 0 else None
+        if isinstance(prev, Instr) and prev.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"):
+            return pyversion.global_name(prev) if prev.name == "LOAD_GLOBAL" else pyversion.deref_name(prev.arg)
+        return None
+
+    def _mutates(self, e: Event) -> bool:
+        if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr"):
+            return True
+        if e.op == "call" and e.target.chain and len(e.target.chain) == 1:
+            return e.target.chain[-1] in effects.MUTATORS
+        return False
+
+    def _deref_written(self, name: str) -> bool:
+        return any(ins.name in ("STORE_DEREF", "DELETE_DEREF") and pyversion.deref_name(ins.arg) == name
+                   for s in self.raw for _, ins in self._instrs(s))
+
+    def _resolve(self, value):
+        if value is None or value.kind not in ("global", "deref"):
+            return None
+        try:
+            return self.env.lookup(value.kind, value.name, value.chain)
+        except LookupError:
+            return None
+        except Exception:  # noqa: BLE001 - a descriptor we should not poke at
+            return None
+
+    # ----------------------------------------------------------------- classification
+    def _commit_reason(self, s: RawStatement, events: list[Event]) -> Refusal | None:
+        """Why statement s must run in order, or None when it may run on a worker."""
+        for _, ins in self._instrs(s):
+            line = ins.lineno
+            if ins.name in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+                return Refusal("commit:global", line, ins.arg)
+            if ins.name in ("STORE_DEREF", "DELETE_DEREF"):
+                return Refusal("commit:nonlocal", line, pyversion.deref_name(ins.arg))
+            if ins.name in ("IMPORT_NAME", "IMPORT_FROM", "SETUP_ANNOTATIONS", "STORE_NAME", "LOAD_NAME",
+                            "DELETE_NAME", "LOAD_LOCALS", "LOAD_FROM_DICT_OR_DEREF", "LOAD_FROM_DICT_OR_GLOBALS"):
+                return Refusal("commit:instruction", line, ins.name)
+            if ins.name in ("STORE_FAST", "DELETE_FAST") and ins.arg in self.cellvars:
+                return Refusal("commit:nonlocal", line, ins.arg)
+            if ins.name == "DELETE_FAST":
+                return Refusal("commit:instruction", line, f"del {ins.arg}")
+        for e in events:
+            reason = self._event_reason(e)
+            if reason is not None:
+                return reason
+        return None
+
+    def _event_reason(self, e: Event) -> Refusal | None:
+        line = self.items[e.index].lineno
+        if e.op == "append":
+            return Refusal("commit:append", line, "the comprehension's result")
+        if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr", "inplace"):
+            root = e.target
+            if e.op == "inplace" and root.kind == "local" and not root.chain:
+                return None  # rebinding a local: the dataflow rules decide
+            if self._is_outer(root) or self._is_target(root) or root.kind not in ("local", "fresh", "call", "value", "const"):
+                return Refusal("commit:store", line, root.describe())
+            return None
+        if e.op != "call":
+            return None
+        callee = e.target
+        obj = self._resolve(callee)
+        if obj is not None:
+            if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, self.env):
+                return Refusal("commit:ordered", line, callee.describe())
+            if isinstance(obj, types.FunctionType):
+                found = effects.ordered_effects_in(obj, self._env_for)
+                if found:
+                    return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
+            if callee.chain and isinstance(self._resolve_root(callee), types.ModuleType):
+                return None
+        method = callee.chain[-1] if callee.chain else None
+        if callee.kind in ("global", "deref") and callee.chain:
+            root = self._resolve_root(callee)
+            if not isinstance(root, types.ModuleType) and (method in effects.MUTATORS or e.discarded):
+                return Refusal("commit:outer-call", line, callee.describe())
+            return None
+        if callee.kind == "local" and callee.chain:
+            if self._is_outer(callee) and (method in effects.MUTATORS or e.discarded and len(callee.chain) == 1 and method in effects.MUTATORS):
+                return Refusal("commit:outer-call", line, callee.describe())
+            if self._is_target(callee) and method in effects.MUTATORS:
+                return Refusal("commit:outer-call", line, callee.describe())
+        return None
+
+    def _resolve_root(self, value):
+        try:
+            return self.env.lookup(value.kind, value.name)
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _env_for(self, func) -> effects.Environment:
+        closure = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
+        return effects.Environment(globals=func.__globals__, closure=closure, extra_ordered=self.env.extra_ordered)
+
+    def _is_outer(self, value) -> bool:
+        return value.kind == "local" and (value.name not in self.body_writes or value.name in self.aliases)
+
+    def _is_target(self, value) -> bool:
+        return value.kind == "local" and value.name in self._target_names()
+
+    def _target_names(self) -> set:
+        return {ins.arg for _, ins in self._instrs(self.raw[0]) if ins.name == "STORE_FAST"}
+
+    def _reads(self, s: RawStatement):
+        # LOAD_FAST_AND_CLEAR (3.12+ inline comprehensions) saves a value to restore it: not a read.
+        for i, ins in self._instrs(s):
+            if pyversion.is_closure_load(ins):
+                yield i, pyversion.deref_name(ins.arg), "deref"
+            elif ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK"):
+                yield i, ins.arg, "fast"
+            elif ins.name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
+                yield i, pyversion.deref_name(ins.arg), "deref"
+            elif ins.name == "LOAD_GLOBAL":
+                yield i, pyversion.global_name(ins), "global"
+
+    def _classify(self):
+        kinds, reasons = [], []
+        for k, (s, events) in enumerate(zip(self.raw, self.events)):
+            if k == 0:
+                kinds.append("map"); reasons.append(None); continue
+            if self._is_end(s):
+                kinds.append("end"); reasons.append(None); continue
+            reason = self._commit_reason(s, events)
+            kinds.append("commit" if reason else "map")
+            reasons.append(reason)
+        changed = True
+        while changed:
+            changed = False
+            commit_fast = {w for k, s in enumerate(self.raw) if kinds[k] == "commit" for w in self._writes(s)}
+            commit_names = {pyversion.deref_name(ins.arg) for k, s in enumerate(self.raw) if kinds[k] == "commit"
+                            for _, ins in self._instrs(s) if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL")}
+            skipped = False
+            for k, s in enumerate(self.raw):
+                if kinds[k] == "commit":
+                    skipped |= s.skips
+                    continue
+                if kinds[k] != "map" or k == 0:
+                    continue
+                reason = self._dependency_reason(s, commit_fast, commit_names, skipped)
+                if reason is not None:
+                    kinds[k], reasons[k], changed = "commit", reason, True
+        self.commit_fast = {w for k, s in enumerate(self.raw) if kinds[k] == "commit" for w in self._writes(s)}
+        self.commit_names = {pyversion.deref_name(ins.arg) for k, s in enumerate(self.raw) if kinds[k] == "commit"
+                             for _, ins in self._instrs(s) if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL")}
+        self.kinds = kinds
+        return kinds, reasons
+
+    def _dependency_reason(self, s, commit_fast, commit_names, skipped) -> Refusal | None:
+        if skipped:
+            return Refusal("after-skip", s.line, "")
+        return self._read_reason(self._reads(s), commit_fast, commit_names)
+
+    def _read_reason(self, reads, commit_fast, commit_names) -> Refusal | None:
+        for i, name, kind in reads:
+            line = self.items[i].lineno
+            if kind == "fast":
+                if name in commit_fast:
+                    return Refusal("commit-read", line, name)
+                if name in self.body_writes and name not in self.defined.get(i, frozenset()):
+                    return Refusal("carried", line, name)
+            elif name in commit_names:
+                return Refusal("commit-read", line, name)
+        return None
+
+    def _is_end(self, s: RawStatement) -> bool:
+        instrs = [ins for _, ins in self._instrs(s)]
+        return len(instrs) == 1 and instrs[0].name.startswith("JUMP") and \
+            self.flow.label_index[instrs[0].arg] == self.loop.head
+
+    # ----------------------------------------------------------------- hoisting
+    def _statements(self, kinds, reasons):
+        out, notes = [], []
+        hoist_count = 0
+        skipped = False
+        for k, (s, events) in enumerate(zip(self.raw, self.events)):
+            writes = tuple(sorted(self._writes(s)))
+            hoists = ()
+            why = () if reasons[k] is None else (_reason_for_user(reasons[k]),)
+            if kinds[k] == "commit" and not skipped and not s.handlers and not self._has_jumps(s):
+                hoists, hoist_count = self._hoists(s, events, hoist_count)
+            if kinds[k] == "commit":
+                skipped |= s.skips
+            out.append(Statement(s.start, s.stop, kinds[k], s.line, writes, s.skips, tuple(s.handlers),
+                                 hoists, why))
+        return out, notes
+
+    def _has_jumps(self, s):
+        return any(isinstance(ins.arg, Label) for _, ins in self._instrs(s))
+
+    def _hoists(self, s, events, count):
+        hoists = []
+        taken: list = []
+        for e in events:
+            if e.op == "call" and not e.discarded:
+                continue
+            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append"):
+                continue
+            operands = list(e.args)
+            for value in operands:
+                span = self._span(value, e, s)
+                if span is None or any(a < span[1] and span[0] < b for a, b in taken):
+                    continue
+                if self._hoistable(*span):
+                    taken.append(span)
+                    hoists.append(Hoist(span[0], span[1], f"__xcs_h{count}"))
+                    count += 1
+        hoists.sort(key=lambda h: h.start)
+        return tuple(hoists), count
+
+    def _span(self, value, event, s):
+        """items[start:stop] computing `value`, or None if it is not a self-contained expression."""
+        if not value.calls or value.start < s.start:
+            return None
+        starts = sorted({v.start for v in event.args} | ({event.target.start} if event.target else set()))
+        later = [x for x in starts if x > value.start]
+        stop = min(later) if later else event.index
+        while stop > value.start and isinstance(self.items[stop - 1], Instr) and \
+                self.items[stop - 1].name in ("PRECALL", "KW_NAMES"):
+            stop -= 1
+        depth = 0
+        for item in self.items[value.start:stop]:
+            if not isinstance(item, Instr):
+                return None
+            depth += item.stack_effect(jump=False)
+            if depth < 0:
+                return None
+        return (value.start, stop) if depth == 1 else None
+
+    def _hoistable(self, start, stop) -> bool:
+        instrs = self.items[start:stop]
+        if any(ins.name not in PURE_OPS for ins in instrs):
+            return False
+        reads = [(i, *rest) for i, *rest in
+                 ((i, pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else
+                   (pyversion.deref_name(ins.arg) if ins.name == "LOAD_DEREF" else ins.arg),
+                   {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "fast"))
+                  for i, ins in zip(range(start, stop), instrs)
+                  if ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"))]
+        if self._read_reason(reads, self.commit_fast, self.commit_names) is not None:
+            return False
+        events = simulate(self.items, start, stop, 0, {})
+        return all(self._event_reason(e) is None for e in events)
+
+    # ----------------------------------------------------------------- inputs
+    def _inputs(self, statements):
+        fast, closure = set(), set()
+        for st in statements:
+            spans = []
+            if st.kind == "map":
+                spans.append(range(st.start, st.stop))
+                spans += [range(lo, hi) for lo, hi in st.handlers]
+            spans += [range(h.start, h.stop) for h in st.hoists]
+            for span in spans:
+                for i in span:
+                    ins = self.items[i]
+                    if not isinstance(ins, Instr):
+                        continue
+                    if pyversion.is_closure_load(ins) or ins.name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
+                        closure.add(pyversion.deref_name(ins.arg))
+                    elif ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK") and ins.arg not in self.body_writes:
+                        fast.add(ins.arg)
+        code = self.code
+        nargs = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
+        entry = self.flow.next_instr(0)
+        defined = definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs]))
+        at_loop = defined.get(self.loop.iter_insert, frozenset())
+        unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
+        return tuple(sorted(fast)), tuple(sorted(closure)), unbound
+
+
+def _reason_for_user(reason: Refusal) -> Refusal:
+    """Commit reasons are kept as refusals of their statement's parallelism."""
+    return reason

@@ -1,0 +1,203 @@
+"""Symbolic stack simulation: which expression produced each value an instruction consumes.
+
+Each stack slot holds a `Value`: where its expression starts (item index), what it is rooted
+at (a local, a global, a free variable, a fresh object, ...) and the attribute chain read
+from that root. The analysis uses it to name the receiver of a mutation and the callee of a
+call, and to find argument expressions that can be hoisted.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from bytecode import Instr, Label, TryBegin
+
+from xcs import pyversion
+
+CALL_OPS = {"CALL", "CALL_KW", "CALL_FUNCTION_EX"}
+FRESH_OPS = {"BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_TUPLE", "BUILD_STRING", "BUILD_SLICE",
+             "BUILD_CONST_KEY_MAP", "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE",
+             "MAKE_FUNCTION", "FORMAT_VALUE", "FORMAT_SIMPLE", "FORMAT_WITH_SPEC"}
+
+
+@dataclass(frozen=True)
+class Value:
+    """One simulated stack slot.
+
+    kind: "local" | "global" | "deref" | "const" | "fresh" | "null" | "self" | "call" | "value".
+    """
+
+    kind: str
+    start: int
+    name: str = ""
+    chain: tuple = ()
+    calls: bool = False
+    method: bool = False
+
+    def describe(self) -> str:
+        """The expression as the user wrote it, as far as it is known (`self.session.get`)."""
+        base = self.name or {"fresh": "<new object>", "call": "<call result>"}.get(self.kind, "<value>")
+        return ".".join((base,) + self.chain)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something an instruction does that matters for the split.
+
+    op: "store-local" (value in `target`, the local's name in `args`),
+        "call" (callee in `target`, args in `args`, `discarded` when the result is popped),
+        "store-attr" / "store-subscr" / "delete-attr" / "delete-subscr" (receiver in `target`),
+        "inplace" (left operand in `target`, right in `args`), "append" (LIST_APPEND and
+        friends: the container at depth `target` of the enclosing comprehension).
+    """
+
+    op: str
+    index: int
+    target: Value | None = None
+    args: tuple = ()
+    discarded: bool = False
+
+
+def _combine(values, index, calls=False) -> Value:
+    start = min((v.start for v in values), default=index)
+    return Value("value", start, calls=calls or any(v.calls for v in values))
+
+
+def simulate(items: list, start: int, stop: int, entry_depth: int, handler_depths: dict) -> list[Event]:
+    """Walk items[start:stop] and return the events, in order.
+
+    `entry_depth` slots are on the stack at `start` (unknown values); `handler_depths` maps an
+    exception handler's label to its entry depth. Branches restore the stack saved at the jump.
+    """
+    stack = [Value("value", -1)] * entry_depth
+    saved: dict = {}
+    events: list[Event] = []
+    live = True
+    for i in range(start, stop):
+        item = items[i]
+        if isinstance(item, Label):
+            if item in saved:
+                if not live or len(saved[item]) != len(stack):
+                    stack = list(saved[item])
+                live = True
+            elif item in handler_depths:
+                stack = [Value("value", -1)] * handler_depths[item]
+                live = True
+            continue
+        if not isinstance(item, Instr):
+            continue
+        if not live:
+            stack = [Value("value", -1)] * max(len(stack), 0)
+            live = True
+        _step(item, i, stack, events, items)
+        if isinstance(item.arg, Label):
+            # The stack at the target: what this instruction leaves when it jumps.
+            effect = item.stack_effect(jump=True) - item.stack_effect(jump=False)
+            target_stack = list(stack) + [Value("value", i)] * max(effect, 0)
+            if effect < 0:
+                target_stack = target_stack[:effect]
+            saved.setdefault(item.arg, target_stack)
+        if item.name in pyversion.UNCONDITIONAL_JUMPS or item.name in pyversion.TERMINATORS:
+            live = False
+    return events
+
+
+def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
+    name = instr.name
+    if name == "SWAP":
+        n = instr.arg
+        stack[-1], stack[-n] = stack[-n], stack[-1]
+        return
+    if name == "COPY":
+        stack.append(stack[-instr.arg])
+        return
+    if name in ("LIST_APPEND", "SET_ADD", "MAP_ADD"):
+        n = 2 if name == "MAP_ADD" else 1
+        args = tuple(stack[-n:])
+        del stack[-n:]
+        events.append(Event("append", i, target=None, args=args))
+        return
+    if name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR"):
+        is_cell = not isinstance(instr.arg, str)  # 3.13 loads closure cells with LOAD_FAST
+        stack.append(Value("deref" if is_cell else "local", i, pyversion.deref_name(instr.arg)))
+        return
+    if name == "STORE_FAST" and stack:
+        events.append(Event("store-local", i, target=stack.pop(), args=(instr.arg,)))
+        return
+    if name == "LOAD_GLOBAL":
+        value = Value("global", i, pyversion.global_name(instr))
+        if isinstance(instr.arg, tuple) and instr.arg[0]:
+            pair = [Value("null", i), value] if pyversion.PY < (3, 13) else [value, Value("null", i)]
+            stack.extend(pair)
+        else:
+            stack.append(value)
+        return
+    if name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
+        stack.append(Value("deref", i, pyversion.deref_name(instr.arg)))
+        return
+    if name == "LOAD_CONST":
+        stack.append(Value("const", i))
+        return
+    if name == "PUSH_NULL":
+        stack.append(Value("null", i))
+        return
+    if name in ("LOAD_ATTR", "LOAD_METHOD"):
+        base = stack.pop()
+        attr = Value(base.kind, base.start, base.name, base.chain + (pyversion.attr_name(instr),),
+                     base.calls, method=pyversion.is_method_load(instr))
+        if attr.method:
+            stack.extend([attr, Value("self", base.start)])
+        else:
+            stack.append(attr)
+        return
+    if name in ("PRECALL", "KW_NAMES"):  # 3.11/3.12: no stack change the simulation cares about
+        return
+    if name in CALL_OPS:
+        if name == "CALL_FUNCTION_EX":
+            pops = 3 + (instr.arg & 1)
+        else:
+            pops = instr.arg + (3 if name == "CALL_KW" else 2)
+        popped = stack[len(stack) - pops:]
+        del stack[len(stack) - pops:]
+        pair, args = popped[:2], popped[2:]
+        if name == "CALL_KW":
+            args = args[:-1]
+        callee = next((v for v in pair if v.kind not in ("null", "self")), pair[0])
+        discarded = _next_is_pop(items, i)
+        events.append(Event("call", i, target=callee, args=tuple(args), discarded=discarded))
+        stack.append(Value("call", min(v.start for v in popped), calls=True))
+        return
+    if name in ("STORE_ATTR", "DELETE_ATTR"):
+        target = stack.pop()
+        args = (stack.pop(),) if name == "STORE_ATTR" else ()
+        events.append(Event(name.lower().replace("_", "-"), i, target=target, args=args))
+        return
+    if name in ("STORE_SUBSCR", "DELETE_SUBSCR"):
+        key, container = stack.pop(), stack.pop()
+        args = (stack.pop(), key) if name == "STORE_SUBSCR" else (key,)
+        events.append(Event(name.lower().replace("_", "-"), i, target=container, args=args))
+        return
+    if name == "BINARY_OP" and pyversion.inplace_binary(instr):
+        right, left = stack.pop(), stack.pop()
+        events.append(Event("inplace", i, target=left, args=(right,)))
+        stack.append(_combine([left, right], i))
+        return
+    pre, post = instr.pre_and_post_stack_effect(jump=False)
+    pops, pushes = (-pre, post) if pre < 0 else (0, pre + post)
+    popped = stack[len(stack) - pops:] if pops else []
+    if pops:
+        del stack[len(stack) - pops:]
+    if name in FRESH_OPS:
+        result = Value("fresh", min((v.start for v in popped), default=i),
+                       calls=any(v.calls for v in popped))
+        stack.extend([result] * pushes)
+    elif pushes:
+        stack.extend([_combine(popped, i)] * pushes)
+
+
+def _next_is_pop(items: list, i: int) -> bool:
+    for item in items[i + 1:]:
+        if isinstance(item, Instr):
+            return item.name == "POP_TOP"
+        if isinstance(item, (Label, TryBegin)):
+            return False
+    return False

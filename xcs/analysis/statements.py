@@ -1,0 +1,186 @@
+"""Split a loop body into statements: the units the map/commit split moves as a whole.
+
+A statement ends where the stack is back at the loop's base depth, no try range is open
+and no forward jump is pending. Jumps back to the loop head are `continue`s (or the loop's
+natural end); jumps past the exit are `break`s.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bytecode import Instr, Label, TryBegin, TryEnd
+
+from xcs.analysis.flow import Flow
+from xcs.analysis.loops import LoopShape
+from xcs.analysis.refusal import Refusal
+
+SUSPENDING = {"YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR",
+              "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP", "RETURN_GENERATOR", "GET_YIELD_FROM_ITER"}
+
+
+@dataclass
+class RawStatement:
+    """One statement before classification: items[start:stop] plus its handler blocks."""
+
+    start: int
+    stop: int
+    line: int | None
+    skips: bool = False
+    handlers: list = field(default_factory=list)
+    refusals: list = field(default_factory=list)
+
+    def indices(self):
+        """Item indices of the statement, its handler blocks included."""
+        yield from range(self.start, self.stop)
+        for lo, hi in self.handlers:
+            yield from range(lo, hi)
+
+    def first_instr(self, items) -> int | None:
+        return next((i for i in range(self.start, self.stop) if isinstance(items[i], Instr)), None)
+
+
+def line_of(items, start, stop) -> int | None:
+    for item in items[start:stop]:
+        if isinstance(item, Instr) and item.lineno:
+            return item.lineno
+    return None
+
+
+def split_statements(flow: Flow, loop: LoopShape, base_depth: int) -> tuple[list[RawStatement], list[Refusal]]:
+    """The statements of `loop`'s body in order, and loop-level refusals found on the way."""
+    items = flow.items
+    head_instr = loop.for_iter
+    body = loop.body
+    statements: list[RawStatement] = []
+    refusals: list[Refusal] = []
+    pending: set = set()
+    open_tries = 0
+    start = body.start
+    skips = False
+    for i in body:
+        item = items[i]
+        if loop.is_outer_marker(item):
+            pass
+        elif isinstance(item, Label):
+            pending.discard(item)
+        elif isinstance(item, TryBegin):
+            open_tries += 1
+            if i < flow.label_index[item.target] < body.stop:
+                pending.add(item.target)
+        elif isinstance(item, TryEnd):
+            open_tries -= 1
+        elif isinstance(item, Instr):
+            skips |= _check_instr(flow, loop, i, pending, start, refusals)
+        if refusals:
+            return statements, refusals
+        nxt = i + 1
+        if nxt < body.stop and not isinstance(items[nxt], Instr):
+            continue
+        if pending or open_tries or not _at_base(flow, i, nxt, body, base_depth):
+            continue
+        statements.append(RawStatement(start, nxt, line_of(items, start, nxt), skips))
+        start, skips = nxt, False
+    if start < body.stop:
+        return statements, [Refusal("control-flow", line_of(items, start, body.stop), "a statement never returns to the loop's stack depth")]
+    refusals.extend(_move_loop_labels(flow, loop, statements))
+    if not refusals:
+        refusals.extend(_assign_handlers(flow, loop, statements, head_instr))
+    return statements, refusals
+
+
+def _move_loop_labels(flow: Flow, loop: LoopShape, statements: list) -> list[Refusal]:
+    """A `while` loop at the start of a statement jumps back to a label that the split put at
+    the end of the previous statement: move such labels to the statement that loops on them."""
+    items = flow.items
+    for k, s in enumerate(statements):
+        for i in range(s.start, s.stop):
+            instr = items[i]
+            if not (isinstance(instr, Instr) and isinstance(instr.arg, Label)):
+                continue
+            target = flow.label_index[instr.arg]
+            if not (loop.for_iter < target < s.start):
+                continue
+            prev = statements[k - 1] if k else None
+            if prev is None or target < prev.start or any(isinstance(x, Instr) for x in items[target:s.start]):
+                return [Refusal("control-flow", instr.lineno, "a jump back into an earlier statement")]
+            for j in range(prev.start, target):
+                other = items[j]
+                if isinstance(other, Instr) and isinstance(other.arg, Label) and target <= flow.label_index[other.arg] < s.start:
+                    return [Refusal("control-flow", instr.lineno, "a label shared by two statements")]
+            prev.stop, s.start = target, target
+    return []
+
+
+def _at_base(flow: Flow, i: int, nxt: int, body: range, base_depth: int) -> bool:
+    """True when the stack is at the loop's base depth between item i and item nxt."""
+    instr = flow.items[i]
+    if isinstance(instr, Instr) and i in flow.depth:
+        if instr.name in ("JUMP_BACKWARD", "JUMP_FORWARD", "JUMP", "RERAISE", "RAISE_VARARGS",
+                          "RETURN_VALUE", "RETURN_CONST"):
+            return True if nxt >= body.stop else flow.depth.get(nxt, base_depth) == base_depth
+        return flow.depth[i] + instr.stack_effect(jump=False) == base_depth
+    return nxt >= body.stop or flow.depth.get(nxt) == base_depth
+
+
+def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, refusals: list) -> bool:
+    """Record the jump of instruction i; returns True for a jump to the loop head."""
+    instr = flow.items[i]
+    line = instr.lineno
+    if instr.name in SUSPENDING:
+        refusals.append(Refusal("yield", line, instr.name))
+        return False
+    if instr.name in ("RETURN_VALUE", "RETURN_CONST"):
+        refusals.append(Refusal("return", line, "return"))
+        return False
+    if not isinstance(instr.arg, Label):
+        return False
+    target = flow.label_index[instr.arg]
+    if target == loop.head:
+        return True
+    if target >= loop.exit or target < loop.for_iter:
+        refusals.append(Refusal("break", line, "break"))
+    elif target > i:
+        pending.add(instr.arg)
+    return False
+
+
+def _assign_handlers(flow: Flow, loop: LoopShape, statements: list, head_instr: int) -> list[Refusal]:
+    """Give each out-of-line handler block to the statement whose try statement owns it."""
+    items = flow.items
+    owner: dict = {}
+    refusals = []
+    block_of = {}
+    for lo, hi in loop.handlers:
+        for k in range(lo, hi):
+            block_of[k] = (lo, hi)
+    for s in statements:
+        seeds = [flow.target(items[k].target) for k in range(s.start, s.stop)
+                 if isinstance(items[k], TryBegin) and not loop.is_outer_marker(items[k])]
+        seen: set = set()
+        work = [x for x in seeds if x is not None and x in block_of]
+        while work:
+            k = work.pop()
+            if k in seen or k not in block_of:
+                continue
+            seen.add(k)
+            block = block_of[k]
+            if owner.setdefault(block, id(s)) != id(s):
+                refusals.append(Refusal("control-flow", items[k].lineno, "exception handler shared by two statements"))
+                return refusals
+            if block not in s.handlers:
+                s.handlers.append(block)
+            instr = items[k]
+            if isinstance(instr.arg, Label):
+                target = flow.label_index[instr.arg]
+                if target == loop.head:
+                    s.skips = True
+                elif target in block_of:
+                    pass
+                elif target >= loop.exit or target < loop.for_iter:
+                    refusals.append(Refusal("break", instr.lineno, "break"))
+                elif loop.for_iter < target < loop.exit and not (s.start <= target <= s.stop):
+                    refusals.append(Refusal("control-flow", instr.lineno, "a handler jumps into another statement"))
+            if instr.name in ("RETURN_VALUE", "RETURN_CONST"):
+                refusals.append(Refusal("return", instr.lineno, "return"))
+            work.extend(j for j, _ in flow.succ.get(k, ()))
+    return refusals

@@ -1,0 +1,162 @@
+"""Every difference between CPython 3.11, 3.12 and 3.13 bytecode that XCS relies on.
+
+Analysis and transform ask this module for opcode names and instruction shapes instead
+of testing `sys.version_info` themselves.
+"""
+from __future__ import annotations
+
+import sys
+
+from bytecode import Instr
+
+PY = sys.version_info[:2]
+SUPPORTED = (3, 11) <= PY < (3, 14)
+
+# 3.13 fuses pairs of local-variable instructions into one; XCS splits them back.
+SUPERINSTRUCTIONS = {
+    "LOAD_FAST_LOAD_FAST": ("LOAD_FAST", "LOAD_FAST"),
+    "STORE_FAST_LOAD_FAST": ("STORE_FAST", "LOAD_FAST"),
+    "STORE_FAST_STORE_FAST": ("STORE_FAST", "STORE_FAST"),
+}
+
+UNCONDITIONAL_JUMPS = {"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT", "JUMP", "JUMP_NO_INTERRUPT"}
+CONDITIONAL_JUMPS = {
+    "POP_JUMP_IF_TRUE", "POP_JUMP_IF_FALSE", "POP_JUMP_IF_NONE", "POP_JUMP_IF_NOT_NONE",
+    # 3.11 spells the direction out.
+    "POP_JUMP_FORWARD_IF_TRUE", "POP_JUMP_FORWARD_IF_FALSE", "POP_JUMP_FORWARD_IF_NONE",
+    "POP_JUMP_FORWARD_IF_NOT_NONE", "POP_JUMP_BACKWARD_IF_TRUE", "POP_JUMP_BACKWARD_IF_FALSE",
+    "POP_JUMP_BACKWARD_IF_NONE", "POP_JUMP_BACKWARD_IF_NOT_NONE",
+    "JUMP_IF_TRUE_OR_POP", "JUMP_IF_FALSE_OR_POP",
+}
+TERMINATORS = {"RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE"}
+LOCAL_LOADS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR"}
+LOCAL_STORES = {"STORE_FAST", "DELETE_FAST"}
+
+
+def flip_direction(name: str) -> str:
+    """The same jump in the other direction (3.11 has both for conditional jumps too)."""
+    if "FORWARD" in name:
+        return name.replace("FORWARD", "BACKWARD")
+    if "BACKWARD" in name:
+        return name.replace("BACKWARD", "FORWARD")
+    return name
+
+
+def jump_if(condition: str, target, backward: bool, location) -> list:
+    """Instructions that pop the top of stack and jump to `target` when it is `condition`
+    ("TRUE", "FALSE", "NONE", "NOT_NONE").
+
+    3.12+ conditional jumps go forward only, so a backward one is an inverted jump over
+    an unconditional `JUMP_BACKWARD`.
+    """
+    from bytecode import Label
+
+    if PY < (3, 12):
+        direction = "BACKWARD" if backward else "FORWARD"
+        return [Instr(f"POP_JUMP_{direction}_IF_{condition}", target, location=location)]
+    if not backward:
+        return [Instr(f"POP_JUMP_IF_{condition}", target, location=location)]
+    inverse = {"TRUE": "FALSE", "FALSE": "TRUE", "NONE": "NOT_NONE", "NOT_NONE": "NONE"}[condition]
+    over = Label()
+    return [Instr(f"POP_JUMP_IF_{inverse}", over, location=location),
+            Instr("JUMP_BACKWARD", target, location=location), over]
+
+
+def call(argc: int, location) -> list:
+    """The instructions that call a callable pushed by `push_callable` with `argc` arguments."""
+    if PY < (3, 12):
+        return [Instr("PRECALL", argc, location=location), Instr("CALL", argc, location=location)]
+    return [Instr("CALL", argc, location=location)]
+
+
+def push_callable_below_top(callable_obj, location) -> list:
+    """Push `callable_obj` (and the NULL a call needs) *below* the value on top of the stack.
+
+    3.11/3.12 expect `NULL, callable, args`; 3.13 expects `callable, NULL, args`.
+    """
+    if PY < (3, 13):
+        return [Instr("LOAD_CONST", callable_obj, location=location), Instr("PUSH_NULL", location=location),
+                Instr("SWAP", 3, location=location)]
+    return [Instr("PUSH_NULL", location=location), Instr("LOAD_CONST", callable_obj, location=location),
+            Instr("SWAP", 3, location=location)]
+
+
+def make_function(code, closure_names: list, location) -> list:
+    """Build a function from the constant `code`, with a closure of the named cells if any."""
+    from bytecode import CellVar, FreeVar  # noqa: F401  (arg objects come from the caller)
+
+    out = []
+    if closure_names:
+        out += [Instr("LOAD_CLOSURE", v, location=location) for v in closure_names]
+        out.append(Instr("BUILD_TUPLE", len(closure_names), location=location))
+    out.append(Instr("LOAD_CONST", code, location=location))
+    if PY < (3, 13):
+        out.append(Instr("MAKE_FUNCTION", 8 if closure_names else 0, location=location))
+    else:
+        out.append(Instr("MAKE_FUNCTION", location=location))
+        if closure_names:
+            out.append(Instr("SET_FUNCTION_ATTRIBUTE", 8, location=location))
+    return out
+
+
+def code_prologue(freevar_count: int, location) -> list:
+    """The first instructions of a generated function: copy its free variables, then RESUME."""
+    out = []
+    if freevar_count:
+        out.append(Instr("COPY_FREE_VARS", freevar_count, location=location))
+    out.append(Instr("RESUME", 0, location=location))
+    return out
+
+
+def subscript_const(index: int, location) -> list:
+    """Replace the top of stack `t` by `t[index]` (`BINARY_SUBSCR` on 3.11–3.13)."""
+    return [Instr("LOAD_CONST", index, location=location), Instr("BINARY_SUBSCR", location=location)]
+
+
+def is_method_load(instr) -> bool:
+    """True when `instr` loads a bound method as a (method, self) pair for a call."""
+    if instr.name == "LOAD_METHOD":  # 3.11
+        return True
+    return instr.name == "LOAD_ATTR" and PY >= (3, 12) and isinstance(instr.arg, tuple) and instr.arg[0]
+
+
+def attr_name(instr) -> str:
+    """The attribute name of a LOAD_ATTR / LOAD_METHOD / STORE_ATTR (3.12+ pack a flag with it)."""
+    return instr.arg[1] if isinstance(instr.arg, tuple) else instr.arg
+
+
+def global_name(instr) -> str:
+    """The name of a LOAD_GLOBAL (3.11+ pack a push-NULL flag with it)."""
+    return instr.arg[1] if isinstance(instr.arg, tuple) else instr.arg
+
+
+def deref_name(arg) -> str:
+    """The variable name of a LOAD_DEREF / STORE_DEREF / LOAD_CLOSURE argument."""
+    return getattr(arg, "name", arg)
+
+
+def inplace_binary(instr) -> bool:
+    """True for an augmented-assignment operator (`+=` ...), which may mutate its left operand."""
+    if instr.name != "BINARY_OP":
+        return False
+    return getattr(instr.arg, "name", str(instr.arg)).startswith("INPLACE")
+
+
+def is_closure_load(instr) -> bool:
+    """True for the instruction that pushes a cell for a closure tuple.
+
+    3.11/3.12 spell it `LOAD_CLOSURE`; 3.13 emits `LOAD_FAST` with the cell variable.
+    """
+    return instr.name == "LOAD_CLOSURE" or (instr.name == "LOAD_FAST" and not isinstance(instr.arg, str))
+
+
+def load_closure(var) -> Instr:
+    """Push the cell `var` (a `CellVar` or `FreeVar`) for a closure tuple."""
+    return Instr("LOAD_FAST" if PY >= (3, 13) else "LOAD_CLOSURE", var)
+
+
+def push_callable(callable_obj, location) -> list:
+    """Push `callable_obj` and the NULL a call needs, in this version's order."""
+    if PY < (3, 13):
+        return [Instr("PUSH_NULL", location=location), Instr("LOAD_CONST", callable_obj, location=location)]
+    return [Instr("LOAD_CONST", callable_obj, location=location), Instr("PUSH_NULL", location=location)]
