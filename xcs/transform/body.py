@@ -1,0 +1,141 @@
+"""Build a loop's map part as its own code object: `body(item, *inputs) -> tuple`.
+
+The body runs the target assignment and every map statement (with their exception
+handlers), computes hoisted arguments, and returns the `Layout` tuple. A `continue` in a
+map statement records a skip flag and returns early. Instructions keep the user's file and
+line numbers, so tracebacks from a worker point at the user's code.
+"""
+from __future__ import annotations
+
+from bytecode import Bytecode, FreeVar, Instr, Label, TryBegin, TryEnd
+
+from xcs import pyversion
+from xcs.transform.jumps import fix_directions
+from xcs.transform.layout import UNSET, Layout
+
+ITEM = "__xcs_item"
+CO_OPTIMIZED, CO_NEWLOCALS, CO_NESTED = 0x1, 0x2, 0x10
+
+
+class BodyBuilder:
+    """Copies one loop's map statements out of the function's instructions."""
+
+    def __init__(self, facts, loop, layout: Layout):
+        self.items, self.loop, self.layout = facts.items, loop, layout
+        self.code = facts.code
+        self.labels: dict = {}
+        self.tries: dict = {}
+        self.location = facts.items[loop.for_iter].location
+        self.end = Label()
+
+    def label(self, old: Label) -> Label:
+        return self.labels.setdefault(old, Label())
+
+    def copy(self, index_range, k: int, out: list, trampolines: list) -> None:
+        """Copy items (label-mapped); jumps to the loop head go to statement k's skip path."""
+        head = self.items[self.loop.head]
+        for i in index_range:
+            item = self.items[i]
+            if self.loop_marker(item):
+                continue
+            if isinstance(item, Label):
+                out.append(self.label(item))
+            elif isinstance(item, TryBegin):
+                out.append(TryBegin(self.label(item.target), item.push_lasti, item.stack_depth))
+                self.tries[item] = out[-1]
+            elif isinstance(item, TryEnd):
+                out.append(TryEnd(self.tries[item.entry]))
+            else:
+                arg = item.arg
+                if isinstance(arg, Label):
+                    arg = self.skip_label(k, trampolines) if arg is head else self.label(arg)
+                elif item.name in ("LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF", "LOAD_CLASSDEREF") or \
+                        pyversion.is_closure_load(item):
+                    arg = FreeVar(pyversion.deref_name(arg))
+                out.append(Instr(item.name, arg, location=item.location) if arg is not item.arg else item.copy())
+
+    def loop_marker(self, item) -> bool:
+        from xcs.analysis.loops import LoopShape  # noqa: F401  (documentation of the duck type)
+
+        target = getattr(self, "outer_try", None)
+        if target is None:
+            return False
+        if isinstance(item, TryBegin):
+            return item.target is target
+        if isinstance(item, TryEnd):
+            return item.entry.target is target
+        return False
+
+    def skip_label(self, k: int, trampolines: list) -> Label:
+        for kk, label in trampolines:
+            if kk == k:
+                return label
+        label = Label()
+        trampolines.append((k, label))
+        return label
+
+    def snapshot(self, k: int) -> list:
+        out = []
+        for slot in self.layout.snapshots.get(k, ()):
+            out += [Instr("LOAD_FAST", slot.restores, location=self.location),
+                    Instr("STORE_FAST", slot.local, location=self.location)]
+        return out
+
+    def build(self, inputs: tuple, closure: tuple, outer_try) -> object:
+        """The body's code object."""
+        self.outer_try = outer_try
+        loc = self.location
+        out: list = pyversion.code_prologue(len(closure), loc)
+        locals_ = [s.local for slots in self.layout.snapshots.values() for s in slots]
+        locals_ += [s.local for s in self.layout.hoists.values()]
+        locals_ += list(self.loop.map_writes)
+        for name in locals_:
+            out += [Instr("LOAD_CONST", UNSET, location=loc), Instr("STORE_FAST", name, location=loc)]
+        for slot in self.layout.skip_flags.values():
+            out += [Instr("LOAD_CONST", False, location=loc), Instr("STORE_FAST", slot.local, location=loc)]
+        out.append(Instr("LOAD_FAST", ITEM, location=loc))
+        trampolines: list = []
+        handlers: list = []
+        for k, st in enumerate(self.loop.statements):
+            if st.kind == "map":
+                self.copy(range(st.start, st.stop), k, out, trampolines)
+                out += self.snapshot(k)
+                for lo, hi in st.handlers:
+                    block: list = []
+                    self.copy(range(lo, hi), k, block, trampolines)
+                    handlers.append(block)
+            else:
+                # Labels a previous statement jumps to must still exist here.
+                for i in range(st.start, st.stop):
+                    if isinstance(self.items[i], Label) and self.items[i] in self.labels:
+                        out.append(self.labels[self.items[i]])
+            for h in st.hoists:
+                self.copy(range(h.start, h.stop), k, out, trampolines)
+                out.append(Instr("STORE_FAST", h.temp, location=loc))
+        out.append(self.end)
+        out.append(Instr("LOAD_CONST", None, location=loc))
+        slots = sorted([s for slots in self.layout.snapshots.values() for s in slots] +
+                       list(self.layout.skip_flags.values()) + list(self.layout.hoists.values()),
+                       key=lambda s: s.index)
+        out += [Instr("LOAD_FAST", s.local, location=loc) for s in slots]
+        out += [Instr("BUILD_TUPLE", len(slots) + 1, location=loc), Instr("RETURN_VALUE", location=loc)]
+        for k, label in trampolines:
+            out.append(label)
+            out += self.snapshot(k)
+            flag = self.layout.skip_flags[k]
+            out += [Instr("LOAD_CONST", True, location=loc), Instr("STORE_FAST", flag.local, location=loc),
+                    Instr("JUMP_FORWARD", self.end, location=loc)]
+        for block in handlers:
+            out += block
+        for label in set(self.labels.values()) - {x for x in out if isinstance(x, Label)}:
+            raise ValueError("a jump target was not copied into the loop body")
+        bytecode = Bytecode(fix_directions(out))
+        bytecode.argnames = [ITEM, *inputs]
+        bytecode.argcount = 1 + len(inputs)
+        bytecode.freevars = list(closure)
+        bytecode.flags = CO_OPTIMIZED | CO_NEWLOCALS | (CO_NESTED if closure else 0)
+        bytecode.name = self.code.co_name
+        bytecode.qualname = f"{self.code.co_qualname}.<xcs loop line {self.loop.line}>"
+        bytecode.filename = self.code.co_filename
+        bytecode.first_lineno = self.code.co_firstlineno
+        return bytecode.to_code()

@@ -1,0 +1,70 @@
+"""Where each map variable travels: slots of the tuple a loop body returns.
+
+The body returns `(None, <snapshots>..., <skip flags>..., <hoisted values>...)`. Slot 0 is
+the error slot of the runtime protocol; a snapshot is a map variable's value right after the
+map statement that assigned it, so the commit loop can re-assign it at that statement's place.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class Unset:
+    """Marks a variable the iteration did not assign: the commit loop leaves it as it was."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<xcs unset>"
+
+    def __reduce__(self):
+        return (Unset, ())
+
+
+UNSET = Unset()
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One value of the returned tuple: `local` in the body, restored as `restores` (or a flag/temp)."""
+
+    index: int
+    local: str
+    restores: str | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Slots of one loop body's result tuple."""
+
+    snapshots: dict      # statement number -> tuple[Slot, ...]
+    skip_flags: dict     # statement number -> Slot
+    hoists: dict         # hoist temp name -> Slot
+    size: int
+
+    @classmethod
+    def of(cls, loop) -> "Layout":
+        index = 1
+        snapshots, skip_flags, hoists = {}, {}, {}
+        for k, st in enumerate(loop.statements):
+            if st.kind != "map":
+                continue
+            slots = []
+            for name in st.writes:
+                slots.append(Slot(index, f"__xcs_s{k}_{name}", name))
+                index += 1
+            snapshots[k] = tuple(slots)
+        for k, st in enumerate(loop.statements):
+            if st.kind == "map" and st.skips:
+                skip_flags[k] = Slot(index, f"__xcs_skip{k}")
+                index += 1
+        for st in loop.statements:
+            for h in st.hoists:
+                hoists[h.temp] = Slot(index, h.temp)
+                index += 1
+        return cls(snapshots, skip_flags, hoists, index)

@@ -1,0 +1,205 @@
+"""Build the variant of a function: its parallel loops feed on a runner's ordered results.
+
+For each chosen loop the variant calls `runner(iterable, body, inputs)` where the original
+took `iter(iterable)`, and its loop body becomes the commit part: it takes the body's
+result tuple, raises the iteration's exception if it carries one, re-assigns map variables
+where their statements stood, honours `continue`s, and runs the commit statements in order
+(with hoisted arguments read from the tuple).
+"""
+from __future__ import annotations
+
+from bytecode import Bytecode, CellVar, FreeVar, Instr, Label
+
+from xcs import pyversion
+from xcs.transform.body import BodyBuilder
+from xcs.transform.jumps import fix_directions
+from xcs.transform.layout import UNSET, Layout
+
+
+class TransformError(Exception):
+    """The variant could not be built; the function keeps its original code."""
+
+
+def chosen_loops(facts) -> list:
+    """Parallel loops not nested inside another parallel loop."""
+    parallel = {lp.for_iter: lp for lp in facts.loops if lp.parallel}
+    chosen = []
+    for lp in parallel.values():
+        outer, enclosed = lp.nested_in, False
+        by_index = {o.for_iter: o for o in facts.loops}
+        while outer is not None:
+            if outer in parallel:
+                enclosed = True
+                break
+            outer = by_index[outer].nested_in
+        if not enclosed:
+            chosen.append(lp)
+    return sorted(chosen, key=lambda lp: lp.for_iter)
+
+
+def build_variant(facts, runners: dict, constants: dict | None = None):
+    """The variant code object of `facts.code`.
+
+    `runners` maps each chosen loop's FOR_ITER index to its runner callable; `constants`
+    maps nested code objects (comprehensions on 3.11) to their variants.
+    """
+    code = facts.code
+    items = list(facts.items)
+    loops = [lp for lp in chosen_loops(facts) if lp.for_iter in runners]
+    cellvars = set(code.co_cellvars)
+    plans = {}
+    for n, lp in enumerate(loops):
+        layout = Layout.of(lp)
+        from xcs.analysis.loops import LoopShape  # noqa: F401
+
+        outer_try = _outer_try(facts, lp)
+        body_code = BodyBuilder(facts, lp, layout).build(lp.inputs, lp.closure, outer_try)
+        closure = [CellVar(v) if v in cellvars else FreeVar(v) for v in lp.closure]
+        plans[lp.for_iter] = (lp, layout, body_code, closure, f"__xcs_r{n}")
+    skip = set()
+    for lp, *_ in plans.values():
+        for st in lp.statements:
+            if st.kind == "map":
+                for lo, hi in st.handlers:
+                    skip.update(range(lo, hi))
+    inserts = {lp.iter_insert: lp.for_iter for lp, *_ in plans.values()}
+    out: list = []
+    i = 0
+    while i < len(items):
+        item = items[i]
+        if i in skip:
+            i += 1
+            continue
+        if i in inserts:
+            out.append(item)
+            lp, layout, body_code, closure, _ = plans[inserts[i]]
+            out += _runner_call(runners[lp.for_iter], body_code, closure, lp.inputs, item.location)
+            i += 1
+            continue
+        if i in plans:
+            lp, layout, body_code, closure, result = plans[i]
+            out += _commit_loop(facts, lp, layout, result)
+            i = lp.exit
+            continue
+        if constants and isinstance(item, Instr) and item.name == "LOAD_CONST" and item.arg in constants:
+            item = Instr("LOAD_CONST", constants[item.arg], location=item.location)
+        out.append(item)
+        i += 1
+    if not plans and not constants:
+        raise TransformError("nothing to transform")
+    bytecode = Bytecode(fix_directions(out))
+    original = Bytecode.from_code(code)
+    for attr in ("argcount", "posonlyargcount", "kwonlyargcount", "flags", "name", "qualname", "filename",
+                 "first_lineno", "argnames", "cellvars", "freevars", "docstring"):
+        if hasattr(original, attr):
+            setattr(bytecode, attr, getattr(original, attr))
+    new = bytecode.to_code()
+    _check_signature(code, new)
+    return new
+
+
+def _outer_try(facts, lp):
+    from xcs.analysis.flow import build_flow
+
+    flow = build_flow(list(facts.items))
+    tb = flow.try_begin_of.get(lp.for_iter)
+    return tb.target if tb is not None else None
+
+
+def _runner_call(runner, body_code, closure, inputs, loc) -> list:
+    out = pyversion.push_callable_below_top(runner, loc)
+    if closure:
+        out += [Instr(pyversion.load_closure(v).name, v, location=loc) for v in closure]
+        out.append(Instr("BUILD_TUPLE", len(closure), location=loc))
+    out.append(Instr("LOAD_CONST", body_code, location=loc))
+    if pyversion.PY < (3, 13):
+        out.append(Instr("MAKE_FUNCTION", 8 if closure else 0, location=loc))
+    else:
+        out.append(Instr("MAKE_FUNCTION", location=loc))
+        if closure:
+            out.append(Instr("SET_FUNCTION_ATTRIBUTE", 8, location=loc))
+    out += [Instr("LOAD_FAST", name, location=loc) for name in inputs]
+    out.append(Instr("BUILD_TUPLE", len(inputs), location=loc))
+    out += pyversion.call(3, loc)
+    return out
+
+
+def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
+    items = facts.items
+    loc = items[lp.for_iter].location
+    head = items[lp.head]
+    out = [items[lp.for_iter], Instr("STORE_FAST", result, location=loc),
+           Instr("LOAD_FAST", result, location=loc), *pyversion.subscript_const(0, loc),
+           Instr("COPY", 1, location=loc)]
+    ok = Label()
+    out += pyversion.jump_if("NONE", ok, backward=False, location=loc)
+    out += [Instr("RAISE_VARARGS", 1, location=loc), ok, Instr("POP_TOP", location=loc)]
+    from xcs.analysis.flow import build_flow
+
+    flow = build_flow(list(items))
+    outer_tb = flow.try_begin_of.get(lp.for_iter)
+    outer_target = outer_tb.target if outer_tb is not None else None
+    last_kind = None
+    for k, st in enumerate(lp.statements):
+        last_kind = st.kind
+        if st.kind in ("commit", "end"):
+            out += _commit_statement(items, st, layout, result)
+            continue
+        # A map statement: keep labels and try markers that other code refers to.
+        for i in range(st.start, st.stop):
+            item = items[i]
+            is_marker = hasattr(item, "target") and getattr(item, "target", None) is outer_target or \
+                (type(item).__name__ == "TryEnd" and item.entry.target is outer_target)
+            if isinstance(item, Label) or (outer_target is not None and is_marker):
+                out.append(item)
+        sloc = _first_location(items, st) or loc
+        for slot in layout.snapshots.get(k, ()):
+            keep = Label()
+            out += [Instr("LOAD_FAST", result, location=sloc), *pyversion.subscript_const(slot.index, sloc),
+                    Instr("COPY", 1, location=sloc), Instr("LOAD_CONST", UNSET, location=sloc),
+                    Instr("IS_OP", 0, location=sloc)]
+            store = Label()
+            out += pyversion.jump_if("FALSE", store, backward=False, location=sloc)
+            out += [Instr("POP_TOP", location=sloc), Instr("JUMP_FORWARD", keep, location=sloc),
+                    store, Instr("STORE_FAST", slot.restores, location=sloc), keep]
+        if k in layout.skip_flags:
+            flag = layout.skip_flags[k]
+            out += [Instr("LOAD_FAST", result, location=sloc), *pyversion.subscript_const(flag.index, sloc)]
+            out += pyversion.jump_if("TRUE", head, backward=True, location=sloc)
+    if last_kind == "map":
+        out.append(Instr("JUMP_BACKWARD", head, location=loc))
+    return out
+
+
+def _commit_statement(items, st, layout: Layout, result: str) -> list:
+    """The statement's own instructions, each hoisted argument replaced by its tuple slot."""
+    out = []
+    hoists = {h.start: h for h in st.hoists}
+    i = st.start
+    while i < st.stop:
+        h = hoists.get(i)
+        if h is not None:
+            slot = layout.hoists[h.temp]
+            loc = items[i].location
+            out.append(Instr("LOAD_FAST", result, location=loc))
+            out += pyversion.subscript_const(slot.index, loc)
+            i = h.stop
+            continue
+        out.append(items[i])
+        i += 1
+    return out
+
+
+def _first_location(items, st):
+    for item in items[st.start:st.stop]:
+        if isinstance(item, Instr) and item.lineno:
+            return item.location
+    return None
+
+
+def _check_signature(old, new) -> None:
+    for attr in ("co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_cellvars", "co_freevars"):
+        if getattr(old, attr) != getattr(new, attr):
+            raise TransformError(f"variant changed {attr}")
+    if old.co_varnames[:old.co_argcount + old.co_kwonlyargcount] != new.co_varnames[:new.co_argcount + new.co_kwonlyargcount]:
+        raise TransformError("variant changed argument names")
