@@ -13,7 +13,8 @@ The loop's map part (`model.predict(prompt)`) runs on a thread pool; the commit 
 (`results.append`) runs in iteration order on the calling thread. Loops XCS cannot
 prove safe stay sequential; `xcs.explain(fn)` says why.
 """
+from xcs.api import explain, jit
 from xcs.config import configure, settings
 
-__all__ = ["configure", "settings"]
+__all__ = ["jit", "explain", "configure", "settings"]
 __version__ = "0.1.0"

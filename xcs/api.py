@@ -1,0 +1,79 @@
+"""The public decorator and introspection: `jit` and `explain`.
+
+`@xcs.jit` makes a function whose proven-safe `for` loops run their iterations on a
+thread pool, with exactly the results of sequential execution. `xcs.explain(fn)` lists
+every loop with its status and, for sequential ones, the reasons.
+"""
+from __future__ import annotations
+
+import functools
+import types
+
+from xcs import compile as compiler
+from xcs import config, trampoline
+
+POLICIES = ("auto", True, False)
+
+
+def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
+    """Parallelize the I/O-bound loops of `fn`.
+
+    Use as `@xcs.jit` or `@xcs.jit(parallel=..., max_workers=...)`. `parallel="auto"` lets
+    evidence decide (known blocking calls, else a probe of the first iteration); `True`
+    asserts the loops are worth running in parallel (the safety analysis still applies);
+    `False` never parallelizes. `max_workers` bounds the threads of each loop. Returns a
+    function with the same name, docstring, signature and behaviour. With `XCS_DISABLE=1`
+    it returns `fn` itself.
+    """
+    if parallel not in POLICIES:
+        raise ValueError(f"parallel must be 'auto', True or False, not {parallel!r}")
+    if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
+        raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
+    if fn is None:
+        return functools.partial(jit, parallel=parallel, max_workers=max_workers)
+    if config.is_disabled():
+        return fn
+    if isinstance(fn, (staticmethod, classmethod)):
+        return type(fn)(jit(fn.__func__, parallel=parallel, max_workers=max_workers))
+    if isinstance(fn, functools.partial):
+        return functools.partial(jit(fn.func, parallel=parallel, max_workers=max_workers), *fn.args, **fn.keywords)
+    if not isinstance(fn, types.FunctionType):
+        raise TypeError(f"xcs.jit expects a Python function, got {type(fn).__name__}")
+    first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers)
+    function = trampoline.make(fn, first_call)
+    functools.update_wrapper(function, fn)
+    function.__xcs_original__ = fn
+    function.__xcs_options__ = (parallel, max_workers)
+    return function
+
+
+def _first_call(holder, args, kwargs, *, policy, max_workers):
+    function, original = holder.function, holder.original
+    compiled = compiler.compile_function(original, policy, max_workers)
+    code = compiled.variant or original.__code__
+    if compiled.variant is not None:
+        compiled.listeners.append(lambda: _restore(function, original))
+    function.__code__ = code
+    if compiled.variant is not None and compiled.all_sequential():
+        function.__code__ = original.__code__
+    return function(*args, **kwargs)
+
+
+def _restore(function, original) -> None:
+    """Evidence says no loop of this function is worth it: run the original code from now on."""
+    function.__code__ = original.__code__
+
+
+def explain(fn) -> list:
+    """One `LoopReport` per `for` loop of `fn` (and of its comprehensions): line, status
+    ("parallel", "sequential", or "undecided" until evidence is gathered on the first run) and
+    reasons. `str(report)` is a readable line."""
+    original = getattr(fn, "__xcs_original__", None)
+    options = getattr(fn, "__xcs_options__", ("auto", None))
+    target = original or getattr(fn, "__func__", fn)
+    if isinstance(target, functools.partial):
+        target = target.func
+    target = getattr(target, "__xcs_original__", target)
+    if not isinstance(target, types.FunctionType):
+        raise TypeError(f"xcs.explain expects a Python function, got {type(fn).__name__}")
+    return list(compiler.compile_function(target, *options).reports)

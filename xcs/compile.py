@@ -1,0 +1,178 @@
+"""Turn a function into its parallel variant, once per code object and options.
+
+This is where the layers meet: analysis proves which loops may run in parallel, the
+evidence layer's `LoopRunner` decides at run time whether they should, the transform builds
+the variant code. Any failure leaves the function's original code in place.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import types
+import weakref
+from dataclasses import dataclass, field
+
+from xcs import pyversion
+from xcs.analysis import Environment, analyze
+from xcs.report import LoopReport
+
+log = logging.getLogger("xcs")
+
+COMPREHENSIONS = ("<listcomp>", "<setcomp>", "<dictcomp>")
+
+
+@dataclass
+class Compiled:
+    """The outcome for one (code object, options): the variant (or None) and its reports."""
+
+    variant: types.CodeType | None
+    reports: list = field(default_factory=list)
+    runners: list = field(default_factory=list)
+    listeners: list = field(default_factory=list)
+
+    def all_sequential(self) -> bool:
+        """True once every parallel-capable loop was decided sequential at run time."""
+        decisions = [getattr(r, "decision", None) for r in self.runners]
+        return bool(decisions) and all(d is not None and not d.parallel for d in decisions)
+
+
+_lock = threading.RLock()
+_cache: "weakref.WeakKeyDictionary[types.CodeType, dict]" = weakref.WeakKeyDictionary()
+
+
+def environment(func) -> Environment:
+    """What the names in `func` refer to, for the analysis."""
+    code = func.__code__
+    closure = dict(zip(code.co_freevars, func.__closure__ or ()))
+    extra = _registry_check()
+    builtins_ = func.__globals__.get("__builtins__")
+    env = Environment(globals=func.__globals__, closure=closure, extra_ordered=extra)
+    if isinstance(builtins_, dict):
+        env.builtins = builtins_
+    elif isinstance(builtins_, types.ModuleType):
+        env.builtins = vars(builtins_)
+    return env
+
+
+def _registry_check():
+    try:
+        from xcs.evidence import registry
+    except ImportError:
+        return None
+    check = getattr(registry, "is_ordered", None)
+    return check if callable(check) else None
+
+
+def compile_function(func, policy="auto", max_workers=None) -> Compiled:
+    """The cached `Compiled` for `func` with these options (built on first request)."""
+    code = func.__code__
+    key = (policy, max_workers)
+    with _lock:
+        per_code = _cache.setdefault(code, {})
+        if key in per_code:
+            return per_code[key]
+    try:
+        compiled = _build(func, code, policy, max_workers)
+    except Exception as error:  # noqa: BLE001 - XCS must never break the user's function
+        log.debug("xcs: %s left as written: %r", code.co_qualname, error)
+        compiled = Compiled(None, [LoopReport(code.co_qualname, code.co_filename, code.co_firstlineno,
+                                              "sequential", [f"XCS could not transform this function ({error!r})"])])
+    with _lock:
+        return _cache.setdefault(code, {}).setdefault(key, compiled)
+
+
+def variant_code(func, policy="auto", max_workers=None) -> types.CodeType | None:
+    """The variant code of `func` (same signature, cells and free variables) whose proven
+    loops run in parallel, or None when there is nothing to parallelize or anything failed."""
+    if not pyversion.SUPPORTED:
+        return None
+    return compile_function(func, policy, max_workers).variant
+
+
+def all_reports() -> dict:
+    """{code object: [LoopReport, ...]} for everything compiled so far."""
+    with _lock:
+        out = {}
+        for code, per_code in list(_cache.items()):
+            for compiled in per_code.values():
+                out.setdefault(code, []).extend(compiled.reports)
+        return out
+
+
+def _build(func, code, policy, max_workers) -> Compiled:
+    from xcs.transform.variant import build_variant, chosen_loops
+
+    env = environment(func)
+    reports: list = []
+    runners: list = []
+    constants = {}
+    compiled = Compiled(None, reports, runners)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType) and const.co_name in COMPREHENSIONS:
+            inner = _build_code(const, env, policy, max_workers, compiled)
+            if inner is not None:
+                constants[const] = inner
+    facts = analyze(code, env)
+    variant_runners = _runners(facts, code, policy, max_workers, compiled)
+    if facts.refusal is not None:
+        reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
+                                  [facts.refusal.words()]))
+        return compiled
+    if variant_runners or constants:
+        compiled.variant = build_variant(facts, variant_runners, constants)
+    return compiled
+
+
+def _build_code(code, env, policy, max_workers, compiled):
+    from xcs.transform.variant import build_variant
+
+    facts = analyze(code, env)
+    runners = _runners(facts, code, policy, max_workers, compiled)
+    return build_variant(facts, runners) if runners else None
+
+
+def _runners(facts, code, policy, max_workers, compiled) -> dict:
+    from xcs.evidence.runner import LoopRunner
+    from xcs.evidence.site import LoopSite
+    from xcs.transform.variant import chosen_loops
+
+    chosen = {lp.for_iter for lp in chosen_loops(facts)} if policy is not False else set()
+    runners = {}
+    for lp in facts.loops:
+        in_order = _in_order(lp)
+        if lp.for_iter in chosen:
+            site = LoopSite(code.co_qualname, code.co_filename, lp.line or code.co_firstlineno, lp.for_iter)
+            runner = LoopRunner(site, policy=policy, max_workers=max_workers,
+                                on_decided=lambda _r, c=compiled: _decided(c))
+            runners[lp.for_iter] = runner
+            compiled.runners.append(runner)
+            compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
+                                               "parallel" if policy is True else "undecided",
+                                               [r.words() for r in lp.reasons], in_order, runner))
+        else:
+            reasons = [r.words() for r in lp.reasons]
+            if policy is False:
+                reasons = ["parallel=False was requested"]
+            elif lp.parallel:
+                reasons = [f"inside the parallel loop at line {_outer_line(facts, lp)}; runs within each of its iterations"]
+            compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line, "sequential", reasons))
+    return runners
+
+
+def _outer_line(facts, lp):
+    by_index = {o.for_iter: o for o in facts.loops}
+    outer = by_index.get(lp.nested_in)
+    return outer.line if outer is not None else "?"
+
+
+def _in_order(lp) -> list:
+    return [f"line {st.line}" for st in lp.statements if st.kind == "commit"]
+
+
+def _decided(compiled: Compiled) -> None:
+    if compiled.all_sequential():
+        for listener in list(compiled.listeners):
+            try:
+                listener()
+            except Exception:  # noqa: BLE001
+                log.debug("xcs: listener failed", exc_info=True)

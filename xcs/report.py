@@ -1,0 +1,51 @@
+"""Loop reports: what `xcs.explain(fn)` returns and `python -m xcs run --explain` prints.
+
+One `LoopReport` per `for` loop: where it is, whether it runs in parallel, and why (the
+analysis's refusals, then the evidence layer's decision once the loop has run).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class LoopReport:
+    """The state of one loop. `status` is "parallel", "sequential" or "undecided"
+    (safe to parallelize; the evidence layer decides on the first run)."""
+
+    function: str
+    filename: str
+    line: int | None
+    status: str
+    reasons: list = field(default_factory=list)
+    in_order: list = field(default_factory=list)
+    runner: object = None
+
+    @property
+    def parallel(self) -> bool:
+        return self.current_status() == "parallel"
+
+    def current_status(self) -> str:
+        decision = getattr(self.runner, "decision", None) if self.runner is not None else None
+        if self.status != "sequential" and decision is not None:
+            return "parallel" if decision.parallel else "sequential"
+        return self.status
+
+    def evidence(self) -> str | None:
+        decision = getattr(self.runner, "decision", None) if self.runner is not None else None
+        return str(decision) if decision is not None else None
+
+    def __str__(self) -> str:
+        where = f"{self.function} ({self.filename}:{self.line})"
+        status = self.current_status()
+        parts = [f"{where}: {status}"]
+        if status == "sequential" and self.reasons:
+            parts.append(" — " + "; ".join(self.reasons))
+        evidence = self.evidence()
+        if evidence:
+            parts.append(f" [{evidence}]")
+        elif self.status == "undecided":
+            parts.append(" [evidence is gathered on the first run]")
+        if status != "sequential" and self.in_order:
+            parts.append("; in order: " + ", ".join(self.in_order))
+        return "".join(parts)
