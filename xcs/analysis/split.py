@@ -65,10 +65,11 @@ class LoopAnalysis:
                                            stop_at={loop.for_iter}, nodes=self._body_nodes())
         kinds, reasons = self._classify()
         statements, hoist_reasons = self._statements(kinds, reasons)
-        has_work = any(s.kind == "map" and k > 0 for k, s in enumerate(statements)) or any(s.hoists for s in statements)
-        all_reasons = tuple(r for s in statements for r in s.reasons) + tuple(hoist_reasons)
+        has_work = any(s.kind == "map" and k > 0 and self._calls(s) for k, s in enumerate(statements)) or \
+            any(s.hoists for s in statements)
+        all_reasons = tuple(hoist_reasons) + tuple(r for s in statements for r in s.reasons)
         if not has_work:
-            why = all_reasons or (Refusal("no-parallel-work", self.line, "every statement updates shared state"),)
+            why = (Refusal("no-parallel-work", self.line, "no call outside the in-order part"),) + all_reasons
             return LoopFacts(parallel=False, reasons=why, statements=tuple(statements), **common)
         inputs, closure, unbound = self._inputs(statements)
         if unbound:
@@ -188,8 +189,6 @@ class LoopAnalysis:
                 return Refusal("commit:instruction", line, ins.name)
             if ins.name in ("STORE_FAST", "DELETE_FAST") and ins.arg in self.cellvars:
                 return Refusal("commit:nonlocal", line, ins.arg)
-            if ins.name == "DELETE_FAST":
-                return Refusal("commit:instruction", line, f"del {ins.arg}")
         for e in events:
             reason = self._event_reason(e)
             if reason is not None:
@@ -211,6 +210,11 @@ class LoopAnalysis:
             return None
         callee = e.target
         obj = self._resolve(callee)
+        root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
+        if isinstance(root, types.ModuleType) and callee.chain:
+            dotted = ".".join((root.__name__,) + callee.chain)
+            if dotted in effects.ORDERED_QUALNAMES:
+                return Refusal("commit:ordered", line, callee.describe())
         if obj is not None:
             if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, self.env):
                 return Refusal("commit:ordered", line, callee.describe())
@@ -277,6 +281,7 @@ class LoopAnalysis:
         changed = True
         while changed:
             changed = False
+            self.mutated = self._mutated_receivers(kinds)
             commit_fast = {w for k, s in enumerate(self.raw) if kinds[k] == "commit" for w in self._writes(s)}
             commit_names = {pyversion.deref_name(ins.arg) for k, s in enumerate(self.raw) if kinds[k] == "commit"
                             for _, ins in self._instrs(s) if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL")}
@@ -301,9 +306,48 @@ class LoopAnalysis:
             return Refusal("after-skip", s.line, "")
         return self._read_reason(self._reads(s), commit_fast, commit_names)
 
+    def _mutated_receivers(self, kinds) -> list:
+        """(kind, name, attribute chain) of every object a commit statement changes."""
+        out = []
+        for k, events in enumerate(self.events):
+            if kinds[k] != "commit":
+                continue
+            for e in events:
+                root = e.target
+                if root is None or root.kind not in ("local", "global", "deref"):
+                    continue
+                if e.op in ("store-attr", "delete-attr"):
+                    out.append((root.kind, root.name, root.chain + (self.items[e.index].arg,)))
+                elif e.op in ("store-subscr", "delete-subscr", "inplace") and (root.chain or e.op != "inplace"):
+                    out.append((root.kind, root.name, root.chain))
+                elif e.op == "call" and root.chain and (root.chain[-1] in effects.MUTATORS or e.discarded):
+                    out.append((root.kind, root.name, root.chain[:-1]))
+        return out
+
+    def _read_chain(self, i: int) -> tuple:
+        chain = []
+        for item in self.items[i + 1:]:
+            if not isinstance(item, Instr) or item.name not in ("LOAD_ATTR", "LOAD_METHOD"):
+                break
+            chain.append(pyversion.attr_name(item))
+        return tuple(chain)
+
+    def _reads_mutated(self, i: int, name: str, kind: str) -> bool:
+        kind = {"fast": "local"}.get(kind, kind)
+        chain = self._read_chain(i)
+        for mkind, mname, mchain in getattr(self, "mutated", ()):
+            aliased = kind == "local" and name in self.aliases
+            if (mkind == kind and mname == name) or aliased:
+                n = min(len(chain), len(mchain))
+                if aliased or chain[:n] == mchain[:n]:
+                    return True
+        return False
+
     def _read_reason(self, reads, commit_fast, commit_names) -> Refusal | None:
         for i, name, kind in reads:
             line = self.items[i].lineno
+            if self._reads_mutated(i, name, kind):
+                return Refusal("commit-read", line, ".".join((name,) + self._read_chain(i)))
             if kind == "fast":
                 if name in commit_fast:
                     return Refusal("commit-read", line, name)
@@ -328,17 +372,21 @@ class LoopAnalysis:
             hoists = ()
             why = () if reasons[k] is None else (_reason_for_user(reasons[k]),)
             if kinds[k] == "commit" and not skipped and not s.handlers and not self._has_jumps(s):
-                hoists, hoist_count = self._hoists(s, events, hoist_count)
+                hoists, hoist_count = self._hoists(s, events, hoist_count, notes)
             if kinds[k] == "commit":
                 skipped |= s.skips
             out.append(Statement(s.start, s.stop, kinds[k], s.line, writes, s.skips, tuple(s.handlers),
                                  hoists, why))
         return out, notes
 
+    def _calls(self, st) -> bool:
+        return any(isinstance(self.items[i], Instr) and self.items[i].name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
+                   for i in range(st.start, st.stop))
+
     def _has_jumps(self, s):
         return any(isinstance(ins.arg, Label) for _, ins in self._instrs(s))
 
-    def _hoists(self, s, events, count):
+    def _hoists(self, s, events, count, notes):
         hoists = []
         taken: list = []
         for e in events:
@@ -351,10 +399,13 @@ class LoopAnalysis:
                 span = self._span(value, e, s)
                 if span is None or any(a < span[1] and span[0] < b for a, b in taken):
                     continue
-                if self._hoistable(*span):
+                why = self._hoist_refusal(*span)
+                if why is None:
                     taken.append(span)
                     hoists.append(Hoist(span[0], span[1], f"__xcs_h{count}"))
                     count += 1
+                elif why not in notes:
+                    notes.append(why)
         hoists.sort(key=lambda h: h.start)
         return tuple(hoists), count
 
@@ -377,20 +428,26 @@ class LoopAnalysis:
                 return None
         return (value.start, stop) if depth == 1 else None
 
-    def _hoistable(self, start, stop) -> bool:
+    def _hoist_refusal(self, start, stop) -> Refusal | None:
+        """Why the argument expression items[start:stop] cannot run in the map part, or None."""
         instrs = self.items[start:stop]
-        if any(ins.name not in PURE_OPS for ins in instrs):
-            return False
+        for ins in instrs:
+            if ins.name not in PURE_OPS:
+                return Refusal("commit:instruction", ins.lineno, ins.name)
         reads = [(i, *rest) for i, *rest in
                  ((i, pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else
                    (pyversion.deref_name(ins.arg) if ins.name == "LOAD_DEREF" else ins.arg),
                    {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "fast"))
                   for i, ins in zip(range(start, stop), instrs)
                   if ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"))]
-        if self._read_reason(reads, self.commit_fast, self.commit_names) is not None:
-            return False
-        events = simulate(self.items, start, stop, 0, {})
-        return all(self._event_reason(e) is None for e in events)
+        reason = self._read_reason(reads, self.commit_fast, self.commit_names)
+        if reason is not None:
+            return reason
+        for e in simulate(self.items, start, stop, 0, {}):
+            reason = self._event_reason(e)
+            if reason is not None:
+                return reason
+        return None
 
     # ----------------------------------------------------------------- inputs
     def _inputs(self, statements):

@@ -11,7 +11,7 @@ from bytecode import Bytecode, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
 from xcs.transform.jumps import fix_directions
-from xcs.transform.layout import UNSET, Layout
+from xcs.transform.layout import DELETED, UNSET, Layout
 
 ITEM = "__xcs_item"
 CO_OPTIMIZED, CO_NEWLOCALS, CO_NESTED = 0x1, 0x2, 0x10
@@ -47,6 +47,11 @@ class BodyBuilder:
                 out.append(TryEnd(self.tries[item.entry]))
             else:
                 arg = item.arg
+                if item.name == "DELETE_FAST":
+                    # Deleting would leave a hole the result tuple cannot carry: mark it instead.
+                    out += [Instr("LOAD_CONST", DELETED, location=item.location),
+                            Instr("STORE_FAST", arg, location=item.location)]
+                    continue
                 if isinstance(arg, Label):
                     arg = self.skip_label(k, trampolines) if arg is head else self.label(arg)
                 elif item.name in ("LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF", "LOAD_CLASSDEREF") or \

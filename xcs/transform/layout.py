@@ -29,6 +29,26 @@ class Unset:
 UNSET = Unset()
 
 
+class Deleted:
+    """Marks a variable the iteration deleted (`del v`, or the end of `except E as v`)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<xcs deleted>"
+
+    def __reduce__(self):
+        return (Deleted, ())
+
+
+DELETED = Deleted()
+
+
 @dataclass(frozen=True)
 class Slot:
     """One value of the returned tuple: `local` in the body, restored as `restores` (or a flag/temp)."""

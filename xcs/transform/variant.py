@@ -13,7 +13,7 @@ from bytecode import Bytecode, CellVar, FreeVar, Instr, Label
 from xcs import pyversion
 from xcs.transform.body import BodyBuilder
 from xcs.transform.jumps import fix_directions
-from xcs.transform.layout import UNSET, Layout
+from xcs.transform.layout import DELETED, UNSET, Layout
 
 
 class TransformError(Exception):
@@ -153,21 +153,38 @@ def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
             if isinstance(item, Label) or (outer_target is not None and is_marker):
                 out.append(item)
         sloc = _first_location(items, st) or loc
+        deleted = {items[i].arg for i in _indices(st) if isinstance(items[i], Instr) and items[i].name == "DELETE_FAST"}
         for slot in layout.snapshots.get(k, ()):
-            keep = Label()
-            out += [Instr("LOAD_FAST", result, location=sloc), *pyversion.subscript_const(slot.index, sloc),
-                    Instr("COPY", 1, location=sloc), Instr("LOAD_CONST", UNSET, location=sloc),
-                    Instr("IS_OP", 0, location=sloc)]
-            store = Label()
-            out += pyversion.jump_if("FALSE", store, backward=False, location=sloc)
-            out += [Instr("POP_TOP", location=sloc), Instr("JUMP_FORWARD", keep, location=sloc),
-                    store, Instr("STORE_FAST", slot.restores, location=sloc), keep]
+            out += _restore(result, slot, slot.restores in deleted, sloc)
         if k in layout.skip_flags:
             flag = layout.skip_flags[k]
             out += [Instr("LOAD_FAST", result, location=sloc), *pyversion.subscript_const(flag.index, sloc)]
             out += pyversion.jump_if("TRUE", head, backward=True, location=sloc)
     if last_kind == "map":
         out.append(Instr("JUMP_BACKWARD", head, location=loc))
+    return out
+
+
+def _indices(st):
+    yield from range(st.start, st.stop)
+    for lo, hi in st.handlers:
+        yield from range(lo, hi)
+
+
+def _restore(result: str, slot, may_delete: bool, loc) -> list:
+    """Re-assign a map variable from the tuple: untouched if UNSET, deleted if DELETED."""
+    keep, store = Label(), Label()
+    out = [Instr("LOAD_FAST", result, location=loc), *pyversion.subscript_const(slot.index, loc),
+           Instr("COPY", 1, location=loc), Instr("LOAD_CONST", UNSET, location=loc), Instr("IS_OP", 0, location=loc)]
+    out += pyversion.jump_if("FALSE", store, backward=False, location=loc)
+    out += [Instr("POP_TOP", location=loc), Instr("JUMP_FORWARD", keep, location=loc), store]
+    if may_delete:
+        plain = Label()
+        out += [Instr("COPY", 1, location=loc), Instr("LOAD_CONST", DELETED, location=loc), Instr("IS_OP", 0, location=loc)]
+        out += pyversion.jump_if("FALSE", plain, backward=False, location=loc)
+        out += [Instr("STORE_FAST", slot.restores, location=loc), Instr("DELETE_FAST", slot.restores, location=loc),
+                Instr("JUMP_FORWARD", keep, location=loc), plain]
+    out += [Instr("STORE_FAST", slot.restores, location=loc), keep]
     return out
 
 

@@ -1,0 +1,53 @@
+"""The blocking call the corpus loops make, instrumented to prove overlap.
+
+`io(x)` sleeps briefly (a real blocking call, so the evidence layer sees `time.sleep`),
+counts how many calls are in flight at once, and — when a test arms it with `expect_overlap(n)`
+— waits on a `threading.Barrier(n)` that only releases once n calls are running together.
+A loop that XCS ran sequentially cannot get past that barrier: it breaks after a timeout.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+_lock = threading.Lock()
+_state = {"active": 0, "peak": 0, "calls": 0, "barrier": None}
+
+
+def io(x, delay=0.002):
+    """Block briefly and return x; records concurrency."""
+    with _lock:
+        _state["active"] += 1
+        _state["calls"] += 1
+        _state["peak"] = max(_state["peak"], _state["active"])
+        barrier = _state["barrier"]
+    try:
+        if barrier is not None:
+            barrier.wait()
+        time.sleep(delay)
+        return x
+    finally:
+        with _lock:
+            _state["active"] -= 1
+
+
+def fail_on(x, bad):
+    """io(x), but raise ValueError for the item `bad` (after blocking like the others)."""
+    io(x)
+    if x == bad:
+        raise ValueError(f"bad item {x!r}")
+    return x
+
+
+@contextlib.contextmanager
+def measuring(overlap: int | None = None, timeout: float = 10.0):
+    """Reset the counters; with `overlap=n`, io() calls wait until n of them run at once."""
+    with _lock:
+        _state.update(active=0, peak=0, calls=0,
+                      barrier=threading.Barrier(overlap, timeout=timeout) if overlap else None)
+    try:
+        yield _state
+    finally:
+        with _lock:
+            _state["barrier"] = None

@@ -1,0 +1,644 @@
+"""The corpus: one function per loop shape, each registered with the decision XCS must reach.
+
+`@shape("parallel")` rows must run their iterations concurrently (the test proves it with a
+barrier in `probe.io`) and give exactly the sequential results; `@shape("sequential", reason)`
+rows must stay sequential, and `xcs.explain` must give that reason. Adding a shape is adding
+a function here.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+
+from tests.corpus.probe import fail_on, io
+
+
+@dataclass
+class Shape:
+    fn: object
+    expect: str                  # "parallel" | "sequential"
+    reason: str | None = None    # substring of the explain() text for sequential rows
+    args: tuple = ()
+    policy: object = "auto"
+    overlap: object = True       # prove overlap with a barrier (parallel rows): True = all calls, or n
+    name: str = field(default="")
+
+
+CORPUS: list[Shape] = []
+
+
+def shape(expect, reason=None, *, args=(), policy="auto", overlap=True, name=None):
+    def register(fn):
+        CORPUS.append(Shape(fn, expect, reason, args, policy, overlap, name or fn.__name__))
+        return fn
+    return register
+
+
+class Model:
+    def __init__(self, k):
+        self.k = k
+
+    def __eq__(self, other):
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def predict(self, prompt):
+        return io(f"{prompt}-{self.k}")
+
+
+MODELS = [Model(k) for k in range(4)]
+XS = [1, 2, 3, 4, 5, 6]
+G = 0
+log = logging.getLogger("xcs.tests.corpus")
+
+# ---------------------------------------------------------------------------- parallel
+
+
+@shape("parallel", args=("hi",), policy=True)
+def seed_example(prompt):
+    results = []
+    for model in MODELS:
+        results.append(model.predict(prompt))
+    return results
+
+
+@shape("parallel", args=(XS,))
+def append_call(xs):
+    out = []
+    for x in xs:
+        out.append(io(x))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def temp_then_append(xs):
+    out = []
+    for x in xs:
+        y = io(x) * 10
+        out.append(y)
+    return out, x, y
+
+
+@shape("parallel", args=(XS,))
+def dict_store(xs):
+    res = {}
+    for x in xs:
+        res[x] = io(x)
+    return res
+
+
+@shape("parallel", args=(XS,))
+def augmented_total(xs):
+    total = 0
+    for x in xs:
+        total += io(x)
+    return total
+
+
+@shape("parallel", args=(XS,))
+def print_commit(xs):
+    for x in xs:
+        print(io(x))
+
+
+@shape("parallel", args=(XS,))
+def print_then_work(xs):
+    out = []
+    for x in xs:
+        print("start", x)
+        y = io(x)
+        out.append(y)
+    return out
+
+
+@shape("parallel", args=(["a", "b", "c", "d"],))
+def enumerate_target(xs):
+    out = {}
+    for i, x in enumerate(xs):
+        out[i] = io(x)
+    return out, i, x
+
+
+@shape("parallel", args=(XS, [10, 20, 30, 40]))
+def zip_target(xs, ys):
+    out = []
+    for a, b in zip(xs, ys):
+        out.append(io(a) + b)
+    return out
+
+
+@shape("parallel", args=([(1, 2), (3, 4), (5, 6)],))
+def nested_unpack(pairs):
+    out = []
+    for i, (a, b) in enumerate(pairs):
+        out.append(io(a * b) + i)
+    return out
+
+
+def _make_closure(k):
+    def inner(xs):
+        out = []
+        for x in xs:
+            out.append(io(x) + k)
+        return out
+    return inner
+
+
+closure_reads_free_variable = shape("parallel", args=(XS,))(_make_closure(100))
+
+
+@shape("parallel", args=(XS,))
+def continue_in_map(xs):
+    out = []
+    for x in xs:
+        y = io(x)
+        if y % 2:
+            continue
+        out.append(y)
+    return out, x, y
+
+
+@shape("parallel", args=(XS,))
+def try_except_in_body(xs):
+    out = []
+    for x in xs:
+        try:
+            y = fail_on(x, 3)
+        except ValueError as error:
+            y = str(error)
+        out.append(y)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def try_finally_in_body(xs):
+    out = []
+    for x in xs:
+        try:
+            y = io(x)
+        finally:
+            z = x + 1
+        out.append((y, z))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def for_else(xs):
+    out = []
+    for x in xs:
+        out.append(io(x))
+    else:
+        out.append("done")
+    return out
+
+
+@shape("parallel", args=(XS,))
+def list_comprehension(xs):
+    return [io(x) for x in xs]
+
+
+@shape("parallel", args=(XS,))
+def dict_comprehension(xs):
+    return {x: io(x) for x in xs}
+
+
+@shape("parallel", args=(XS,))
+def set_comprehension(xs):
+    return {io(x) % 3 for x in xs}
+
+
+@shape("parallel", args=(XS,))
+def filtered_comprehension(xs):
+    return [io(x) for x in xs if x % 2]
+
+
+@shape("parallel", args=(XS,))
+def generator_expression_iterable(xs):
+    out = []
+    for x in (v * 2 for v in xs):
+        out.append(io(x))
+    return out
+
+
+def _numbers(n):
+    for i in range(n):
+        yield i * i
+
+
+@shape("parallel", args=(5,))
+def generator_function_iterable(n):
+    out = []
+    for x in _numbers(n):
+        out.append(io(x))
+    return out
+
+
+class Ensemble:
+    def __init__(self):
+        self.models = MODELS
+        self.calls = []
+
+    def __eq__(self, other):
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def run(self, prompt):
+        out = []
+        for m in self.models:
+            out.append(m.predict(prompt))
+        return out
+
+    def record(self, xs):
+        for x in xs:
+            self.calls.append(io(x))
+        return self.calls
+
+
+shape("parallel", args=(Ensemble(), "p"), policy=True, name="method_ensemble")(Ensemble.run)
+shape("parallel", args=(Ensemble(), XS), name="method_appends_to_self")(Ensemble.record)
+
+
+@shape("parallel", args=(XS,), overlap=6)
+def two_map_statements(xs):
+    out = []
+    for x in xs:
+        a = io(x)
+        b = io(a + 1)
+        out.append((a, b))
+    return out
+
+
+@shape("parallel", args=({"a": 1, "b": 2, "c": 3},))
+def dict_items(d):
+    out = {}
+    for k, v in d.items():
+        out[k] = io(v)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def fstring_commit(xs):
+    lines = []
+    for x in xs:
+        lines.append(f"{x}: {io(x)}")
+    return lines
+
+
+@shape("parallel", args=(XS,))
+def keyword_arguments(xs):
+    out = []
+    for x in xs:
+        out.append(io(x, delay=0.001))
+    return out
+
+
+@shape("parallel", args=(XS, [1, 2]), overlap=2)
+def inner_loop_parallel(xs, ys):
+    out = []
+    for x in xs:
+        for y in ys:
+            out.append(io(x * y))
+    return out
+
+
+@shape("sequential", "`d`", args=([{"x": 1}, {"x": 2}, {"x": 3}],))
+def store_into_items(dicts):
+    for d in dicts:
+        d["r"] = io(d["x"])
+    return dicts
+
+
+@shape("parallel", args=(XS,))
+def conditional_expression(xs):
+    out = []
+    for x in xs:
+        y = io(x) if x % 2 else -x
+        out.append(y)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def while_inside_map(xs):
+    out = []
+    for x in xs:
+        n = io(x)
+        steps = 0
+        while n > 1:
+            n = n // 2
+            steps += 1
+        out.append(steps)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def with_statement(xs):
+    import contextlib
+    out = []
+    for x in xs:
+        with contextlib.nullcontext(x) as v:
+            y = io(v)
+        out.append(y)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def local_function_call(xs):
+    def double(v):
+        return io(v) * 2
+    out = []
+    for x in xs:
+        out.append(double(x))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def logging_commit(xs):
+    out = []
+    for x in xs:
+        y = io(x)
+        log.info("item %s", y)
+        out.append(y)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def string_accumulator(xs):
+    s = ""
+    for x in xs:
+        s += str(io(x))
+    return s
+
+
+lambda_loop = shape("parallel", args=(XS,))(lambda xs: [io(x) + 1 for x in xs])
+
+# ---------------------------------------------------------------------------- sequential
+
+
+@shape("sequential", "carried", args=(XS,))
+def carried_chain(xs):
+    prev = 0
+    for x in xs:
+        prev = io(prev + x)
+    return prev
+
+
+@shape("sequential", "break", args=(XS,))
+def has_break(xs):
+    out = []
+    for x in xs:
+        if io(x) > 3:
+            break
+        out.append(x)
+    return out
+
+
+@shape("sequential", "return", args=(XS,))
+def has_return(xs):
+    for x in xs:
+        if io(x) > 3:
+            return x
+    return None
+
+
+@shape("sequential", "total", args=(XS,))
+def accumulator_read_in_body(xs):
+    total = 0
+    for x in xs:
+        y = io(x + total)
+        total += y
+    return total
+
+
+@shape("sequential", "global `G`", args=(XS,))
+def global_store(xs):
+    global G
+    for x in xs:
+        G = io(x)
+    return G
+
+
+def _make_nonlocal():
+    last = None
+
+    def inner(xs):
+        nonlocal last
+        for x in xs:
+            last = io(x)
+        return last
+    return inner
+
+
+nonlocal_store = shape("sequential", "`last`", args=(XS,))(_make_nonlocal())
+
+
+@shape("sequential", "captured by a closure", args=(XS,))
+def late_binding_closure(xs):
+    fs = []
+    for x in xs:
+        fs.append(lambda: io(x))
+    return list(map(lambda f: f(), fs))
+
+
+@shape("sequential", "out", args=(XS,))
+def aliasing_read_of_committed(xs):
+    out = []
+    for x in xs:
+        n = len(out)
+        out.append(io(n + x))
+    return out
+
+
+@shape("sequential", "out", args=(XS,))
+def reads_last_appended(xs):
+    out = [0]
+    for x in xs:
+        out.append(io(out[-1] + x))
+    return out
+
+
+@shape("sequential", "changes `xs`", args=([1, 2, 3],))
+def iterable_mutated(xs):
+    for x in xs:
+        if len(xs) < 6:
+            xs.append(io(x))
+    return xs
+
+
+@shape("sequential", "generator", args=(XS,))
+def generator_function(xs):
+    for x in xs:
+        yield io(x)
+
+
+@shape("sequential", "nothing in the loop body", args=(XS,))
+def cpu_only_loop(xs):
+    out = []
+    for x in xs:
+        out.append(x * x)
+    return out
+
+
+def _spin(n):
+    total = 0
+    for i in range(n * 2000):
+        total += i % 7
+    return total
+
+
+@shape("sequential", "CPU-bound", args=(XS,))
+def cpu_bound_call(xs):
+    out = []
+    for x in xs:
+        out.append(_spin(x))
+    return out
+
+
+@shape("sequential", "next", args=(XS,))
+def next_in_body(xs):
+    it = iter(range(100))
+    out = []
+    for x in xs:
+        out.append(io(next(it) + x))
+    return out
+
+
+@shape("sequential", "random", args=(XS,))
+def random_in_body(xs):
+    random.seed(3)
+    out = []
+    for x in xs:
+        out.append(io(random.random() + x))
+    return out
+
+
+@shape("sequential", "locals", args=(XS,))
+def frame_introspection(xs):
+    out = []
+    for x in xs:
+        y = io(x)
+        out.append(sorted(locals()))
+    return out
+
+
+@shape("sequential", "eval", args=(XS,))
+def eval_in_body(xs):
+    out = []
+    for x in xs:
+        out.append(eval("x + 1") + io(x))
+    return out
+
+
+@shape("sequential", "continue", args=(XS,))
+def continue_in_commit_before_work(xs):
+    seen = set()
+    out = []
+    for x in xs:
+        if x % 3 in seen:
+            continue
+        seen.add(x % 3)
+        y = io(x)
+        out.append(y)
+    return out
+
+
+@shape("sequential", "out", args=(XS,))
+def work_reads_commit_written(xs):
+    out = []
+    for x in xs:
+        out.append(x)
+        y = io(len(out))
+        out.append(y)
+    return out
+
+
+class Holder:
+    pass
+
+
+@shape("sequential", "not a plain local", args=(XS,))
+def attribute_target(xs):
+    h = Holder()
+    out = []
+    for h.x in xs:
+        out.append(io(h.x))
+    return out
+
+
+@shape("sequential", "not a plain local", args=(XS,))
+def subscript_target(xs):
+    d = {}
+    out = []
+    for d["k"] in xs:
+        out.append(io(d["k"]))
+    return out
+
+
+@shape("sequential", "parallel=False", args=(XS,), policy=False)
+def parallel_false(xs):
+    out = []
+    for x in xs:
+        out.append(io(x))
+    return out
+
+
+@shape("sequential", "may be unassigned", args=(XS, False))
+def unbound_input(xs, flag):
+    if flag:
+        k = 1
+    out = []
+    for x in xs:
+        out.append(io(x + k))
+    return out
+
+
+def _noisy(x):
+    print("noisy", x)
+    return io(x)
+
+
+@shape("sequential", "print", args=(XS,))
+def calls_function_that_prints(xs):
+    out = []
+    for x in xs:
+        out.append(_noisy(x))
+    return out
+
+
+@shape("sequential", "`G`", args=(XS,))
+def reads_global_written_in_body(xs):
+    global G
+    G = 0
+    out = []
+    for x in xs:
+        out.append(io(G + x))
+        G += 1
+    return out
+
+
+@shape("sequential", "pop", args=(list(XS),))
+def consumes_outer_stack(stack):
+    out = []
+    for _ in range(3):
+        out.append(io(stack.pop()))
+    return out
+
+
+@shape("sequential", "carried", args=(XS,))
+def maybe_assigned_then_read(xs):
+    y = 0
+    out = []
+    for x in xs:
+        if x % 2:
+            y = x
+        out.append(io(y))
+    return out
+
+
+@shape("sequential", "`x`", args=(XS,))
+def nonlocal_loop_target(xs):
+    fs = []
+    for x in xs:
+        def f():
+            return x
+        fs.append(f)
+    return list(map(lambda f: io(f()), fs))

@@ -1,0 +1,68 @@
+"""Every corpus shape: same results as plain CPython, and the decision the table expects.
+
+For each row the function runs twice — plain, then through `xcs.jit` — and everything a
+caller can observe is compared: the return value (or exception type and message), what
+was printed, and how the arguments were mutated. Parallel rows must get through a barrier
+that only opens when their blocking calls overlap; sequential rows must never overlap and
+`xcs.explain` must give the expected reason.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import inspect
+import io as text_io
+
+import pytest
+
+import xcs
+from tests.corpus.probe import measuring
+from tests.corpus.shapes import CORPUS
+
+
+def run(fn, args, overlap=None):
+    args = copy.deepcopy(args)
+    out = text_io.StringIO()
+    with measuring(overlap, timeout=5) as state, contextlib.redirect_stdout(out):
+        try:
+            result = fn(*args)
+            if inspect.isgenerator(result):
+                result = list(result)
+            outcome = ("returned", result)
+        except Exception as error:  # noqa: BLE001 - the outcome is what we compare
+            outcome = ("raised", type(error).__name__, str(error))
+        calls, peak = state["calls"], state["peak"]
+    return {"outcome": outcome, "stdout": out.getvalue(), "args": args}, calls, peak
+
+
+def test_corpus_size():
+    parallel = [s for s in CORPUS if s.expect == "parallel"]
+    sequential = [s for s in CORPUS if s.expect == "sequential"]
+    assert len(parallel) >= 25 and len(sequential) >= 25 and len(CORPUS) >= 60
+
+
+@pytest.mark.parametrize("shape", [s for s in CORPUS if s.expect == "parallel"], ids=lambda s: s.name)
+def test_parallel_shape(shape):
+    expected, calls, _ = run(shape.fn, shape.args)
+    jitted = xcs.jit(shape.fn, parallel=shape.policy)
+    parties = shape.overlap if isinstance(shape.overlap, int) and shape.overlap is not True else calls
+    got, _, peak = run(jitted, shape.args, overlap=parties if shape.overlap and parties > 1 else None)
+    assert got == expected
+    assert peak >= min(parties, 2), f"no overlap: peak concurrency {peak}"
+    reports = xcs.explain(jitted)
+    assert any(r.parallel for r in reports), "\n".join(map(str, reports))
+    again, _, _ = run(jitted, shape.args)
+    assert again == expected
+
+
+@pytest.mark.parametrize("shape", [s for s in CORPUS if s.expect == "sequential"], ids=lambda s: s.name)
+def test_sequential_shape(shape):
+    expected, _, _ = run(shape.fn, shape.args)
+    jitted = xcs.jit(shape.fn, parallel=shape.policy)
+    got, _, peak = run(jitted, shape.args)
+    assert got == expected
+    assert peak <= 1, f"iterations overlapped (peak {peak}) in a loop that must stay sequential"
+    reports = xcs.explain(jitted)
+    text = "\n".join(map(str, reports))
+    assert not any(r.parallel for r in reports), text
+    assert shape.reason in text, text
