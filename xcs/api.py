@@ -47,7 +47,8 @@ def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
     return function
 
 
-def _first_call(holder, args, kwargs, *, policy, max_workers):
+def _first_call(holder, *, policy, max_workers):
+    """Compile on the first call; returns the function, now running the chosen code."""
     function, original = holder.function, holder.original
     compiled = compiler.compile_function(original, policy, max_workers)
     code = compiled.variant or original.__code__
@@ -56,7 +57,7 @@ def _first_call(holder, args, kwargs, *, policy, max_workers):
     function.__code__ = code
     if compiled.variant is not None and compiled.all_sequential():
         function.__code__ = original.__code__
-    return function(*args, **kwargs)
+    return function
 
 
 def _restore(function, original) -> None:

@@ -160,3 +160,18 @@ def push_callable(callable_obj, location) -> list:
     if PY < (3, 13):
         return [Instr("PUSH_NULL", location=location), Instr("LOAD_CONST", callable_obj, location=location)]
     return [Instr("LOAD_CONST", callable_obj, location=location), Instr("PUSH_NULL", location=location)]
+
+
+def null_below_top() -> list:
+    """Turn a callable on top of the stack into the (callable, NULL) pair a call expects."""
+    if PY < (3, 13):
+        return [Instr("PUSH_NULL"), Instr("SWAP", 2)]
+    return [Instr("PUSH_NULL")]
+
+
+def compare_equal(location) -> list:
+    """Replace the two top values by `a == b` as an exact bool (3.13 jumps need one)."""
+    from bytecode import Compare
+
+    op = Compare.EQ_CAST if PY >= (3, 13) and hasattr(Compare, "EQ_CAST") else Compare.EQ
+    return [Instr("COMPARE_OP", op, location=location)]

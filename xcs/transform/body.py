@@ -10,10 +10,13 @@ from __future__ import annotations
 from bytecode import Bytecode, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
+from xcs.transform.catch import cover
 from xcs.transform.jumps import fix_directions
 from xcs.transform.layout import DELETED, UNSET, Layout
 
 ITEM = "__xcs_item"
+STAGE = "__xcs_stage"
+ERROR = "__xcs_error"
 CO_OPTIMIZED, CO_NEWLOCALS, CO_NESTED = 0x1, 0x2, 0x10
 
 
@@ -79,6 +82,19 @@ class BodyBuilder:
         trampolines.append((k, label))
         return label
 
+    def stage(self, number: int) -> list:
+        return [Instr("LOAD_CONST", number, location=self.location), Instr("STORE_FAST", STAGE, location=self.location)]
+
+    def result_tuple(self) -> list:
+        loc = self.location
+        slots = sorted([s for slots in self.layout.snapshots.values() for s in slots] +
+                       list(self.layout.skip_flags.values()) + list(self.layout.hoists.values()),
+                       key=lambda s: s.index)
+        out = [Instr("LOAD_CONST", None, location=loc), Instr("LOAD_FAST", STAGE, location=loc),
+               Instr("LOAD_FAST", ERROR, location=loc)]
+        out += [Instr("LOAD_FAST", s.local, location=loc) for s in slots]
+        return out + [Instr("BUILD_TUPLE", len(slots) + 3, location=loc), Instr("RETURN_VALUE", location=loc)]
+
     def snapshot(self, k: int) -> list:
         out = []
         for slot in self.layout.snapshots.get(k, ()):
@@ -98,11 +114,16 @@ class BodyBuilder:
             out += [Instr("LOAD_CONST", UNSET, location=loc), Instr("STORE_FAST", name, location=loc)]
         for slot in self.layout.skip_flags.values():
             out += [Instr("LOAD_CONST", False, location=loc), Instr("STORE_FAST", slot.local, location=loc)]
+        out += [Instr("LOAD_CONST", None, location=loc), Instr("STORE_FAST", ERROR, location=loc)]
+        out += self.stage(self.layout.stages[0])
+        prologue, out = out, []
         out.append(Instr("LOAD_FAST", ITEM, location=loc))
         trampolines: list = []
         handlers: list = []
         for k, st in enumerate(self.loop.statements):
             if st.kind == "map":
+                if k:
+                    out += self.stage(self.layout.stages[k])
                 self.copy(range(st.start, st.stop), k, out, trampolines)
                 out += self.snapshot(k)
                 for lo, hi in st.handlers:
@@ -115,23 +136,30 @@ class BodyBuilder:
                     if isinstance(self.items[i], Label) and self.items[i] in self.labels:
                         out.append(self.labels[self.items[i]])
             for h in st.hoists:
+                out += self.stage(self.layout.stages[h.temp])
                 self.copy(range(h.start, h.stop), k, out, trampolines)
                 out.append(Instr("STORE_FAST", h.temp, location=loc))
+        caught = Label()
+        out = prologue + cover(out, caught)
         out.append(self.end)
-        out.append(Instr("LOAD_CONST", None, location=loc))
-        slots = sorted([s for slots in self.layout.snapshots.values() for s in slots] +
-                       list(self.layout.skip_flags.values()) + list(self.layout.hoists.values()),
-                       key=lambda s: s.index)
-        out += [Instr("LOAD_FAST", s.local, location=loc) for s in slots]
-        out += [Instr("BUILD_TUPLE", len(slots) + 1, location=loc), Instr("RETURN_VALUE", location=loc)]
+        out += self.stage(self.layout.NO_STAGE)
+        out += self.result_tuple()
+        # The catch-all: keep the exception and everything assigned so far, return them.
+        failure = [caught, Instr("PUSH_EXC_INFO", location=loc), Instr("STORE_FAST", ERROR, location=loc),
+                   Instr("POP_EXCEPT", location=loc)]
+        for k in self.layout.snapshots:
+            failure += self.snapshot(k)
+        failure += self.result_tuple()
         for k, label in trampolines:
             out.append(label)
             out += self.snapshot(k)
             flag = self.layout.skip_flags[k]
             out += [Instr("LOAD_CONST", True, location=loc), Instr("STORE_FAST", flag.local, location=loc),
                     Instr("JUMP_FORWARD", self.end, location=loc)]
-        for block in handlers:
-            out += block
+        handler_code = [item for block in handlers for item in block]
+        if handler_code:
+            out += cover(handler_code, caught)
+        out += failure
         for label in set(self.labels.values()) - {x for x in out if isinstance(x, Label)}:
             raise ValueError("a jump target was not copied into the loop body")
         bytecode = Bytecode(fix_directions(out))

@@ -1,8 +1,12 @@
 """Where each map variable travels: slots of the tuple a loop body returns.
 
-The body returns `(None, <snapshots>..., <skip flags>..., <hoisted values>...)`. Slot 0 is
-the error slot of the runtime protocol; a snapshot is a map variable's value right after the
-map statement that assigned it, so the commit loop can re-assign it at that statement's place.
+The body returns `(None, stage, error, <snapshots>..., <skip flags>..., <hoisted values>...)`.
+Slot 0 is the error slot of the runtime protocol (the runtime fills it when the iterable
+itself fails). The body catches its own exception and returns it in `error`, with `stage`
+naming the map statement or hoisted argument that raised (-1 when none did), so the commit
+loop can raise it exactly where sequential code would have. A snapshot is a map variable's
+value right after the map statement that assigned it, so the commit loop can re-assign it
+at that statement's place.
 """
 from __future__ import annotations
 
@@ -66,10 +70,15 @@ class Layout:
     skip_flags: dict     # statement number -> Slot
     hoists: dict         # hoist temp name -> Slot
     size: int
+    stages: dict = None  # statement number or hoist temp name -> stage number
+
+    STAGE = 1
+    ERROR = 2
+    NO_STAGE = -1
 
     @classmethod
     def of(cls, loop) -> "Layout":
-        index = 1
+        index = 3
         snapshots, skip_flags, hoists = {}, {}, {}
         for k, st in enumerate(loop.statements):
             if st.kind != "map":
@@ -87,4 +96,10 @@ class Layout:
             for h in st.hoists:
                 hoists[h.temp] = Slot(index, h.temp)
                 index += 1
-        return cls(snapshots, skip_flags, hoists, index)
+        stages: dict = {}
+        for k, st in enumerate(loop.statements):
+            if st.kind == "map":
+                stages[k] = len(stages)
+            for h in st.hoists:
+                stages[h.temp] = len(stages)
+        return cls(snapshots, skip_flags, hoists, index, stages)

@@ -156,6 +156,7 @@ def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
         deleted = {items[i].arg for i in _indices(st) if isinstance(items[i], Instr) and items[i].name == "DELETE_FAST"}
         for slot in layout.snapshots.get(k, ()):
             out += _restore(result, slot, slot.restores in deleted, sloc)
+        out += _raise_if_failed(result, layout.stages[k], sloc)
         if k in layout.skip_flags:
             flag = layout.skip_flags[k]
             out += [Instr("LOAD_FAST", result, location=sloc), *pyversion.subscript_const(flag.index, sloc)]
@@ -188,9 +189,23 @@ def _restore(result: str, slot, may_delete: bool, loc) -> list:
     return out
 
 
+def _raise_if_failed(result: str, stage: int, loc) -> list:
+    """Raise the iteration's exception here if it happened at `stage` of the map part."""
+    go_on = Label()
+    out = [Instr("LOAD_FAST", result, location=loc), *pyversion.subscript_const(Layout.STAGE, loc),
+           Instr("LOAD_CONST", stage, location=loc), *pyversion.compare_equal(loc)]
+    out += pyversion.jump_if("FALSE", go_on, backward=False, location=loc)
+    out += [Instr("LOAD_FAST", result, location=loc), *pyversion.subscript_const(Layout.ERROR, loc),
+            Instr("RAISE_VARARGS", 1, location=loc), go_on]
+    return out
+
+
 def _commit_statement(items, st, layout: Layout, result: str) -> list:
-    """The statement's own instructions, each hoisted argument replaced by its tuple slot."""
+    """The statement's own instructions, each hoisted argument replaced by its tuple slot
+    (raising the iteration's exception first if computing one of them failed)."""
     out = []
+    for h in st.hoists:
+        out += _raise_if_failed(result, layout.stages[h.temp], items[h.start].location)
     hoists = {h.start: h for h in st.hoists}
     i = st.start
     while i < st.stop:
