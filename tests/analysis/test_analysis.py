@@ -1,0 +1,138 @@
+"""The analysis layer: loops found, statements split and classified, refusals with lines."""
+from __future__ import annotations
+
+import time
+
+from bytecode import Instr
+
+from xcs.analysis import Environment, analyze
+from xcs.analysis.normalize import normalize
+from xcs.analysis.refusal import Refusal
+
+
+def facts_of(fn):
+    return analyze(fn.__code__, Environment(globals=fn.__globals__))
+
+
+def fetch(x):
+    time.sleep(0)
+    return x
+
+
+def seed(models, prompt):
+    results = []
+    for model in models:
+        results.append(model.predict(prompt))
+    return results
+
+
+def test_seed_loop_is_split_into_target_commit_with_hoist_and_end():
+    (loop,) = facts_of(seed).loops
+    assert loop.parallel
+    assert [s.kind for s in loop.statements] == ["map", "commit", "end"]
+    assert loop.statements[0].writes == ("model",)
+    assert len(loop.statements[1].hoists) == 1
+    assert loop.inputs == ("prompt",)
+    assert loop.line == seed.__code__.co_firstlineno + 2
+
+
+def carried(xs):
+    total = 0
+    for x in xs:
+        y = fetch(x + total)
+        total += y
+    return total
+
+
+def test_carried_variable_named_with_line():
+    (loop,) = facts_of(carried).loops
+    assert not loop.parallel
+    words = [r.words() for r in loop.reasons]
+    first = carried.__code__.co_firstlineno
+    assert any(f"line {first + 3}:" in w and "`total`" in w for w in words), words
+
+
+def with_break(xs):
+    for x in xs:
+        if fetch(x):
+            break
+        print(x)
+
+
+def test_break_is_refused():
+    (loop,) = facts_of(with_break).loops
+    assert not loop.parallel
+    assert loop.reasons[0].kind in ("break", "return")
+
+
+def generator(xs):
+    for x in xs:
+        yield fetch(x)
+
+
+def test_generator_function_is_left_alone():
+    facts = facts_of(generator)
+    assert facts.refusal.kind == "generator" and facts.loops == ()
+
+
+def two_loops(xs):
+    out = []
+    for x in xs:
+        out.append(fetch(x))
+    for y in xs:
+        print(y)
+    return out
+
+
+def test_every_loop_gets_facts():
+    loops = facts_of(two_loops).loops
+    assert [lp.parallel for lp in loops] == [True, False]
+
+
+def nested(xs, ys):
+    out = []
+    for x in xs:
+        row = []
+        for y in ys:
+            row.append(fetch(x * y))
+        out.append(row)
+    return out
+
+
+def test_nested_loop_knows_its_enclosing_loop():
+    outer, inner = facts_of(nested).loops
+    assert inner.nested_in == outer.for_iter
+
+
+def test_superinstructions_are_split():
+    def f(a, b):
+        return a + b
+
+    names = {i.name for i in normalize(f.__code__) if isinstance(i, Instr)}
+    assert not names & {"LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST", "STORE_FAST_STORE_FAST"}
+
+
+class Exploding:
+    @property
+    def predict(self):
+        raise AssertionError("the analysis must not evaluate properties")
+
+
+EXPLODING = Exploding()
+
+
+def uses_property(xs):
+    out = []
+    for x in xs:
+        out.append(EXPLODING.predict(x))
+    return out
+
+
+def test_analysis_reads_without_executing():
+    (loop,) = facts_of(uses_property).loops
+    assert loop.parallel
+
+
+def test_refusal_words():
+    assert Refusal("carried", 12, "total").words().startswith("line 12: `total` is carried")
+    assert Refusal("break", None).words().startswith("`break`")
