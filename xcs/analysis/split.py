@@ -282,9 +282,7 @@ class LoopAnalysis:
         while changed:
             changed = False
             self.mutated = self._mutated_receivers(kinds)
-            commit_fast = {w for k, s in enumerate(self.raw) if kinds[k] == "commit" for w in self._writes(s)}
-            commit_names = {pyversion.deref_name(ins.arg) for k, s in enumerate(self.raw) if kinds[k] == "commit"
-                            for _, ins in self._instrs(s) if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL")}
+            self.commit_fast, self.commit_names = self._commit_writes(kinds)
             skipped = False
             for k, s in enumerate(self.raw):
                 if kinds[k] == "commit":
@@ -292,14 +290,22 @@ class LoopAnalysis:
                     continue
                 if kinds[k] != "map" or k == 0:
                     continue
-                reason = self._dependency_reason(s, commit_fast, commit_names, skipped)
+                reason = self._dependency_reason(s, self.commit_fast, self.commit_names, skipped)
                 if reason is not None:
                     kinds[k], reasons[k], changed = "commit", reason, True
-        self.commit_fast = {w for k, s in enumerate(self.raw) if kinds[k] == "commit" for w in self._writes(s)}
-        self.commit_names = {pyversion.deref_name(ins.arg) for k, s in enumerate(self.raw) if kinds[k] == "commit"
-                             for _, ins in self._instrs(s) if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL")}
         self.kinds = kinds
         return kinds, reasons
+
+    def _commit_writes(self, kinds) -> tuple[set, set]:
+        """Locals, and cell/global names, that commit statements assign."""
+        fast, names = set(), set()
+        for k, s in enumerate(self.raw):
+            if kinds[k] != "commit":
+                continue
+            fast |= self._writes(s)
+            names |= {pyversion.deref_name(ins.arg) for _, ins in self._instrs(s)
+                      if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL")}
+        return fast, names
 
     def _dependency_reason(self, s, commit_fast, commit_names, skipped) -> Refusal | None:
         if skipped:
@@ -370,7 +376,7 @@ class LoopAnalysis:
         for k, (s, events) in enumerate(zip(self.raw, self.events)):
             writes = tuple(sorted(self._writes(s)))
             hoists = ()
-            why = () if reasons[k] is None else (_reason_for_user(reasons[k]),)
+            why = () if reasons[k] is None else (reasons[k],)
             if kinds[k] == "commit" and not skipped and not s.handlers and not self._has_jumps(s):
                 hoists, hoist_count = self._hoists(s, events, hoist_count, notes)
             if kinds[k] == "commit":
@@ -474,8 +480,3 @@ class LoopAnalysis:
         at_loop = defined.get(self.loop.iter_insert, frozenset())
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
-
-
-def _reason_for_user(reason: Refusal) -> Refusal:
-    """Commit reasons are kept as refusals of their statement's parallelism."""
-    return reason
