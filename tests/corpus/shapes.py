@@ -642,3 +642,61 @@ def nonlocal_loop_target(xs):
             return x
         fs.append(f)
     return list(map(lambda f: io(f()), fs))
+
+
+# ---------------------------------------------------------------------------- more parallel shapes
+
+
+# 3.11 compiles the comprehension as a closure over `x`, so there the inner loop is the
+# parallel one; 3.12+ inline it and the outer loop runs in parallel. Either way 3 calls overlap.
+@shape("parallel", args=(XS, [1, 2, 3]), overlap=3)
+def comprehension_in_map(xs, ys):
+    out = []
+    for x in xs:
+        row = [io(x * y) for y in ys]
+        out.append(row)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def loop_inside_with(xs):
+    import contextlib
+    with contextlib.nullcontext([]) as out:
+        for x in xs:
+            out.append(io(x))
+    return out
+
+
+@shape("parallel", args=(XS,), overlap=False)
+def failure_caught_outside_loop(xs):
+    out = []
+    try:
+        for x in xs:
+            out.append(fail_on(x, 4))
+    except ValueError as error:
+        out.append(str(error))
+    return out
+
+
+@shape("parallel", args=(XS,), overlap=False)
+def failure_after_commit_in_same_iteration(xs):
+    out = []
+    try:
+        for x in xs:
+            out.append(("before", x))
+            y = fail_on(x, 3)
+            out.append(y)
+    except ValueError:
+        pass
+    return out, x
+
+
+@shape("parallel", args=(XS,), overlap=False)
+def unpack_failure_in_target(xs):
+    out = []
+    try:
+        for a, b in [(x, x) if x != 4 else (x,) for x in xs]:
+            out.append(io(a + b))
+    except ValueError as error:
+        out.append(str(error))
+    return out

@@ -4,7 +4,9 @@ For each row the function runs twice — plain, then through `xcs.jit` — and e
 caller can observe is compared: the return value (or exception type and message), what
 was printed, and how the arguments were mutated. Parallel rows must get through a barrier
 that only opens when their blocking calls overlap; sequential rows must never overlap and
-`xcs.explain` must give the expected reason.
+`xcs.explain` must give the expected reason. Rows whose loop fails part-way are checked for
+equality and for being parallel, without a barrier: how many iterations start before the
+failure is seen is not fixed.
 """
 from __future__ import annotations
 
@@ -45,10 +47,12 @@ def test_corpus_size():
 def test_parallel_shape(shape):
     expected, calls, _ = run(shape.fn, shape.args)
     jitted = xcs.jit(shape.fn, parallel=shape.policy)
-    parties = shape.overlap if isinstance(shape.overlap, int) and shape.overlap is not True else calls
-    got, _, peak = run(jitted, shape.args, overlap=parties if shape.overlap and parties > 1 else None)
+    # Rows that fail part-way start a varying number of iterations: no exact barrier there.
+    parties = calls if shape.overlap is True else int(shape.overlap)
+    got, _, peak = run(jitted, shape.args, overlap=parties if parties > 1 else None)
     assert got == expected
-    assert peak >= min(parties, 2), f"no overlap: peak concurrency {peak}"
+    if parties > 1:
+        assert peak >= 2, f"no overlap: peak concurrency {peak}"
     reports = xcs.explain(jitted)
     assert any(r.parallel for r in reports), "\n".join(map(str, reports))
     again, _, _ = run(jitted, shape.args)

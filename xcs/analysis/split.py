@@ -198,6 +198,8 @@ class LoopAnalysis:
     def _event_reason(self, e: Event) -> Refusal | None:
         line = self.items[e.index].lineno
         if e.op == "append":
+            if e.target is not None and e.target.kind == "fresh" and e.target.start >= 0:
+                return None  # an inline comprehension building its own new list in this statement
             return Refusal("commit:append", line, "the comprehension's result")
         if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr", "inplace"):
             root = e.target

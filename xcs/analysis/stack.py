@@ -47,7 +47,7 @@ class Event:
         "call" (callee in `target`, args in `args`, `discarded` when the result is popped),
         "store-attr" / "store-subscr" / "delete-attr" / "delete-subscr" (receiver in `target`),
         "inplace" (left operand in `target`, right in `args`), "append" (LIST_APPEND and
-        friends: the container at depth `target` of the enclosing comprehension).
+        friends: the comprehension's container in `target`, the added values in `args`).
     """
 
     op: str
@@ -114,7 +114,7 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         n = 2 if name == "MAP_ADD" else 1
         args = tuple(stack[-n:])
         del stack[-n:]
-        events.append(Event("append", i, target=None, args=args))
+        events.append(Event("append", i, target=stack[-instr.arg], args=args))
         return
     if name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR"):
         is_cell = not isinstance(instr.arg, str)  # 3.13 loads closure cells with LOAD_FAST
