@@ -15,6 +15,7 @@ prove safe stay sequential; `xcs.explain(fn)` says why.
 """
 from xcs.api import explain, jit
 from xcs.config import configure, settings
+from xcs.evidence.registry import io, register_blocking, register_thread_affine
 
-__all__ = ["jit", "explain", "configure", "settings"]
+__all__ = ["jit", "explain", "configure", "settings", "io", "register_blocking", "register_thread_affine"]
 __version__ = "0.1.0"

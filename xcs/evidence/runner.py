@@ -1,0 +1,175 @@
+"""`LoopRunner`: the object a parallel-capable loop calls at its start to get its results.
+
+The transform bakes one runner per loop into the variant code (so one per code object,
+loop offset and options: the runner *is* the loop's memory) and calls
+`runner(iterator, body, args)` where the original loop called `iter(...)`. The runner
+returns an iterator with the runtime's protocol — one result tuple per item, in order, or
+`(exc,)` for the earliest failure and then nothing — from `xcs.runtime.ordered_map`
+(parallel) or `xcs.runtime.run_inline` (sequential).
+
+Which one is decided by the policy (`parallel=False`/`True`) or, for `"auto"`, by evidence:
+the registry's verdict on the body's code (static), else a probe of the first iteration on
+the calling thread. The decision is taken once, thread-safely, kept on the runner and
+announced through `on_decided(runner)`. Thread-affine values (an `sqlite3.Connection`)
+among the inputs or as the first item keep that call sequential under every policy.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+
+from xcs.evidence import registry
+from xcs.evidence.decision import Decision, from_probe, from_static
+from xcs.evidence.names import type_name
+from xcs.evidence.probe import Probe
+from xcs.evidence.site import LoopSite
+from xcs.evidence.static import scan_body
+from xcs.runtime import is_worker_thread, ordered_map, run_inline
+
+log = logging.getLogger("xcs")
+
+POLICIES = ("auto", True, False)
+_NOT_SCANNED = object()
+
+
+class LoopRunner:
+    """Runs one loop's map part inline or on the pool; see the module docstring.
+
+    `decision` is None until the loop is decided (always set for `parallel=True/False`);
+    then a `Decision` with `.parallel` and `.reason`, and `str(decision)` in words.
+    """
+
+    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "_lock", "_static")
+
+    def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None):
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be 'auto', True or False, not {policy!r}")
+        self.site = site
+        self.policy = policy
+        self.max_workers = max_workers
+        self.on_decided = on_decided
+        self._lock = threading.Lock()
+        self._static = _NOT_SCANNED
+        self.decision: Decision | None = None
+        if policy is True:
+            self.decision = Decision(True, "parallel=True: the caller asserts it pays", "policy")
+        elif policy is False:
+            self.decision = Decision(False, "parallel=False was requested", "policy")
+
+    def __repr__(self) -> str:
+        return f"<LoopRunner {self.site} policy={self.policy!r} decision={self.decision}>"
+
+    def __call__(self, iterable, body, args=()):
+        """An iterator of `body(item, *args)` result tuples for the items of `iterable`, in
+        order, with the runtime's failure protocol. Items are pulled lazily."""
+        if self.policy is False or is_worker_thread():
+            return run_inline(body, iterable, args)
+        affine = _affine_input(body, args)
+        if affine is not None:
+            if self.policy == "auto":
+                self._decide(Decision(False, affine, "argument"))
+            return run_inline(body, iterable, args)
+        decision = self.decision
+        if decision is None:
+            return self._undecided(iterable, body, args)
+        if decision.parallel:
+            return self._parallel(iterable, body, args)
+        return run_inline(body, iterable, args)
+
+    def _parallel(self, iterable, body, args):
+        it = iter(iterable)
+        for first in it:
+            break
+        else:
+            return
+        rest = itertools.chain((first,), it)
+        if _affine_type(type(first)) is not None:
+            yield from run_inline(body, rest, args)
+            return
+        yield from ordered_map(body, rest, args, max_workers=self.max_workers)
+
+    def _undecided(self, iterable, body, args):
+        static = self._static_decision(body, args)
+        if static is not None:
+            decided = self._decide(static)
+            yield from (self._parallel(iterable, body, args) if decided.parallel else run_inline(body, iterable, args))
+            return
+        it = iter(iterable)
+        for first in it:
+            break
+        else:
+            return
+        affine = _affine_type(type(first))
+        if affine is not None:
+            self._decide(Decision(False, f"thread-affine: the loop's items are `{affine}`", "argument"))
+            yield from run_inline(body, itertools.chain((first,), it), args)
+            return
+        with Probe() as probe:
+            results = list(run_inline(body, (first,), args))
+        yield from results
+        if not results or results[-1][0] is not None:
+            return      # the first iteration failed: the loop stops here; decide on a later call
+        decided = self._decide(_guarded(from_probe, probe.result))
+        if decided.parallel:
+            yield from ordered_map(body, it, args, max_workers=self.max_workers)
+        else:
+            yield from run_inline(body, it, args)
+
+    def _static_decision(self, body, args) -> Decision | None:
+        if self._static is _NOT_SCANNED:
+            self._static = _guarded(lambda: from_static(scan_body(body, args)))
+        return self._static
+
+    def _decide(self, decision: Decision) -> Decision:
+        """Record `decision` unless one is already recorded; returns the one in force."""
+        with self._lock:
+            if self.decision is not None:
+                return self.decision
+            self.decision = decision
+        if self.on_decided is not None:
+            try:
+                self.on_decided(self)
+            except Exception:  # noqa: BLE001 - a listener must not break the user's loop
+                log.debug("xcs: on_decided listener failed for %s", self.site, exc_info=True)
+        return decision
+
+
+def _guarded(make, *args):
+    """`make(*args)`, or a sequential decision if XCS itself failed while deciding."""
+    try:
+        return make(*args)
+    except Exception as error:  # noqa: BLE001 - an internal failure must leave the loop sequential
+        log.debug("xcs: deciding failed", exc_info=True)
+        return Decision(False, f"XCS could not gather evidence ({error!r})", "internal")
+
+
+_affine_types: dict = {}
+_affine_version = [registry.version()]
+
+
+def _affine_type(cls) -> str | None:
+    """The name of `cls` when its instances are thread-affine, else None (cached per class)."""
+    if _affine_version[0] != registry.version():
+        _affine_types.clear()
+        _affine_version[0] = registry.version()
+    try:
+        return _affine_types[cls]
+    except KeyError:
+        name = type_name(cls)
+        found = name if registry.classify_name(name) == registry.THREAD_AFFINE else None
+        _affine_types[cls] = found
+        return found
+    except TypeError:  # unhashable metaclass instance
+        return None
+
+
+def _affine_input(body, args) -> str | None:
+    """Words naming the first thread-affine value among the loop's inputs, or None."""
+    for n, value in enumerate(args):
+        found = _affine_type(type(value))
+        if found is not None:
+            names = body.__code__.co_varnames
+            name = names[n + 1] if n + 1 < len(names) else f"input {n}"
+            return f"thread-affine: `{name}` is a `{found}`"
+    return None
