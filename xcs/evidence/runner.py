@@ -90,11 +90,6 @@ class LoopRunner:
         yield from ordered_map(body, rest, args, max_workers=self.max_workers)
 
     def _undecided(self, iterable, body, args):
-        static = self._static_decision(body, args)
-        if static is not None:
-            decided = self._decide(static)
-            yield from (self._parallel(iterable, body, args) if decided.parallel else run_inline(body, iterable, args))
-            return
         it = iter(iterable)
         for first in it:
             break
@@ -105,16 +100,20 @@ class LoopRunner:
             self._decide(Decision(False, f"thread-affine: the loop's items are `{affine}`", "argument"))
             yield from run_inline(body, itertools.chain((first,), it), args)
             return
+        static = self._static_decision(body, args)
+        if static is not None:
+            decided = self._decide(static)
+            run = ordered_map if decided.parallel else _inline
+            yield from run(body, itertools.chain((first,), it), args, max_workers=self.max_workers)
+            return
         with Probe() as probe:
             results = list(run_inline(body, (first,), args))
         yield from results
         if not results or results[-1][0] is not None:
             return      # the first iteration failed: the loop stops here; decide on a later call
         decided = self._decide(_guarded(from_probe, probe.result))
-        if decided.parallel:
-            yield from ordered_map(body, it, args, max_workers=self.max_workers)
-        else:
-            yield from run_inline(body, it, args)
+        run = ordered_map if decided.parallel else _inline
+        yield from run(body, it, args, max_workers=self.max_workers)
 
     def _static_decision(self, body, args) -> Decision | None:
         if self._static is _NOT_SCANNED:
@@ -133,6 +132,10 @@ class LoopRunner:
             except Exception:  # noqa: BLE001 - a listener must not break the user's loop
                 log.debug("xcs: on_decided listener failed for %s", self.site, exc_info=True)
         return decision
+
+
+def _inline(body, iterable, args, max_workers=None):
+    return run_inline(body, iterable, args)
 
 
 def _guarded(make, *args):
