@@ -14,8 +14,10 @@ import sys
 import threading
 import time
 
+import pytest
+
 from xcs.evidence.decision import BLOCKED_FRACTION, MIN_WALL, from_probe
-from xcs.evidence.probe import Probe
+from xcs.evidence.probe import Probe, ProbeResult
 
 
 def spin(n=200_000):
@@ -62,11 +64,20 @@ def test_cpu_bound_python_is_not_blocked():
     assert not decision.parallel and decision.reason.startswith("CPU-bound: ")
 
 
-def test_short_iteration_does_not_pay():
-    with Probe() as probe:
-        len("x")
-    decision = from_probe(probe.result)
-    assert not decision.parallel and decision.reason.startswith("too short to pay")
+@pytest.mark.parametrize("result, parallel, words", [
+    (ProbeResult(0.102, 0.003, 0.099, "_socket.socket.recv_into", (), (), True), True,
+     "blocked 97% of 102 ms in `_socket.socket.recv_into`"),
+    (ProbeResult(0.012, 0.012, 0.0, None, (), (), True), False, "CPU-bound: 0% blocked (of 12 ms)"),
+    (ProbeResult(0.0004, 0.0001, 0.0003, "time.sleep", (), (), True), False,
+     "too short to pay: 0.4 ms per iteration (75% blocked)"),
+    (ProbeResult(0.05, 0.001, 0.049, "time.sleep", ("sqlite3.Connection.execute",), (), True), False,
+     "thread-affine: `sqlite3.Connection.execute`"),
+    (ProbeResult(0.05, 0.001, 0.049, "time.sleep", (), ("builtins.print",), True), False,
+     "ordered output in the map part: `builtins.print`"),
+], ids=["blocked", "cpu-bound", "too-short", "thread-affine", "ordered"])
+def test_decision_words(result, parallel, words):
+    decision = from_probe(result)
+    assert decision.parallel is parallel and str(decision) == words
 
 
 def test_sqlite_call_is_thread_affine():

@@ -51,12 +51,12 @@ def from_probe(result: ProbeResult) -> Decision:
                         "probe")
     share = result.blocked_fraction
     ms = result.wall * 1e3
+    if share < BLOCKED_FRACTION:
+        return Decision(False, f"CPU-bound: {share:.0%} blocked (of {_ms(ms)} ms)", "probe")
     if result.wall < MIN_WALL:
         return Decision(False, f"too short to pay: {_ms(ms)} ms per iteration ({share:.0%} blocked)", "probe")
-    if share >= BLOCKED_FRACTION:
-        where = f" in `{result.top}`" if result.top else ""
-        return Decision(True, f"blocked {share:.0%} of {_ms(ms)} ms{where}", "probe")
-    return Decision(False, f"CPU-bound: {share:.0%} blocked (of {_ms(ms)} ms)", "probe")
+    where = f" in `{result.top}`" if result.top else ""
+    return Decision(True, f"blocked {share:.0%} of {_ms(ms)} ms{where}", "probe")
 
 
 def _ms(ms: float) -> str:

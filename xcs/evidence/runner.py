@@ -36,7 +36,8 @@ _NOT_SCANNED = object()
 class LoopRunner:
     """Runs one loop's map part inline or on the pool; see the module docstring.
 
-    `decision` is None until the loop is decided (always set for `parallel=True/False`);
+    `decision` is None until the loop is decided on its first call (set from the start for
+    `parallel=False`);
     then a `Decision` with `.parallel` and `.reason`, and `str(decision)` in words.
     """
 
@@ -52,9 +53,7 @@ class LoopRunner:
         self._lock = threading.Lock()
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
-        if policy is True:
-            self.decision = Decision(True, "parallel=True: the caller asserts it pays", "policy")
-        elif policy is False:
+        if policy is False:
             self.decision = Decision(False, "parallel=False was requested", "policy")
 
     def __repr__(self) -> str:
@@ -67,8 +66,7 @@ class LoopRunner:
             return run_inline(body, iterable, args)
         affine = _affine_input(body, args)
         if affine is not None:
-            if self.policy == "auto":
-                self._decide(Decision(False, affine, "argument"))
+            self._decide(Decision(False, affine, "argument"))
             return run_inline(body, iterable, args)
         decision = self.decision
         if decision is None:
@@ -90,6 +88,10 @@ class LoopRunner:
         yield from ordered_map(body, rest, args, max_workers=self.max_workers)
 
     def _undecided(self, iterable, body, args):
+        """First call(s): decide from the first item's type, the body's code, else a probe.
+
+        With `parallel=True` only what makes parallel execution unsafe (thread-affine or
+        ordered references) can keep the loop sequential; nothing is probed."""
         it = iter(iterable)
         for first in it:
             break
@@ -101,6 +103,8 @@ class LoopRunner:
             yield from run_inline(body, itertools.chain((first,), it), args)
             return
         static = self._static_decision(body, args)
+        if self.policy is True and (static is None or static.parallel):
+            static = Decision(True, "parallel=True: the caller asserts it pays", "policy")
         if static is not None:
             decided = self._decide(static)
             run = ordered_map if decided.parallel else _inline
