@@ -134,3 +134,14 @@ def test_probe_is_removed_after_an_exception():
     except KeyError:
         pass
     assert sys.getprofile() is None
+
+
+def test_too_many_c_calls_stop_the_profiling_but_not_the_measurement(monkeypatch):
+    from xcs.evidence import probe as probe_module
+
+    monkeypatch.setattr(probe_module, "MAX_EVENTS", 1000)
+    with Probe() as probe:
+        for _ in range(5000):
+            len("x")
+        assert sys.getprofile() is None, "the profiler must remove itself after MAX_EVENTS C calls"
+    assert probe.result.wall > 0 and probe.result.profiled

@@ -119,3 +119,16 @@ def test_register_rejects_nonsense():
 def test_exports():
     for name in ("io", "register_blocking", "register_thread_affine"):
         assert callable(getattr(xcs, name))
+
+
+def test_subclass_of_a_thread_affine_class_is_thread_affine():
+    class AuditedConnection(sqlite3.Connection):
+        pass
+
+    c = sqlite3.connect(":memory:", factory=AuditedConnection)
+    try:
+        assert registry.is_thread_affine(c)
+        assert registry.is_thread_affine(c.execute)
+        assert registry.classify_type(AuditedConnection) == registry.THREAD_AFFINE
+    finally:
+        c.close()

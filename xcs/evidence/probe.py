@@ -25,6 +25,10 @@ from xcs.evidence.names import qualified_name
 
 _perf = time.perf_counter
 
+# A probed iteration that makes more C calls than this stops being profiled (the callback
+# costs about a microsecond per call); its blocked share then comes from wall − CPU alone.
+MAX_EVENTS = 100_000
+
 
 @dataclass(frozen=True)
 class ProbeResult:
@@ -53,6 +57,8 @@ class Probe:
         self._exclusive: dict = {}
         self._codes: set = set()
         self._c_wall = 0.0
+        self._events = 0
+        self._truncated = False
 
     def __enter__(self) -> "Probe":
         self._profiled = sys.getprofile() is None
@@ -65,12 +71,17 @@ class Probe:
     def __exit__(self, *exc) -> None:
         wall = _perf() - self._wall0
         cpu = time.thread_time() - self._cpu0
-        if self._profiled:
+        if self._profiled and not self._truncated:
             sys.setprofile(None)
         self.result = self._summarize(wall, cpu)
 
     def _event(self, frame, event, arg):
         if event == "c_call":
+            self._events += 1
+            if self._events > MAX_EVENTS:
+                self._truncated = True
+                sys.setprofile(None)
+                return
             self._stack.append([arg, _perf(), 0.0])
         elif event == "c_return" or event == "c_exception":
             if not self._stack:
@@ -91,7 +102,7 @@ class Probe:
 
     def _summarize(self, wall: float, cpu: float) -> ProbeResult:
         blocked = max(0.0, wall - cpu)
-        if self._profiled:
+        if self._profiled and not self._truncated:
             blocked = min(blocked, self._c_wall)
         names = {key: _key_name(key) for key in self._exclusive}
         top = max(self._exclusive, key=self._exclusive.get, default=None)

@@ -30,6 +30,9 @@ def _add_names(names, kind) -> None:
         _names[name] = kind
 
 
+_NAMED_BY_THEMSELVES = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType, type,
+                        functools.partial)
+
 _add_names(known.BLOCKING, BLOCKING)
 _add_names(known.THREAD_AFFINE, THREAD_AFFINE)
 _add_names(known.ORDERED, ORDERED)
@@ -73,7 +76,24 @@ def classify(obj) -> str | None:
     except TypeError:  # unhashable
         pass
     name = qualified_name(obj)
-    return classify_name(name) if name else None
+    kind = classify_name(name) if name else None
+    if kind is None and not isinstance(obj, _NAMED_BY_THEMSELVES):
+        kind = classify_type(type(obj))
+    return kind
+
+
+def classify_type(cls) -> str | None:
+    """The class of `cls`'s instances: the first of its MRO that the registry names (a user's
+    subclass of `sqlite3.Connection` is thread-affine too)."""
+    from xcs.evidence.names import type_name
+
+    for klass in getattr(cls, "__mro__", (cls,)):
+        if klass is object:
+            break
+        kind = classify_name(type_name(klass))
+        if kind is not None:
+            return kind
+    return None
 
 
 def is_blocking(obj) -> bool:

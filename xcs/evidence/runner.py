@@ -163,8 +163,7 @@ def _affine_type(cls) -> str | None:
     try:
         return _affine_types[cls]
     except KeyError:
-        name = type_name(cls)
-        found = name if registry.classify_name(name) == registry.THREAD_AFFINE else None
+        found = type_name(cls) if registry.classify_type(cls) == registry.THREAD_AFFINE else None
         _affine_types[cls] = found
         return found
     except TypeError:  # unhashable metaclass instance
