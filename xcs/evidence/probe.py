@@ -51,7 +51,8 @@ class ProbeResult:
 
 class Probe:
     """Profile the calling thread between `__enter__` and `__exit__`; `result` holds the
-    `ProbeResult` after exit. Never raises from inside the profiled code."""
+    `ProbeResult` after exit (None if summarizing failed). Never raises from inside the
+    profiled code, and always removes its profiler, also when the code raises."""
 
     def __init__(self):
         self.result: ProbeResult | None = None
@@ -75,7 +76,10 @@ class Probe:
         cpu = time.thread_time() - self._cpu0
         if self._profiled and not self._truncated:
             sys.setprofile(None)
-        self.result = self._summarize(wall, cpu)
+        try:
+            self.result = self._summarize(wall, cpu)
+        except Exception:  # noqa: BLE001 - no result means no decision from this probe
+            self.result = None
 
     def _event(self, frame, event, arg):
         if event == "c_call":
