@@ -236,3 +236,33 @@ def test_concurrent_first_calls_decide_once():
 def test_rejects_unknown_policy():
     with pytest.raises(ValueError):
         LoopRunner(site(), policy="sometimes")
+
+
+@pytest.mark.parametrize("policy", ["auto", True])
+def test_a_failing_iterable_is_reported_as_the_runtime_reports_it(policy):
+    def broken():
+        raise LookupError("no items")
+        yield  # noqa: unreachable
+
+    runner = LoopRunner(site(), policy=policy)
+    results = list(runner(broken(), cpu_body, ()))
+    assert len(results) == 1 and isinstance(results[0][0], LookupError)
+    assert runner.decision is None
+
+
+def test_a_loop_started_on_a_worker_runs_inline():
+    from xcs.runtime import ordered_map
+
+    inner = LoopRunner(site(3), policy=True)
+    n = 3
+    meet = threading.Barrier(n, timeout=TIMEOUT)
+
+    def inner_body(item):
+        return (None, threading.get_ident())
+
+    def outer_body(item):
+        meet.wait()
+        idents = [r[1] for r in inner(iter(range(4)), inner_body, ())]
+        return (None, set(idents) == {threading.get_ident()})
+
+    assert [r[1] for r in ordered_map(outer_body, range(n), ())] == [True] * n

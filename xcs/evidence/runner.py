@@ -77,9 +77,14 @@ class LoopRunner:
 
     def _parallel(self, iterable, body, args):
         it = iter(iterable)
-        for first in it:
-            break
-        else:
+        try:
+            first = next(it)
+        except StopIteration:
+            return
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - delivered as (e,) by the runtime's own rules
+            yield from run_inline(body, _raising(error), args)
             return
         rest = itertools.chain((first,), it)
         if _affine_type(type(first)) is not None:
@@ -93,9 +98,14 @@ class LoopRunner:
         With `parallel=True` only what makes parallel execution unsafe (thread-affine or
         ordered references) can keep the loop sequential; nothing is probed."""
         it = iter(iterable)
-        for first in it:
-            break
-        else:
+        try:
+            first = next(it)
+        except StopIteration:
+            return
+        except KeyboardInterrupt:
+            raise
+        except BaseException as error:  # noqa: BLE001 - delivered as (e,) by the runtime's own rules
+            yield from run_inline(body, _raising(error), args)
             return
         affine = _affine_type(type(first))
         if affine is not None:
@@ -136,6 +146,13 @@ class LoopRunner:
             except Exception:  # noqa: BLE001 - a listener must not break the user's loop
                 log.debug("xcs: on_decided listener failed for %s", self.site, exc_info=True)
         return decision
+
+
+def _raising(error):
+    """An iterator whose first pull raises `error` again: the runtime then reports a failure
+    of the iterable exactly as it would have had it pulled the item itself."""
+    raise error
+    yield  # noqa: unreachable - makes this a generator
 
 
 def _inline(body, iterable, args, max_workers=None):
