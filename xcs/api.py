@@ -11,6 +11,7 @@ import types
 
 from xcs import compile as compiler
 from xcs import config, trampoline
+from xcs.analysis import SUSPENDABLE
 
 POLICIES = ("auto", True, False)
 
@@ -39,8 +40,14 @@ def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
         return functools.partial(jit(fn.func, parallel=parallel, max_workers=max_workers), *fn.args, **fn.keywords)
     if not isinstance(fn, types.FunctionType):
         raise TypeError(f"xcs.jit expects a Python function, got {type(fn).__name__}")
-    first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers)
-    function = trampoline.make(fn, first_call)
+    if fn.__code__.co_flags & SUSPENDABLE:
+        # Generators and coroutines run their loops between suspensions: never parallelized,
+        # and a plain trampoline cannot turn into one (3.13 deprecates that code swap).
+        function = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+        function.__kwdefaults__ = fn.__kwdefaults__
+    else:
+        first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers)
+        function = trampoline.make(fn, first_call)
     functools.update_wrapper(function, fn)
     function.__xcs_original__ = fn
     function.__xcs_options__ = (parallel, max_workers)

@@ -44,9 +44,9 @@ def environment(func) -> Environment:
     """What the names in `func` refer to, for the analysis."""
     code = func.__code__
     closure = dict(zip(code.co_freevars, func.__closure__ or ()))
-    extra = _registry_check()
     builtins_ = func.__globals__.get("__builtins__")
-    env = Environment(globals=func.__globals__, closure=closure, extra_ordered=extra)
+    env = Environment(globals=func.__globals__, closure=closure, extra_ordered=_registry_check("is_ordered"),
+                      trusted=_registry_check("is_blocking"))
     if isinstance(builtins_, dict):
         env.builtins = builtins_
     elif isinstance(builtins_, types.ModuleType):
@@ -54,12 +54,14 @@ def environment(func) -> Environment:
     return env
 
 
-def _registry_check():
+def _registry_check(name: str):
+    """The evidence registry's `is_ordered` / `is_blocking`: the user's `xcs.io` and
+    registrations reach the analysis without it knowing the evidence layer."""
     try:
         from xcs.evidence import registry
     except ImportError:
         return None
-    check = getattr(registry, "is_ordered", None)
+    check = getattr(registry, name, None)
     return check if callable(check) else None
 
 

@@ -39,7 +39,7 @@ class LoopReport:
         where = f"{self.function} ({self.filename}:{self.line})"
         status = self.current_status()
         parts = [f"{where}: {status}"]
-        if status == "sequential" and self.reasons:
+        if self.status == "sequential" and self.reasons:  # refused by the analysis
             parts.append(" — " + "; ".join(self.reasons))
         evidence = self.evidence()
         if evidence:

@@ -1,9 +1,11 @@
 """The blocking call the corpus loops make, instrumented to prove overlap.
 
-`io(x)` sleeps briefly (a real blocking call, so the evidence layer sees `time.sleep`),
-counts how many calls are in flight at once, and — when a test arms it with `expect_overlap(n)`
+`io(x)` sleeps briefly (a real blocking call), counts how many calls are in flight at once, and — when a test arms it with `expect_overlap(n)`
 — waits on a `threading.Barrier(n)` that only releases once n calls are running together.
 A loop that XCS ran sequentially cannot get past that barrier: it breaks after a timeout.
+
+Its counters are shared state, so the analysis would rightly refuse loops calling it; it is
+marked with `xcs.io`, as a user marks an instrumented blocking function they vouch for.
 """
 from __future__ import annotations
 
@@ -11,10 +13,13 @@ import contextlib
 import threading
 import time
 
+import xcs
+
 _lock = threading.Lock()
 _state = {"active": 0, "peak": 0, "calls": 0, "barrier": None}
 
 
+@xcs.io
 def io(x, delay=0.002):
     """Block briefly and return x; records concurrency."""
     with _lock:

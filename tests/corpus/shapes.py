@@ -700,3 +700,41 @@ def unpack_failure_in_target(xs):
     except ValueError as error:
         out.append(str(error))
     return out
+
+
+def _add_to(acc, value):
+    acc.append(value)
+
+
+@shape("parallel", args=(XS,))
+def helper_mutates_argument_with_hoisted_io(xs):
+    out = []
+    for x in xs:
+        _add_to(out, io(x))
+    return out
+
+
+def _fetch_into(acc, x):
+    acc.append(io(x))
+    return len(acc)
+
+
+@shape("sequential", "changes its argument `acc`", args=(XS,))
+def helper_mutates_argument(xs):
+    out, sizes = [], []
+    for x in xs:
+        n = _fetch_into(out, x)
+        sizes.append(n)
+    return out, sizes
+
+
+@shape("sequential", "write", args=(XS,))
+def appends_to_file_opened_per_iteration(xs):
+    import os
+    import tempfile
+    path = os.path.join(tempfile.mkdtemp(), "log.txt")
+    for x in xs:
+        with open(path, "a") as f:
+            f.write(f"{io(x)}\n")
+    with open(path) as f:
+        return f.read()

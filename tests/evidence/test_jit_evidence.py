@@ -104,6 +104,7 @@ def test_cpu_bound_loop_probed_once_then_original_code():
     assert fast(xs) == expected
     text = reports_text(fast)
     assert "CPU-bound" in text and not any(r.parallel for r in xcs.explain(fast)), text
+    assert "changes an object" not in text, "a loop kept sequential by evidence shows the evidence, not commit notes"
     assert fast.__code__ is cpu_loop.__code__
     result, entered = xcs_frames_during(lambda: fast(xs))
     assert result == expected

@@ -12,6 +12,8 @@ import sys
 import types
 from dataclasses import dataclass, field
 
+from xcs.sourcepaths import is_library_file
+
 # Methods that change the object they are called on, or consume from it in order.
 MUTATORS = frozenset({
     "append", "extend", "insert", "remove", "pop", "clear", "update", "add", "discard", "setdefault",
@@ -21,6 +23,11 @@ MUTATORS = frozenset({
     "debug", "info", "warning", "warn", "error", "exception", "critical", "log", "fatal",
     "set", "reset",
 })
+
+# Methods whose effect is ordered output whatever object they are called on: a file opened
+# in append mode each iteration still writes to one file, a logger is shared by name.
+ORDERED_METHODS = frozenset({"write", "writelines", "debug", "info", "warning", "warn", "error",
+                             "exception", "critical", "log", "fatal"})
 
 # Module-level functions whose effects are ordered or that read shared ordered state.
 ORDERED_QUALNAMES = frozenset({
@@ -44,13 +51,23 @@ FRAME_INTROSPECTION = {builtins.locals: "locals", builtins.vars: "vars", builtin
 class Environment:
     """What names in the function refer to: its globals, builtins and closure cells.
 
-    `extra_ordered(obj) -> bool` lets a higher layer mark more callables as ordered output.
+    `extra_ordered(obj) -> bool` lets a higher layer mark more callables as ordered output;
+    `trusted(obj) -> bool` marks callables the user vouched for (`xcs.io`): the analysis does
+    not look inside them.
     """
 
     globals: dict = field(default_factory=dict)
     builtins: dict = field(default_factory=lambda: vars(builtins))
     closure: dict = field(default_factory=dict)   # name -> cell
     extra_ordered: object = None
+    trusted: object = None
+
+    def is_trusted(self, obj) -> bool:
+        """True when `obj` was vouched for and is not scanned."""
+        try:
+            return self.trusted is not None and bool(self.trusted(obj))
+        except Exception:  # noqa: BLE001 - an exotic object: not trusted
+            return False
 
     def lookup(self, kind: str, name: str, chain: tuple = ()):
         """The object `name.chain...` refers to, or raise LookupError."""
@@ -110,11 +127,17 @@ def frame_introspection(obj) -> str | None:
 
 def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None) -> str | None:
     """Scan a Python function's bytecode (and the functions it calls, `depth` levels) for
-    ordered output: print/logging calls, global stores, mutating method calls on globals.
+    effects whose order is visible: print/logging calls, writes, global stores, mutating
+    method calls on globals or on its own parameters (`def add(acc, x): acc.append(x)`).
+
+    Library code (standard library, installed packages) is held to the visible effects only:
+    its stores into its own module state (caches, registries) are not the caller's to see.
+    Functions the user vouched for (`Environment.trusted`) are not scanned.
 
     Returns a description of the first one found, or None.
     """
-    import dis
+    from xcs.analysis.normalize import normalize
+    from xcs.analysis.stack import simulate
 
     seen = set() if seen is None else seen
     code = getattr(func, "__code__", None)
@@ -122,33 +145,58 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None) -
         return None
     seen.add(code)
     env = env_for(func)
-    instructions = list(dis.get_instructions(code))
-    for k, ins in enumerate(instructions):
-        where = f"{code.co_name} (line {ins.positions.lineno if ins.positions else '?'})"
-        if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
-            return f"{where} assigns global `{ins.argval}`"
-        if ins.opname != "LOAD_GLOBAL":
+    if env.is_trusted(func):
+        return None
+    library = is_library_file(code.co_filename)
+    try:
+        items = list(normalize(code))
+        events = simulate(items, 0, len(items), 0, _handler_depths(items))
+    except Exception:  # noqa: BLE001 - an unreadable callee: assume the worst
+        return f"{code.co_name} could not be read"
+    params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    for item in () if library else items:
+        if getattr(item, "name", None) in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+            return f"{code.co_name} (line {item.lineno}) assigns global `{item.arg}`"
+    for e in events:
+        line = getattr(items[e.index], "lineno", "?")
+        where = f"{code.co_name} (line {line})"
+        target = e.target
+        if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr"):
+            if (target.kind in ("global", "deref") and not library) or (target.kind == "local" and target.name in params):
+                return f"{where} stores into `{target.describe()}`"
+            continue
+        if e.op != "call" or target is None:
+            continue
+        method = target.chain[-1] if target.chain else None
+        if method in ORDERED_METHODS:
+            return f"{where} calls `{target.describe()}()`"
+        if target.kind == "local" and target.name in params and method in MUTATORS:
+            return f"{where} changes its argument `{target.name}` (`{target.describe()}()`)"
+        if target.kind not in ("global", "deref"):
             continue
         try:
-            obj = env.lookup("global", ins.argval)
-        except LookupError:
+            root = env.lookup(target.kind, target.name)
+            obj = env.lookup(target.kind, target.name, target.chain)
+        except Exception:  # noqa: BLE001
             continue
-        following = instructions[k + 1] if k + 1 < len(instructions) else None
-        if following is not None and following.opname in ("LOAD_ATTR", "LOAD_METHOD") and not isinstance(obj, types.ModuleType):
-            if following.argval in MUTATORS:
-                return f"{where} calls `{ins.argval}.{following.argval}()`"
+        if env.is_trusted(obj):
             continue
-        if following is not None and following.opname in ("LOAD_ATTR", "LOAD_METHOD"):
-            try:
-                obj = getattr(obj, following.argval)
-            except AttributeError:
-                continue
-        if obj in ORDERED_OBJECTS:
-            return f"{where} writes to `{ins.argval}`"
-        if is_ordered_callable(obj, env):
-            return f"{where} calls `{qualified_name(obj)}`"
+        if target.chain and not isinstance(root, types.ModuleType) and method in MUTATORS and not library:
+            return f"{where} calls `{target.describe()}()`"
+        if isinstance(root, types.ModuleType) and target.chain:
+            if ".".join((root.__name__,) + target.chain) in ORDERED_QUALNAMES:
+                return f"{where} calls `{target.describe()}()`"
+        if obj in ORDERED_OBJECTS or is_ordered_callable(obj, env):
+            return f"{where} calls `{target.describe()}()`"
         if isinstance(obj, types.FunctionType):
             found = ordered_effects_in(obj, env_for, depth - 1, seen)
             if found:
                 return found
     return None
+
+
+def _handler_depths(items) -> dict:
+    from bytecode import TryBegin
+
+    return {item.target: item.stack_depth + (1 if item.push_lasti else 0) + 1
+            for item in items if isinstance(item, TryBegin)}

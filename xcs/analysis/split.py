@@ -227,6 +227,8 @@ class LoopAnalysis:
             if callee.chain and isinstance(self._resolve_root(callee), types.ModuleType):
                 return None
         method = callee.chain[-1] if callee.chain else None
+        if method in effects.ORDERED_METHODS:
+            return Refusal("commit:ordered", line, callee.describe())
         if callee.kind in ("global", "deref") and callee.chain:
             root = self._resolve_root(callee)
             if not isinstance(root, types.ModuleType) and (method in effects.MUTATORS or e.discarded):
@@ -247,7 +249,8 @@ class LoopAnalysis:
 
     def _env_for(self, func) -> effects.Environment:
         closure = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
-        return effects.Environment(globals=func.__globals__, closure=closure, extra_ordered=self.env.extra_ordered)
+        return effects.Environment(globals=func.__globals__, closure=closure, extra_ordered=self.env.extra_ordered,
+                                   trusted=self.env.trusted)
 
     def _is_outer(self, value) -> bool:
         return value.kind == "local" and (value.name not in self.body_writes or value.name in self.aliases)
