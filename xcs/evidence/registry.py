@@ -142,7 +142,8 @@ def _register(target, kind):
 
 def register_blocking(fn_or_name):
     """Mark a callable (or a dotted name, or a class) as blocking: loops calling it run in
-    parallel without a probe. Returns its argument unchanged."""
+    parallel without a probe. The user vouches that it is safe to call concurrently: the
+    analysis does not look inside it for shared state. Returns its argument unchanged."""
     return _register(fn_or_name, BLOCKING)
 
 
