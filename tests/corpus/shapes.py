@@ -719,7 +719,7 @@ def _fetch_into(acc, x):
     return len(acc)
 
 
-@shape("sequential", "changes its argument `acc`", args=(XS,))
+@shape("sequential", "changes `acc`, which other iterations can see", args=(XS,))
 def helper_mutates_argument(xs):
     out, sizes = [], []
     for x in xs:
@@ -738,3 +738,45 @@ def appends_to_file_opened_per_iteration(xs):
             f.write(f"{io(x)}\n")
     with open(path) as f:
         return f.read()
+
+
+def _load_first_line(path):
+    with open(path) as f:
+        return _read_line(f)
+
+
+def _read_line(f):
+    return f.readline().strip()
+
+
+@shape("parallel", args=(XS,))
+def helper_reads_file_it_opened(xs):
+    import os
+    import tempfile
+    folder = tempfile.mkdtemp()
+    for x in xs:
+        with open(os.path.join(folder, f"{x}.txt"), "w") as f:
+            f.write(f"line {x}\n")
+    lines = []
+    for x in xs:
+        io(x)
+        lines.append(_load_first_line(os.path.join(folder, f"{x}.txt")))
+    return lines
+
+
+_SHARED_LOG = []
+
+
+def _log_into(items, x, log=_SHARED_LOG):
+    log.append(x)
+    return io(x)
+
+
+@shape("sequential", "changes `log`", args=(XS,))
+def helper_mutates_its_mutable_default(xs):
+    _SHARED_LOG.clear()
+    out = []
+    for x in xs:
+        y = _log_into([], x)
+        out.append(y)
+    return out, list(_SHARED_LOG)

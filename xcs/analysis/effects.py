@@ -125,11 +125,16 @@ def frame_introspection(obj) -> str | None:
         return None
 
 
-def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None) -> str | None:
+def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
+                       shared_params: frozenset | None = None) -> str | None:
     """Scan a Python function's bytecode (and the functions it calls, `depth` levels) for
     effects whose order is visible: print/logging calls, writes, global stores, mutating
-    method calls on globals or on its own parameters (`def add(acc, x): acc.append(x)`).
+    method calls on globals or on parameters that receive shared objects
+    (`def add(acc, x): acc.append(x)` called as `add(results, x)`).
 
+    `shared_params` names the parameters that may receive objects other iterations see;
+    None means all of them. Objects a function builds or gets back from calls are its own
+    (the same assumption the loop body's analysis makes for its locals).
     Library code (standard library, installed packages) is held to the visible effects only:
     its stores into its own module state (caches, registries) are not the caller's to see.
     Functions the user vouched for (`Environment.trusted`) are not scanned.
@@ -141,9 +146,10 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None) -
 
     seen = set() if seen is None else seen
     code = getattr(func, "__code__", None)
-    if code is None or code in seen or depth <= 0:
+    key = (code, shared_params)
+    if code is None or key in seen or depth <= 0:
         return None
-    seen.add(code)
+    seen.add(key)
     env = env_for(func)
     if env.is_trusted(func):
         return None
@@ -153,16 +159,18 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None) -
         events = simulate(items, 0, len(items), 0, _handler_depths(items))
     except Exception:  # noqa: BLE001 - an unreadable callee: assume the worst
         return f"{code.co_name} could not be read"
-    params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    if _has_mutable_defaults(func):
+        shared_params = None
     for item in () if library else items:
         if getattr(item, "name", None) in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             return f"{code.co_name} (line {item.lineno}) assigns global `{item.arg}`"
+    shared = _SharedValues(code, shared_params, events)
     for e in events:
         line = getattr(items[e.index], "lineno", "?")
         where = f"{code.co_name} (line {line})"
         target = e.target
         if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr"):
-            if (target.kind in ("global", "deref") and not library) or (target.kind == "local" and target.name in params):
+            if (target.kind in ("global", "deref") and not library) or (target.kind == "local" and shared.local(target.name)):
                 return f"{where} stores into `{target.describe()}`"
             continue
         if e.op != "call" or target is None:
@@ -170,8 +178,8 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None) -
         method = target.chain[-1] if target.chain else None
         if method in ORDERED_METHODS:
             return f"{where} calls `{target.describe()}()`"
-        if target.kind == "local" and target.name in params and method in MUTATORS:
-            return f"{where} changes its argument `{target.name}` (`{target.describe()}()`)"
+        if target.kind == "local" and method in MUTATORS and shared.local(target.name):
+            return f"{where} changes `{target.name}`, which other iterations can see (`{target.describe()}()`)"
         if target.kind not in ("global", "deref"):
             continue
         try:
@@ -189,10 +197,48 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None) -
         if obj in ORDERED_OBJECTS or is_ordered_callable(obj, env):
             return f"{where} calls `{target.describe()}()`"
         if isinstance(obj, types.FunctionType):
-            found = ordered_effects_in(obj, env_for, depth - 1, seen)
+            bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
+            passes_shared = bound_to_shared or any(shared.value(a) for a in e.args)
+            found = ordered_effects_in(obj, env_for, depth - 1, seen, None if passes_shared else frozenset())
             if found:
                 return found
     return None
+
+
+class _SharedValues:
+    """Which values in one function may be objects other iterations also see: shared
+    parameters, globals, free variables, and locals assigned from any of them."""
+
+    def __init__(self, code, shared_params, events):
+        names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
+                                 + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)]
+        self.params = set(names) if shared_params is None else set(shared_params) & set(names)
+        self.locals = set()
+        stores = [(e.args[0], e.target) for e in events if e.op == "store-local" and e.args]
+        changed = True
+        while changed:
+            changed = False
+            for name, value in stores:
+                if name not in self.locals and self.value(value):
+                    self.locals.add(name)
+                    changed = True
+
+    def local(self, name: str) -> bool:
+        """True when the local `name` may hold a shared object."""
+        return name in self.params or name in self.locals
+
+    def value(self, value) -> bool:
+        """True when a simulated stack value may be a shared object."""
+        if value.kind in ("const", "fresh", "call"):
+            return False
+        if value.kind == "local":
+            return self.local(value.name)
+        return True
+
+
+def _has_mutable_defaults(func) -> bool:
+    defaults = tuple(getattr(func, "__defaults__", None) or ()) + tuple((getattr(func, "__kwdefaults__", None) or {}).values())
+    return any(not isinstance(d, (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)) for d in defaults)
 
 
 def _handler_depths(items) -> dict:

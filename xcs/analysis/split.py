@@ -221,7 +221,10 @@ class LoopAnalysis:
             if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, self.env):
                 return Refusal("commit:ordered", line, callee.describe())
             if isinstance(obj, types.FunctionType):
-                found = effects.ordered_effects_in(obj, self._env_for)
+                root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
+                bound = bool(callee.chain) and not isinstance(root, types.ModuleType)
+                passes_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
+                found = effects.ordered_effects_in(obj, self._env_for, shared_params=None if passes_shared else frozenset())
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
             if callee.chain and isinstance(self._resolve_root(callee), types.ModuleType):
@@ -251,6 +254,15 @@ class LoopAnalysis:
         closure = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
         return effects.Environment(globals=func.__globals__, closure=closure, extra_ordered=self.env.extra_ordered,
                                    trusted=self.env.trusted)
+
+    def _may_be_shared(self, value) -> bool:
+        """True when a value may be an object other iterations also see (call results and
+        objects built in this iteration are the iteration's own)."""
+        if value.kind in ("const", "fresh", "call"):
+            return False
+        if value.kind == "local":
+            return self._is_outer(value) or self._is_target(value)
+        return True
 
     def _is_outer(self, value) -> bool:
         return value.kind == "local" and (value.name not in self.body_writes or value.name in self.aliases)
