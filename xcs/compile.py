@@ -155,7 +155,7 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
             reasons = [r.words() for r in lp.reasons]
             if policy is False:
                 reasons = ["parallel=False was requested"]
-            elif lp.parallel:
+            elif lp.nested_in in chosen:
                 reasons = [f"inside the parallel loop at line {_outer_line(facts, lp)}; runs within each of its iterations"]
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line, "sequential", reasons))
     return runners

@@ -780,3 +780,60 @@ def helper_mutates_its_mutable_default(xs):
         y = _log_into([], x)
         out.append(y)
     return out, list(_SHARED_LOG)
+
+
+class _Resource:
+    """A context manager whose __enter__ returns itself, like a file or an HTTP response."""
+
+    def __init__(self, x):
+        self.x, self.consumed = x, False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        self.consumed = True
+        return io(self.x)
+
+
+def _load(x):
+    with _Resource(x) as r:
+        return r.read()
+
+
+@shape("parallel", args=(XS,), policy=True)  # methods of a local object: no static evidence, and a probe's lone first iteration cannot pass the barrier
+def helper_reads_a_resource_it_opened(xs):
+    out = []
+    for x in xs:
+        out.append(_load(x) * 2)
+    return out
+
+
+_SHARED_RESOURCE = _Resource(0)
+
+
+def _load_shared(x):
+    with _SHARED_RESOURCE as r:
+        return r.read() + x
+
+
+@shape("sequential", "changes `r`", args=(XS,))
+def helper_reads_a_shared_resource(xs):
+    out = []
+    for x in xs:
+        out.append(_load_shared(x))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def nested_loop_builds_row_per_item(xs):
+    out = []
+    for x in xs:
+        row = []
+        for k in range(3):
+            row.append(k * x)
+        out.append((io(x), row))
+    return out

@@ -171,6 +171,13 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         args = (stack.pop(),) if name == "STORE_ATTR" else ()
         events.append(Event(name.lower().replace("_", "-"), i, target=target, args=args))
         return
+    if name in ("BEFORE_WITH", "BEFORE_ASYNC_WITH"):
+        # `with m as v`: __enter__ usually returns m itself (files, responses, sessions), so
+        # v is as shared as m is; the result counts as a call's.
+        manager = stack.pop()
+        entered = Value(manager.kind, manager.start, manager.name, manager.chain, calls=True)
+        stack.extend([manager, entered])
+        return
     if name in ("STORE_SUBSCR", "DELETE_SUBSCR"):
         key, container = stack.pop(), stack.pop()
         args = (stack.pop(), key) if name == "STORE_SUBSCR" else (key,)
