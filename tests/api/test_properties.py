@@ -36,14 +36,21 @@ STATEMENTS = [
     ("out.append(io(total, 0))", set(), set()),
     ("c = io(x, 0) if x > 2 else -x", set(), {"c"}),
     ("log.append(fail_on(x, 6))", set(), set()),
+    ("g['k'].append(io(x, 0))", set(), set()),
+    ("r = g['k']", set(), {"r"}),
+    ("m = io(len(r), 0)", {"r"}, {"m"}),
+    ("g['n'] = io(x, 0) + g['n']", set(), set()),
+    ("q = io(g['n'], 0)", set(), {"q"}),
+    ("g[x % 3] = io(x, 0)", set(), set()),
+    ("w = io(g.get(x % 3, 0), 0)", set(), {"w"}),
 ]
 
 TEMPLATE = """
 def loop(items):
-    out, d, total, s, last, log = [], {{}}, 0, "", None, []
+    out, d, total, s, last, log, g = [], {{}}, 0, "", None, [], {{"k": [], "n": 0}}
     for x in items:
 {body}
-    return out, d, total, s, last, log, x
+    return out, d, total, s, last, log, g, x
 """
 
 

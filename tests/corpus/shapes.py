@@ -301,7 +301,7 @@ def inner_loop_parallel(xs, ys):
     return out
 
 
-@shape("sequential", "`d`", args=([{"x": 1}, {"x": 2}, {"x": 3}],))
+@shape("parallel", args=([{"x": 1}, {"x": 2}, {"x": 3}],))
 def store_into_items(dicts):
     for d in dicts:
         d["r"] = io(d["x"])
@@ -837,3 +837,54 @@ def nested_loop_builds_row_per_item(xs):
             row.append(k * x)
         out.append((io(x), row))
     return out
+
+
+@shape("parallel", args=(XS,))
+def appends_to_a_list_inside_a_dict(xs):
+    groups = {"all": [], "odd": []}
+    for x in xs:
+        groups["all"].append(io(x))
+    return groups
+
+
+@shape("parallel", args=(XS, [[]]))
+def appends_to_an_element_of_an_argument(xs, shared):
+    for x in xs:
+        shared[0].append(io(x))
+    return shared
+
+
+@shape("parallel", args=(XS,))
+def appends_to_what_a_call_returns(xs):
+    buckets = {"a": []}
+    for x in xs:
+        y = io(x)
+        buckets.get("a").append(y)
+    return buckets
+
+
+@shape("sequential", "the work reads `row['y']`", args=([{"x": x, "y": 0} for x in XS],))
+def reads_the_key_it_stores_into_each_item(rows):
+    for row in rows:
+        row["y"] = io(row["x"] + row["y"])
+    return rows
+
+
+@shape("sequential", "the work reads `table['r']`", args=(XS,))
+def reads_an_element_the_commit_changes(xs):
+    table = {"r": [], "s": []}
+    for x in xs:
+        row = table["r"]
+        n = io(len(row))
+        table["r"].append(n + x)
+    return table
+
+
+@shape("sequential", "the work reads `table`", args=(XS,))
+def reads_by_variable_key_what_the_commit_changes(xs):
+    table = {"r": [0], "s": [0]}
+    keys = ["r", "s"]
+    for x in xs:
+        n = io(len(table[keys[x % 2]]))
+        table["r"].append(n + x)
+    return table

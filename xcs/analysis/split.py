@@ -18,7 +18,7 @@ from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
 from xcs.analysis.refusal import Refusal
-from xcs.analysis.stack import Event, simulate
+from xcs.analysis.stack import Event, render, simulate, subscript_element, up_to_any_key
 from xcs.analysis.statements import RawStatement, split_statements
 
 TARGET_OPS = {"STORE_FAST", "UNPACK_SEQUENCE", "UNPACK_EX", "NOP"}
@@ -108,16 +108,24 @@ class LoopAnalysis:
                 return [Refusal("target", ins.lineno, str(name[1] if isinstance(name, tuple) else name))]
         return []
 
-    def _outer_aliases(self) -> set:
-        """Body locals assigned straight from an outer object (`y = acc`, `log = self.log`)."""
-        aliases = set()
+    def _outer_aliases(self) -> dict:
+        """Body locals assigned straight from an outer object (`y = acc`, `log = self.log`,
+        `row = table['r']`): name -> (kind, name, chain) of the object it names."""
+        aliases = {}
         for events in self.events:
             for e in events:
                 value = e.target
                 if e.op == "store-local" and (value.kind in ("global", "deref") or
                                               (value.kind == "local" and value.name not in self.body_writes)):
-                    aliases.add(e.args[0])
+                    aliases[e.args[0]] = (value.kind, value.name, value.chain)
         return aliases
+
+    def _canonical(self, kind: str, name: str, chain: tuple) -> tuple:
+        """(kind, name, chain) with a body alias replaced by the outer object it names."""
+        if kind == "local" and name in self.aliases:
+            okind, oname, ochain = self.aliases[name]
+            return okind, oname, ochain + chain
+        return kind, name, chain
 
     def _body_nodes(self) -> set:
         nodes = {i for s in self.raw for i, _ in self._instrs(s)}
@@ -205,7 +213,7 @@ class LoopAnalysis:
             root = e.target
             if e.op == "inplace" and root.kind == "local" and not root.chain:
                 return None  # rebinding a local: the dataflow rules decide
-            if self._is_outer(root) or self._is_target(root) or root.kind not in ("local", "fresh", "call", "value", "const"):
+            if self._is_outer(root) or self._is_target(root) or root.kind not in ("local", "fresh", "const"):
                 return Refusal("commit:store", line, root.describe())
             return None
         if e.op != "call":
@@ -237,6 +245,8 @@ class LoopAnalysis:
             if not isinstance(root, types.ModuleType) and (method in effects.MUTATORS or e.discarded):
                 return Refusal("commit:outer-call", line, callee.describe())
             return None
+        if callee.kind in ("call", "value") and method in effects.MUTATORS:
+            return Refusal("commit:outer-call", line, callee.describe())  # the result may be a shared object
         if callee.kind == "local" and callee.chain:
             if self._is_outer(callee) and (method in effects.MUTATORS or e.discarded and len(callee.chain) == 1 and method in effects.MUTATORS):
                 return Refusal("commit:outer-call", line, callee.describe())
@@ -330,7 +340,7 @@ class LoopAnalysis:
         return self._read_reason(self._reads(s), commit_fast, commit_names)
 
     def _mutated_receivers(self, kinds) -> list:
-        """(kind, name, attribute chain) of every object a commit statement changes."""
+        """(kind, name, element chain) of every object a commit statement changes."""
         out = []
         for k, events in enumerate(self.events):
             if kinds[k] != "commit":
@@ -340,29 +350,45 @@ class LoopAnalysis:
                 if root is None or root.kind not in ("local", "global", "deref"):
                     continue
                 if e.op in ("store-attr", "delete-attr"):
-                    out.append((root.kind, root.name, root.chain + (self.items[e.index].arg,)))
-                elif e.op in ("store-subscr", "delete-subscr", "inplace") and (root.chain or e.op != "inplace"):
-                    out.append((root.kind, root.name, root.chain))
+                    chain = root.chain + (self.items[e.index].arg,)
+                elif e.op in ("store-subscr", "delete-subscr"):
+                    chain = root.chain + (subscript_element(self.items, e.args[-1]),)
+                elif e.op == "inplace" and root.chain:
+                    chain = root.chain
                 elif e.op == "call" and root.chain and (root.chain[-1] in effects.MUTATORS or e.discarded):
-                    out.append((root.kind, root.name, root.chain[:-1]))
+                    chain = root.chain[:-1]
+                else:
+                    continue
+                kind, name, chain = self._canonical(root.kind, root.name, chain)
+                out.append((kind, name, up_to_any_key(chain)))
         return out
 
     def _read_chain(self, i: int) -> tuple:
+        """The attributes and constant subscripts read right after the load at items[i]."""
         chain = []
-        for item in self.items[i + 1:]:
-            if not isinstance(item, Instr) or item.name not in ("LOAD_ATTR", "LOAD_METHOD"):
-                break
-            chain.append(pyversion.attr_name(item))
+        k = i + 1
+        while k < len(self.items):
+            item = self.items[k]
+            if isinstance(item, Instr) and item.name in ("LOAD_ATTR", "LOAD_METHOD"):
+                chain.append(pyversion.attr_name(item))
+                k += 1
+                continue
+            nxt = self.items[k + 1] if k + 1 < len(self.items) else None
+            if isinstance(item, Instr) and item.name == "LOAD_CONST" and type(item.arg) in (str, int) and \
+                    isinstance(nxt, Instr) and nxt.name == "BINARY_SUBSCR":
+                chain.append(f"[{item.arg!r}]")
+                k += 2
+                continue
+            break
         return tuple(chain)
 
     def _reads_mutated(self, i: int, name: str, kind: str) -> bool:
-        kind = {"fast": "local"}.get(kind, kind)
-        chain = self._read_chain(i)
+        kind, name, chain = self._canonical({"fast": "local"}.get(kind, kind), name, self._read_chain(i))
+        chain = up_to_any_key(chain)
         for mkind, mname, mchain in getattr(self, "mutated", ()):
-            aliased = kind == "local" and name in self.aliases
-            if (mkind == kind and mname == name) or aliased:
+            if mkind == kind and mname == name:
                 n = min(len(chain), len(mchain))
-                if aliased or chain[:n] == mchain[:n]:
+                if chain[:n] == mchain[:n]:
                     return True
         return False
 
@@ -370,7 +396,7 @@ class LoopAnalysis:
         for i, name, kind in reads:
             line = self.items[i].lineno
             if self._reads_mutated(i, name, kind):
-                return Refusal("commit-read", line, ".".join((name,) + self._read_chain(i)))
+                return Refusal("commit-read", line, render(name, self._read_chain(i)))
             if kind == "fast":
                 if name in commit_fast:
                     return Refusal("commit-read", line, name)

@@ -34,9 +34,32 @@ class Value:
     method: bool = False
 
     def describe(self) -> str:
-        """The expression as the user wrote it, as far as it is known (`self.session.get`)."""
+        """The expression as the user wrote it, as far as it is known (`self.session.get`,
+        `d['k'].append`)."""
         base = self.name or {"fresh": "<new object>", "call": "<call result>"}.get(self.kind, "<value>")
-        return ".".join((base,) + self.chain)
+        return render(base, self.chain)
+
+
+def render(name: str, chain: tuple) -> str:
+    """`name` followed by its attribute/subscript chain as Python spells it."""
+    return name + "".join(e if e.startswith("[") else "." + e for e in chain)
+
+
+ANY_KEY = "[?]"   # a subscript whose key is not a constant: it may be any element
+
+
+def subscript_element(items: list, key: "Value") -> str:
+    """The chain element for `container[key]`: `['k']` for a constant str/int key, else ANY_KEY."""
+    if key.kind == "const":
+        instr = items[key.start]
+        if isinstance(instr, Instr) and instr.name == "LOAD_CONST" and type(instr.arg) in (str, int):
+            return f"[{instr.arg!r}]"
+    return ANY_KEY
+
+
+def up_to_any_key(chain: tuple) -> tuple:
+    """The part of an element chain that is known for certain: up to the first ANY_KEY."""
+    return chain[:chain.index(ANY_KEY)] if ANY_KEY in chain else chain
 
 
 @dataclass(frozen=True)
@@ -170,6 +193,16 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         target = stack.pop()
         args = (stack.pop(),) if name == "STORE_ATTR" else ()
         events.append(Event(name.lower().replace("_", "-"), i, target=target, args=args))
+        return
+    if name == "BINARY_SUBSCR":
+        # `d['k']` keeps its root: a change to it is a change to (an element of) `d`.
+        key, container = stack.pop(), stack.pop()
+        element = subscript_element(items, key)
+        if container.kind in ("local", "global", "deref"):
+            stack.append(Value(container.kind, container.start, container.name, container.chain + (element,),
+                               container.calls or key.calls))
+        else:
+            stack.append(_combine([container, key], i))
         return
     if name in ("BEFORE_WITH", "BEFORE_ASYNC_WITH"):
         # `with m as v`: __enter__ usually returns m itself (files, responses, sessions), so
