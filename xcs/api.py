@@ -7,6 +7,7 @@ every loop with its status and, for sequential ones, the reasons.
 from __future__ import annotations
 
 import functools
+import inspect
 import types
 
 from xcs import compile as compiler
@@ -54,10 +55,11 @@ def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
     return function
 
 
-def _first_call(holder, *, policy, max_workers):
-    """Compile on the first call; returns the function, now running the chosen code."""
+def _first_call(holder, args, kwargs, *, policy, max_workers):
+    """Compile on the first call (seeing its arguments, so `self.method` calls can be
+    analysed); returns the function, now running the chosen code."""
     function, original = holder.function, holder.original
-    compiled = compiler.compile_function(original, policy, max_workers)
+    compiled = compiler.compile_function(original, policy, max_workers, _bound(original, args, kwargs))
     code = compiled.variant or original.__code__
     if compiled.variant is not None:
         compiled.listeners.append(lambda: _restore(function, original))
@@ -65,6 +67,16 @@ def _first_call(holder, *, policy, max_workers):
     if compiled.variant is not None and compiled.all_sequential():
         function.__code__ = original.__code__
     return function
+
+
+def _bound(function, args, kwargs) -> dict:
+    """The call's arguments by parameter name, or {} if they do not bind."""
+    try:
+        bound = inspect.signature(function).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return {}
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def _restore(function, original) -> None:

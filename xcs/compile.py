@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from xcs import pyversion
 from xcs.analysis import Environment, analyze
+from xcs.analysis.effects import follow_chain
 from xcs.report import LoopReport
 
 log = logging.getLogger("xcs")
@@ -40,13 +41,14 @@ _lock = threading.RLock()
 _cache: "weakref.WeakKeyDictionary[types.CodeType, dict]" = weakref.WeakKeyDictionary()
 
 
-def environment(func) -> Environment:
-    """What the names in `func` refer to, for the analysis."""
+def environment(func, arguments: dict | None = None) -> Environment:
+    """What the names in `func` refer to, for the analysis; `arguments` are a call's
+    arguments by parameter name (methods of `self` resolve through them)."""
     code = func.__code__
     closure = dict(zip(code.co_freevars, func.__closure__ or ()))
     builtins_ = func.__globals__.get("__builtins__")
     env = Environment(globals=func.__globals__, closure=closure, extra_ordered=_registry_check("is_ordered"),
-                      trusted=_registry_check("is_blocking"))
+                      trusted=_registry_check("is_blocking"), arguments=dict(arguments or {}))
     if isinstance(builtins_, dict):
         env.builtins = builtins_
     elif isinstance(builtins_, types.ModuleType):
@@ -65,8 +67,9 @@ def _registry_check(name: str):
     return check if callable(check) else None
 
 
-def compile_function(func, policy="auto", max_workers=None) -> Compiled:
-    """The cached `Compiled` for `func` with these options (built on first request)."""
+def compile_function(func, policy="auto", max_workers=None, arguments: dict | None = None) -> Compiled:
+    """The cached `Compiled` for `func` with these options (built on first request, with
+    the arguments of the call that asked, if given: see `environment`)."""
     code = func.__code__
     key = (policy, max_workers)
     with _lock:
@@ -74,7 +77,7 @@ def compile_function(func, policy="auto", max_workers=None) -> Compiled:
         if key in per_code:
             return per_code[key]
     try:
-        compiled = _build(func, code, policy, max_workers)
+        compiled = _build(func, code, policy, max_workers, arguments)
     except Exception as error:  # noqa: BLE001 - XCS must never break the user's function
         log.debug("xcs: %s left as written: %r", code.co_qualname, error)
         compiled = Compiled(None, [LoopReport(code.co_qualname, code.co_filename, code.co_firstlineno,
@@ -101,10 +104,10 @@ def all_reports() -> dict:
         return out
 
 
-def _build(func, code, policy, max_workers) -> Compiled:
-    from xcs.transform.variant import build_variant, chosen_loops
+def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
+    from xcs.transform.variant import build_variant
 
-    env = environment(func)
+    env = environment(func, arguments)
     reports: list = []
     runners: list = []
     constants = {}
@@ -145,7 +148,7 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
         if lp.for_iter in chosen:
             site = LoopSite(code.co_qualname, code.co_filename, lp.line or code.co_firstlineno, lp.for_iter)
             runner = LoopRunner(site, policy=policy, max_workers=max_workers,
-                                on_decided=lambda _r, c=compiled: _decided(c))
+                                on_decided=lambda _r, c=compiled: _decided(c), guard=_guard(lp))
             runners[lp.for_iter] = runner
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
@@ -159,6 +162,26 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
                 reasons = [f"inside the parallel loop at line {_outer_line(facts, lp)}; runs within each of its iterations"]
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line, "sequential", reasons))
     return runners
+
+
+def _guard(lp):
+    """A check that the loop's inputs still resolve to what the analysis relied on
+    (`self.fetch` is the same function), or None when it relied on nothing of theirs."""
+    if not lp.guards:
+        return None
+    index = {name: k for k, name in enumerate(lp.inputs)}
+    checks = tuple((index[name], chain, obj) for name, chain, obj in lp.guards)
+
+    def still_holds(args) -> bool:
+        for k, chain, expected in checks:
+            try:
+                if follow_chain(args[k], chain) is not expected:
+                    return False
+            except Exception:  # noqa: BLE001 - anything unexpected: not proven for these objects
+                return False
+        return True
+
+    return still_holds
 
 
 def _outer_line(facts, lp):

@@ -23,8 +23,9 @@ class Holder:
 
 
 def make(original: types.FunctionType, first_call) -> types.FunctionType:
-    """A copy of `original` whose first call runs `first_call(holder)` — which compiles,
-    swaps the function's code and returns the function — then calls it with the arguments.
+    """A copy of `original` whose first call runs `first_call(holder, args, kwargs)` — which
+    compiles, swaps the function's code and returns the function — then calls it with the
+    arguments.
 
     The call happens in the trampoline's own frame (file and name of the user's function),
     so no XCS frame sits in a traceback even on the first call.
@@ -36,8 +37,8 @@ def make(original: types.FunctionType, first_call) -> types.FunctionType:
     loc = None
     instrs = pyversion.code_prologue(len(code.co_freevars), loc)
     instrs += pyversion.push_callable(first_call, loc)
-    instrs.append(Instr("LOAD_CONST", holder))
-    instrs += pyversion.call(1, loc)
+    instrs += [Instr("LOAD_CONST", holder), Instr("LOAD_FAST", "args"), Instr("LOAD_FAST", "kwargs")]
+    instrs += pyversion.call(3, loc)
     instrs += pyversion.null_below_top()
     instrs += [Instr("LOAD_FAST", "args"), Instr("LOAD_FAST", "kwargs"), Instr("CALL_FUNCTION_EX", 1),
                Instr("RETURN_VALUE")]

@@ -191,3 +191,38 @@ def test_demo_command_runs():
                             env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "same results  : True" in result.stdout
+
+
+class PureClient:
+    def get(self, x):
+        return io(x)
+
+
+class CountingClient(PureClient):
+    """Same interface; its `get` changes shared state, so its loops must stay in order."""
+
+    def __init__(self):
+        self.seen = []
+
+    def get(self, x):
+        self.seen.append(x)
+        return io(x)
+
+
+def test_a_later_call_with_objects_the_analysis_did_not_see_runs_in_order():
+    @xcs.jit
+    def fetch_all(client, xs):
+        out = []
+        for x in xs:
+            out.append(client.get(x))
+        return out
+
+    xs = list(range(6))
+    with measuring(overlap=6):
+        assert fetch_all(PureClient(), xs) == xs
+    counting = CountingClient()
+    with measuring() as state:
+        assert fetch_all(counting, xs) == xs
+    assert state["peak"] == 1 and counting.seen == xs
+    with measuring(overlap=6):
+        assert fetch_all(PureClient(), xs) == xs

@@ -888,3 +888,36 @@ def reads_by_variable_key_what_the_commit_changes(xs):
         n = io(len(table[keys[x % 2]]))
         table["r"].append(n + x)
     return table
+
+
+class _Client:
+    """A client whose `fetch` counts its calls on the instance: shared state."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __eq__(self, other):
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def fetch(self, x):
+        self.calls += 1
+        return io(x)
+
+    def lookup(self, x):
+        return io(x) * 10
+
+
+@shape("sequential", "stores into `self.calls`", args=(XS, _Client()))
+def method_that_counts_on_its_instance(xs, client):
+    out = []
+    for x in xs:
+        out.append(client.fetch(x))
+    return out, client.calls
+
+
+@shape("parallel", args=(XS, _Client()))
+def method_without_shared_state(xs, client):
+    out = []
+    for x in xs:
+        out.append(client.lookup(x))
+    return out

@@ -12,6 +12,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 
+from xcs import pyversion
 from xcs.sourcepaths import is_library_file
 
 # Methods that change the object they are called on, or consume from it in order.
@@ -61,6 +62,7 @@ class Environment:
     closure: dict = field(default_factory=dict)   # name -> cell
     extra_ordered: object = None
     trusted: object = None
+    arguments: dict = field(default_factory=dict)   # the first call's arguments by parameter name
 
     def is_trusted(self, obj) -> bool:
         """True when `obj` was vouched for and is not scanned."""
@@ -78,6 +80,10 @@ class Environment:
                 obj = self.builtins[name]
             else:
                 raise LookupError(name)
+        elif kind == "local":
+            if name not in self.arguments:
+                raise LookupError(name)
+            obj = self.arguments[name]
         elif kind == "deref":
             cell = self.closure.get(name)
             if cell is None:
@@ -88,14 +94,20 @@ class Environment:
                 raise LookupError(name) from None
         else:
             raise LookupError(name)
-        for attr in chain:
-            try:
-                obj = inspect.getattr_static(obj, attr) if not isinstance(obj, types.ModuleType) else getattr(obj, attr)
-            except AttributeError:
-                raise LookupError(attr) from None
-            if isinstance(obj, (staticmethod, classmethod)):
-                obj = obj.__func__
-        return obj
+        return follow_chain(obj, chain)
+
+
+def follow_chain(obj, chain: tuple):
+    """`obj.a.b...` read without running user code (`inspect.getattr_static`; modules by
+    `getattr`), or raise LookupError."""
+    for attr in chain:
+        try:
+            obj = inspect.getattr_static(obj, attr) if not isinstance(obj, types.ModuleType) else getattr(obj, attr)
+        except AttributeError:
+            raise LookupError(attr) from None
+        if isinstance(obj, (staticmethod, classmethod)):
+            obj = obj.__func__
+    return obj
 
 
 def qualified_name(obj) -> str:
@@ -136,7 +148,8 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
     None means all of them. Objects a function builds or gets back from calls are its own
     (the same assumption the loop body's analysis makes for its locals).
     Library code (standard library, installed packages) is held to the visible effects only:
-    its stores into its own module state (caches, registries) are not the caller's to see.
+    its stores into its own module state (caches, registries) and into its objects'
+    attributes are not the caller's to see.
     Functions the user vouched for (`Environment.trusted`) are not scanned.
 
     Returns a description of the first one found, or None.
@@ -170,8 +183,11 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
         where = f"{code.co_name} (line {line})"
         target = e.target
         if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr"):
+            if library and e.op.endswith("attr"):
+                continue   # a library object's own attributes: its internal state
             if (target.kind in ("global", "deref") and not library) or (target.kind == "local" and shared.local(target.name)):
-                return f"{where} stores into `{target.describe()}`"
+                attr = f".{pyversion.attr_name(items[e.index])}" if e.op.endswith("attr") else ""
+                return f"{where} stores into `{target.describe()}{attr}`"
             continue
         if e.op != "call" or target is None:
             continue

@@ -64,6 +64,9 @@ class LoopFacts:
     closure: tuple[str, ...] = ()   # cell/free variables the map part reads
     map_writes: tuple[str, ...] = ()
     nested_in: int | None = None    # for_iter index of an enclosing loop
+    # (input, attribute chain, object) the split relied on: `input.chain` resolved to `object`
+    # for the first call's arguments; valid for a later call only while it still does.
+    guards: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class LoopAnalysis:
         self.base = flow.depth.get(loop.for_iter)
         self.line = self.items[loop.for_iter].lineno
         self.cellvars = set(code.co_cellvars)
+        self.guards: set = set()
 
     # ----------------------------------------------------------------- entry point
     def facts(self) -> LoopFacts:
@@ -67,7 +68,7 @@ class LoopAnalysis:
         statements, hoist_reasons = self._statements(kinds, reasons)
         has_work = any(s.kind == "map" and k > 0 and self._calls(s) for k, s in enumerate(statements)) or \
             any(s.hoists for s in statements)
-        all_reasons = tuple(hoist_reasons) + tuple(r for s in statements for r in s.reasons)
+        all_reasons = tuple(dict.fromkeys(tuple(hoist_reasons) + tuple(r for s in statements for r in s.reasons)))
         if not has_work:
             why = (Refusal("no-parallel-work", self.line, "no call outside the in-order part"),) + all_reasons
             return LoopFacts(parallel=False, reasons=why, statements=tuple(statements), **common)
@@ -75,8 +76,10 @@ class LoopAnalysis:
         if unbound:
             return LoopFacts(parallel=False, reasons=tuple(unbound), statements=tuple(statements), **common)
         map_writes = tuple(sorted({w for s in statements if s.kind == "map" for w in s.writes}))
+        guards = tuple(sorted(((name, chain, obj) for name, chain, obj in self.guards if name in inputs),
+                              key=lambda g: (g[0], g[1])))
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
-                         closure=closure, map_writes=map_writes, **common)
+                         closure=closure, map_writes=map_writes, guards=guards, **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -174,7 +177,19 @@ class LoopAnalysis:
                    for s in self.raw for _, ins in self._instrs(s))
 
     def _resolve(self, value):
-        if value is None or value.kind not in ("global", "deref"):
+        """What a callee expression refers to, or None. Outer locals resolve through the
+        first call's arguments (`self.fetch`); each such resolution becomes a guard the
+        runner re-checks at every loop start, because a later call may pass other objects."""
+        if value is None:
+            return None
+        if value.kind == "local" and value.chain and not self._is_body_local(value.name):
+            try:
+                obj = self.env.lookup("local", value.name, value.chain)
+            except Exception:  # noqa: BLE001 - not an argument, or a descriptor we should not poke at
+                return None
+            self.guards.add((value.name, value.chain, obj))
+            return obj
+        if value.kind not in ("global", "deref"):
             return None
         try:
             return self.env.lookup(value.kind, value.name, value.chain)
@@ -182,6 +197,9 @@ class LoopAnalysis:
             return None
         except Exception:  # noqa: BLE001 - a descriptor we should not poke at
             return None
+
+    def _is_body_local(self, name: str) -> bool:
+        return name in getattr(self, "body_writes", ())
 
     # ----------------------------------------------------------------- classification
     def _commit_reason(self, s: RawStatement, events: list[Event]) -> Refusal | None:

@@ -11,7 +11,8 @@ Which one is decided by the policy (`parallel=False`/`True`) or, for `"auto"`, b
 the registry's verdict on the body's code (static), else a probe of the first iteration on
 the calling thread. The decision is taken once, thread-safely, kept on the runner and
 announced through `on_decided(runner)`. Thread-affine values (an `sqlite3.Connection`)
-among the inputs or as the first item keep that call sequential under every policy.
+among the inputs or as the first item keep that call sequential under every policy, and so
+does a `guard(args)` that returns False (the inputs are not the objects the analysis saw).
 """
 from __future__ import annotations
 
@@ -41,15 +42,17 @@ class LoopRunner:
     then a `Decision` with `.parallel` and `.reason`, and `str(decision)` in words.
     """
 
-    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "_lock", "_static")
+    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "guard", "_lock", "_static")
 
-    def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None):
+    def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
+                 guard=None):
         if policy not in POLICIES:
             raise ValueError(f"policy must be 'auto', True or False, not {policy!r}")
         self.site = site
         self.policy = policy
         self.max_workers = max_workers
         self.on_decided = on_decided
+        self.guard = guard
         self._lock = threading.Lock()
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
@@ -64,6 +67,8 @@ class LoopRunner:
         order, with the runtime's failure protocol. Items are pulled lazily."""
         if self.policy is False or is_worker_thread():
             return run_inline(body, iterable, args)
+        if self.guard is not None and not self.guard(args):
+            return run_inline(body, iterable, args)   # the split was proven for other objects
         affine = _affine_input(body, args)
         if affine is not None:
             self._decide(Decision(False, affine, "argument"))
