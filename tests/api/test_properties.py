@@ -43,6 +43,8 @@ STATEMENTS = [
     ("q = io(g['n'], 0)", set(), {"q"}),
     ("g[x % 3] = io(x, 0)", set(), set()),
     ("w = io(g.get(x % 3, 0), 0)", set(), {"w"}),
+    ("try:\n    u = fail_on(x, 4)\nexcept ValueError as err:\n    print('failed', err)\n    continue", set(), {"u"}),
+    ("try:\n    out.append(fail_on(x, 7))\nexcept ValueError:\n    print('bad', x)\n    total += 1", set(), set()),
 ]
 
 TEMPLATE = """

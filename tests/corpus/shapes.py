@@ -921,3 +921,64 @@ def method_without_shared_state(xs, client):
     for x in xs:
         out.append(client.lookup(x))
     return out
+
+
+@shape("parallel", args=(XS,), overlap=False)
+def try_around_the_call_logs_failures_and_continues(xs):
+    out = []
+    for x in xs:
+        try:
+            r = fail_on(x, 3)
+        except ValueError as error:
+            print("skipped", x, error)
+            continue
+        out.append(r)
+    return out
+
+
+@shape("parallel", args=(XS,), overlap=False)
+def try_around_an_append_records_failures(xs):
+    out = []
+    for x in xs:
+        try:
+            out.append(fail_on(x, 4))
+        except ValueError as error:
+            out.append(f"failed: {error}")
+            log.warning("item %s failed", x)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def try_with_logging_in_handler_and_no_failure(xs):
+    out = []
+    for x in xs:
+        try:
+            r = io(x)
+        except ValueError:
+            log.exception("never")
+            r = None
+        out.append(r)
+    return out
+
+
+@shape("parallel", args=(XS,), overlap=False)
+def try_followed_by_more_work_keeps_the_try_in_order(xs):
+    out = []
+    for x in xs:
+        try:
+            r = fail_on(x, 2)
+        except ValueError:
+            print("failed", x)
+            r = -1
+        z = io(x + 10)
+        out.append((r, z))
+    return out
+
+
+@shape("sequential", "produces ordered output", args=(XS,))
+def try_around_a_print_of_the_call(xs):
+    for x in xs:
+        try:
+            print(fail_on(x, 3) if x % 2 else -x)
+        except ValueError:
+            print("failed", x)

@@ -32,6 +32,7 @@ TEMPLATES = {
     "commit:ordered": "`{name}()` produces ordered output or depends on call order",
     "commit:ordered-callee": "`{name}`",
     "commit:outer-call": "`{name}()` changes an object other iterations can see",
+    "commit:hoist-in-try": "the work inside this `try` stays in order: more work of the iteration follows it",
     "internal": "XCS could not transform this loop ({name}); it runs as written",
 }
 

@@ -9,6 +9,7 @@ expressions of commit statements that only read map values are hoisted into the 
 from __future__ import annotations
 
 import types
+from dataclasses import replace
 
 from bytecode import Instr, Label, TryBegin
 
@@ -438,13 +439,46 @@ class LoopAnalysis:
             writes = tuple(sorted(self._writes(s)))
             hoists = ()
             why = () if reasons[k] is None else (reasons[k],)
-            if kinds[k] == "commit" and not skipped and not s.handlers and not self._has_jumps(s):
+            if kinds[k] == "commit" and not skipped:
                 hoists, hoist_count = self._hoists(s, events, hoist_count, notes)
             if kinds[k] == "commit":
                 skipped |= s.skips
             out.append(Statement(s.start, s.stop, kinds[k], s.line, writes, s.skips, tuple(s.handlers),
                                  hoists, why))
-        return out, notes
+        return self._last_stage_in_try(out, notes), notes
+
+    def _last_stage_in_try(self, statements, notes):
+        """Keep hoists inside a `try` only when nothing of the map part follows them.
+
+        A hoisted call that raises is re-raised where it stood, so the statement's own
+        `except` catches it on the calling thread; the iteration's work stopped at that
+        failure, so no later map value would exist for the code after the handler.
+        """
+        out = list(statements)
+        for k, st in enumerate(out):
+            if not st.hoists or not self._opens_try(st):
+                continue
+            later = out[k + 1:]
+            if any(o.kind == "map" or o.hoists for o in later):
+                out[k] = replace(st, hoists=())
+                why = Refusal("commit:hoist-in-try", st.line, "")
+                if why not in notes:
+                    notes.append(why)
+        return out
+
+    def _opens_try(self, st) -> bool:
+        return bool(st.handlers) or any(isinstance(self.items[i], TryBegin) for i in range(st.start, st.stop))
+
+    def _unconditional(self, s, start: int) -> bool:
+        """True when items[start] runs exactly once whenever statement s runs: nothing
+        before it in the statement jumps, is jumped to, or enters a `with` block."""
+        for item in self.items[s.start:start]:
+            if isinstance(item, Label):
+                return False
+            if isinstance(item, Instr) and (isinstance(item.arg, Label) or
+                                            item.name in ("BEFORE_WITH", "BEFORE_ASYNC_WITH", "SETUP_WITH")):
+                return False
+        return True
 
     def _calls(self, st) -> bool:
         return any(isinstance(self.items[i], Instr) and self.items[i].name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
@@ -459,14 +493,16 @@ class LoopAnalysis:
         for e in events:
             if e.op == "call" and not e.discarded:
                 continue
-            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append"):
+            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append", "store-local"):
                 continue
-            operands = list(e.args)
+            operands = [e.target] if e.op == "store-local" else list(e.args)
             for value in operands:
                 span = self._span(value, e, s)
                 if span is None or any(a < span[1] and span[0] < b for a, b in taken):
                     continue
                 why = self._hoist_refusal(*span)
+                if why is None and not self._unconditional(s, span[0]):
+                    continue
                 if why is None:
                     taken.append(span)
                     hoists.append(Hoist(span[0], span[1], f"__xcs_h{count}"))
@@ -480,7 +516,10 @@ class LoopAnalysis:
         """items[start:stop] computing `value`, or None if it is not a self-contained expression."""
         if not value.calls or value.start < s.start:
             return None
-        starts = sorted({v.start for v in event.args} | ({event.target.start} if event.target else set()))
+        if event.op == "store-local":
+            starts = [event.target.start]
+        else:
+            starts = sorted({v.start for v in event.args} | ({event.target.start} if event.target else set()))
         later = [x for x in starts if x > value.start]
         stop = min(later) if later else event.index
         while stop > value.start and isinstance(self.items[stop - 1], Instr) and \

@@ -201,11 +201,12 @@ def _raise_if_failed(result: str, stage: int, loc) -> list:
 
 
 def _commit_statement(items, st, layout: Layout, result: str) -> list:
-    """The statement's own instructions, each hoisted argument replaced by its tuple slot
-    (raising the iteration's exception first if computing one of them failed)."""
+    """The statement's own instructions, each hoisted argument replaced by its tuple slot.
+
+    If computing a hoisted argument failed, its exception is raised where the argument
+    stood: after what the statement evaluates before it, and inside the statement's own
+    `try`, whose `except` then handles it as in sequential code."""
     out = []
-    for h in st.hoists:
-        out += _raise_if_failed(result, layout.stages[h.temp], items[h.start].location)
     hoists = {h.start: h for h in st.hoists}
     i = st.start
     while i < st.stop:
@@ -213,6 +214,7 @@ def _commit_statement(items, st, layout: Layout, result: str) -> list:
         if h is not None:
             slot = layout.hoists[h.temp]
             loc = items[i].location
+            out += _raise_if_failed(result, layout.stages[h.temp], loc)
             out.append(Instr("LOAD_FAST", result, location=loc))
             out += pyversion.subscript_const(slot.index, loc)
             i = h.stop
