@@ -165,17 +165,28 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
 
 
 def _guard(lp):
-    """A check that the loop's inputs still resolve to what the analysis relied on
-    (`self.fetch` is the same function), or None when it relied on nothing of theirs."""
+    """A check, `guard(body, args)`, that what the analysis resolved still resolves to the
+    same objects at this loop start (`self.fetch`, a global `fetch`, a closure's `client.get`),
+    or None when it relied on nothing."""
     if not lp.guards:
         return None
     index = {name: k for k, name in enumerate(lp.inputs)}
-    checks = tuple((index[name], chain, obj) for name, chain, obj in lp.guards)
+    cells = {name: k for k, name in enumerate(lp.closure)}
+    checks = tuple((kind, index.get(name) if kind == "local" else cells.get(name), name, chain, obj)
+                   for kind, name, chain, obj in lp.guards)
 
-    def still_holds(args) -> bool:
-        for k, chain, expected in checks:
+    def still_holds(body, args) -> bool:
+        for kind, k, name, chain, expected in checks:
             try:
-                if follow_chain(args[k], chain) is not expected:
+                if kind == "local":
+                    root = args[k]
+                elif kind == "deref":
+                    root = body.__closure__[k].cell_contents
+                elif name in body.__globals__:
+                    root = body.__globals__[name]
+                else:
+                    root = body.__builtins__[name]
+                if follow_chain(root, chain) is not expected:
                     return False
             except Exception:  # noqa: BLE001 - anything unexpected: not proven for these objects
                 return False

@@ -226,3 +226,58 @@ def test_a_later_call_with_objects_the_analysis_did_not_see_runs_in_order():
     assert state["peak"] == 1 and counting.seen == xs
     with measuring(overlap=6):
         assert fetch_all(PureClient(), xs) == xs
+
+
+def fetch_for_guard(x):
+    return io(x)
+
+
+def loop_over_a_global(xs):
+    out = []
+    for x in xs:
+        out.append(fetch_for_guard(x))
+    return out
+
+
+def test_a_rebound_global_makes_the_loop_run_in_order(monkeypatch):
+    fast = xcs.jit(loop_over_a_global)
+    xs = list(range(5))
+    with measuring(overlap=5):
+        assert fast(xs) == xs
+    calls = []
+
+    def recording(x):
+        calls.append(x)
+        return io(x)
+
+    monkeypatch.setitem(globals(), "fetch_for_guard", recording)
+    with measuring() as state:
+        assert fast(xs) == xs
+    assert state["peak"] == 1 and calls == xs
+    monkeypatch.undo()
+    with measuring(overlap=5):
+        assert fast(xs) == xs
+
+
+def test_each_closure_is_checked_against_its_own_cells():
+    def make(get):
+        @xcs.jit
+        def fetch_all(xs):
+            out = []
+            for x in xs:
+                out.append(get(x))
+            return out
+        return fetch_all
+
+    xs = list(range(5))
+    with measuring(overlap=5):
+        assert make(io)(xs) == xs
+    seen = []
+
+    def recording(x):
+        seen.append(x)
+        return io(x)
+
+    with measuring() as state:
+        assert make(recording)(xs) == xs
+    assert state["peak"] == 1 and seen == xs

@@ -64,8 +64,8 @@ class LoopFacts:
     closure: tuple[str, ...] = ()   # cell/free variables the map part reads
     map_writes: tuple[str, ...] = ()
     nested_in: int | None = None    # for_iter index of an enclosing loop
-    # (input, attribute chain, object) the split relied on: `input.chain` resolved to `object`
-    # for the first call's arguments; valid for a later call only while it still does.
+    # (kind, name, chain, object) the split relied on: the local input / global / closure
+    # variable `name.chain` resolved to `object`; valid for a later run only while it still does.
     guards: tuple = ()
 
 

@@ -42,7 +42,7 @@ class LoopAnalysis:
         self.base = flow.depth.get(loop.for_iter)
         self.line = self.items[loop.for_iter].lineno
         self.cellvars = set(code.co_cellvars)
-        self.guards: set = set()
+        self.guards: dict = {}   # (kind, name, chain) -> the object it resolved to
 
     # ----------------------------------------------------------------- entry point
     def facts(self) -> LoopFacts:
@@ -77,8 +77,8 @@ class LoopAnalysis:
         if unbound:
             return LoopFacts(parallel=False, reasons=tuple(unbound), statements=tuple(statements), **common)
         map_writes = tuple(sorted({w for s in statements if s.kind == "map" for w in s.writes}))
-        guards = tuple(sorted(((name, chain, obj) for name, chain, obj in self.guards if name in inputs),
-                              key=lambda g: (g[0], g[1])))
+        guards = tuple((kind, name, chain, obj) for (kind, name, chain), obj in sorted(self.guards.items(), key=lambda g: g[0])
+                       if (kind == "local" and name in inputs) or (kind == "deref" and name in closure) or kind == "global")
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
                          closure=closure, map_writes=map_writes, guards=guards, **common)
 
@@ -178,26 +178,22 @@ class LoopAnalysis:
                    for s in self.raw for _, ins in self._instrs(s))
 
     def _resolve(self, value):
-        """What a callee expression refers to, or None. Outer locals resolve through the
-        first call's arguments (`self.fetch`); each such resolution becomes a guard the
-        runner re-checks at every loop start, because a later call may pass other objects."""
+        """What a callee expression refers to, or None. Globals and closure cells resolve
+        through the function, outer locals through the first call's arguments (`self.fetch`).
+        Each resolution becomes a guard the runner re-checks at every loop start: a later
+        call may pass other objects, and a global may be rebound (`mock.patch`)."""
         if value is None:
             return None
-        if value.kind == "local" and value.chain and not self._is_body_local(value.name):
-            try:
-                obj = self.env.lookup("local", value.name, value.chain)
-            except Exception:  # noqa: BLE001 - not an argument, or a descriptor we should not poke at
-                return None
-            self.guards.add((value.name, value.chain, obj))
-            return obj
-        if value.kind not in ("global", "deref"):
+        if value.kind == "local" and (not value.chain or self._is_body_local(value.name)):
+            return None
+        if value.kind not in ("local", "global", "deref"):
             return None
         try:
-            return self.env.lookup(value.kind, value.name, value.chain)
-        except LookupError:
+            obj = self.env.lookup(value.kind, value.name, value.chain)
+        except Exception:  # noqa: BLE001 - unknown name, or a descriptor we should not poke at
             return None
-        except Exception:  # noqa: BLE001 - a descriptor we should not poke at
-            return None
+        self.guards[(value.kind, value.name, value.chain)] = obj
+        return obj
 
     def _is_body_local(self, name: str) -> bool:
         return name in getattr(self, "body_writes", ())

@@ -12,7 +12,8 @@ the registry's verdict on the body's code (static), else a probe of the first it
 the calling thread. The decision is taken once, thread-safely, kept on the runner and
 announced through `on_decided(runner)`. Thread-affine values (an `sqlite3.Connection`)
 among the inputs or as the first item keep that call sequential under every policy, and so
-does a `guard(args)` that returns False (the inputs are not the objects the analysis saw).
+does a `guard(body, args)` that returns False (the inputs, globals or closure cells are not
+the objects the analysis saw).
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ class LoopRunner:
         order, with the runtime's failure protocol. Items are pulled lazily."""
         if self.policy is False or is_worker_thread():
             return run_inline(body, iterable, args)
-        if self.guard is not None and not self.guard(args):
+        if self.guard is not None and not self.guard(body, args):
             return run_inline(body, iterable, args)   # the split was proven for other objects
         affine = _affine_input(body, args)
         if affine is not None:
