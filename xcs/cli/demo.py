@@ -1,8 +1,9 @@
 """`python -m xcs demo`: the seed example, run plainly and with `@xcs.jit`, side by side.
 
 An ensemble of simulated models, each answering after a network-like delay (`time.sleep`),
-is queried in a plain `for` loop. The demo times the plain function and the jitted one,
-checks that both return exactly the same list, and prints what `xcs.explain` says.
+is queried in a plain `for` loop. The demo times the plain function and the jitted one (its
+first call, which gathers evidence, and a later one), checks that they return exactly the same
+list, and prints what `xcs.explain` says.
 """
 from __future__ import annotations
 
@@ -44,14 +45,20 @@ def main(argv: list[str]) -> int:
     plain = time.perf_counter() - start
 
     fast = xcs.jit(ensemble)
-    start = time.perf_counter()
-    got = fast(models, prompt)
-    parallel = time.perf_counter() - start
+    timings, results = [], []
+    for _ in range(2):
+        start = time.perf_counter()
+        results.append(fast(models, prompt))
+        timings.append(time.perf_counter() - start)
+    first, later = timings
+    same = all(got == expected for got in results)
 
     print(f"{args.models} models, {args.latency:.2f} s each")
-    print(f"  plain CPython : {plain:6.3f} s")
-    print(f"  @xcs.jit      : {parallel:6.3f} s   ({plain / parallel:.1f}x faster)")
-    print(f"  same results  : {got == expected}")
+    print(f"  plain CPython              : {plain:6.3f} s")
+    print(f"  @xcs.jit, first call       : {first:6.3f} s   ({plain / first:.1f}x faster; "
+          "its first iteration runs alone while XCS measures that it blocks)")
+    print(f"  @xcs.jit, every later call : {later:6.3f} s   ({plain / later:.1f}x faster)")
+    print(f"  same results               : {same}")
     for report in xcs.explain(fast):
         print(f"  {report}")
-    return 0 if got == expected else 1
+    return 0 if same else 1
