@@ -148,7 +148,8 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
         if lp.for_iter in chosen:
             site = LoopSite(code.co_qualname, code.co_filename, lp.line or code.co_firstlineno, lp.for_iter)
             runner = LoopRunner(site, policy=policy, max_workers=max_workers,
-                                on_decided=lambda _r, c=compiled: _decided(c), guard=_guard(lp))
+                                on_decided=lambda _r, c=compiled: _decided(c), guard=_guard(lp),
+                                item_check=_item_check(lp))
             runners[lp.for_iter] = runner
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
@@ -193,6 +194,65 @@ def _guard(lp):
         return True
 
     return still_holds
+
+
+_UNCHECKED = object()
+MAX_ITEM_TYPES = 256
+
+
+def _item_check(lp):
+    """`check(item)`: why running the map part for `item` on a worker could change the
+    result — a method it calls on the item (`model.predict`) prints, logs or changes shared
+    state — or None. Decided once per item type (per function, for items that are functions)."""
+    if not lp.item_calls:
+        return None
+    calls = lp.item_calls
+    verdicts: dict = {}
+
+    def check(item):
+        try:
+            parts = [_part(item, path) for path, _ in calls]
+        except Exception:  # noqa: BLE001 - the body's own unpacking will fail the same way
+            return None
+        try:
+            key = tuple(p if isinstance(p, types.FunctionType) else type(p) for p in parts)
+            verdict = verdicts.get(key, _UNCHECKED)
+        except TypeError:
+            key, verdict = None, _UNCHECKED
+        if verdict is _UNCHECKED:
+            verdict = _item_verdict(parts, calls)
+            if key is not None and len(verdicts) < MAX_ITEM_TYPES:
+                verdicts[key] = verdict
+        return verdict
+
+    return check
+
+
+def _part(item, path):
+    for k in path:
+        item = item[k]
+    return item
+
+
+def _item_verdict(parts, calls) -> str | None:
+    from xcs.analysis import effects
+
+    for part, (_, chain) in zip(parts, calls):
+        try:
+            obj = follow_chain(part, chain)
+        except Exception:  # noqa: BLE001 - resolved only at run time by the call itself
+            continue
+        try:
+            env = environment(obj) if isinstance(obj, types.FunctionType) else Environment()
+            if effects.is_ordered_callable(obj, env) or obj in effects.ORDERED_OBJECTS:
+                return f"`{effects.qualified_name(obj)}` produces ordered output"
+            if isinstance(obj, types.FunctionType):
+                found = effects.ordered_effects_in(obj, environment)
+                if found:
+                    return found
+        except Exception as error:  # noqa: BLE001 - cannot tell: keep the item in order
+            return f"XCS could not check `{chain}` ({error!r})"
+    return None
 
 
 def _outer_line(facts, lp):

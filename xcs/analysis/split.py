@@ -80,7 +80,8 @@ class LoopAnalysis:
         guards = tuple((kind, name, chain, obj) for (kind, name, chain), obj in sorted(self.guards.items(), key=lambda g: g[0])
                        if (kind == "local" and name in inputs) or (kind == "deref" and name in closure) or kind == "global")
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
-                         closure=closure, map_writes=map_writes, guards=guards, **common)
+                         closure=closure, map_writes=map_writes, guards=guards,
+                         item_calls=self._item_calls(statements), **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -294,6 +295,35 @@ class LoopAnalysis:
 
     def _is_target(self, value) -> bool:
         return value.kind == "local" and value.name in self._target_names()
+
+    def _target_paths(self) -> dict:
+        """Loop target name -> index path into the item (`for i, (a, b) in ...`: b -> (1, 1)),
+        or {} when the target is not plain names and tuples."""
+        stack, paths = [()], {}
+        for _, ins in self._instrs(self.raw[0]):
+            if ins.name == "UNPACK_SEQUENCE" and stack:
+                base = stack.pop()
+                stack += [base + (k,) for k in reversed(range(ins.arg))]
+            elif ins.name == "STORE_FAST" and stack:
+                paths[ins.arg] = stack.pop()
+            elif ins.name != "NOP":
+                return {}
+        return paths
+
+    def _item_calls(self, statements) -> tuple:
+        """(path, chain) of each call the map part makes on (part of) the loop's item:
+        `model.predict(...)` -> ((), ('predict',)). The analysis cannot see what these run;
+        the runner checks them per item type."""
+        paths = self._target_paths()
+        found = {}
+        for k, st in enumerate(statements):
+            if k == 0 or not (st.kind == "map" or st.hoists):
+                continue
+            for e in self.events[k]:
+                callee = e.target
+                if e.op == "call" and callee is not None and callee.kind == "local" and callee.name in paths:
+                    found[(paths[callee.name], callee.chain)] = None
+        return tuple(found)
 
     def _target_names(self) -> set:
         return {ins.arg for _, ins in self._instrs(self.raw[0]) if ins.name == "STORE_FAST"}

@@ -13,7 +13,8 @@ the calling thread. The decision is taken once, thread-safely, kept on the runne
 announced through `on_decided(runner)`. Thread-affine values (an `sqlite3.Connection`)
 among the inputs or as the first item keep that call sequential under every policy, and so
 does a `guard(body, args)` that returns False (the inputs, globals or closure cells are not
-the objects the analysis saw).
+the objects the analysis saw). `item_check(item)` names what makes an item unsafe to run on a
+worker (its `predict` prints), or None: the loop runs inline from the first such item.
 """
 from __future__ import annotations
 
@@ -43,10 +44,11 @@ class LoopRunner:
     then a `Decision` with `.parallel` and `.reason`, and `str(decision)` in words.
     """
 
-    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "guard", "_lock", "_static")
+    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "guard", "item_check", "_lock",
+                 "_static")
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
-                 guard=None):
+                 guard=None, item_check=None):
         if policy not in POLICIES:
             raise ValueError(f"policy must be 'auto', True or False, not {policy!r}")
         self.site = site
@@ -54,6 +56,7 @@ class LoopRunner:
         self.max_workers = max_workers
         self.on_decided = on_decided
         self.guard = guard
+        self.item_check = item_check
         self._lock = threading.Lock()
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
@@ -96,7 +99,28 @@ class LoopRunner:
         if _affine_type(type(first)) is not None:
             yield from run_inline(body, rest, args)
             return
-        yield from ordered_map(body, rest, args, max_workers=self.max_workers)
+        yield from self._map(body, rest, args)
+
+    def _map(self, body, items, args, max_workers=None):
+        """`ordered_map` over `items` while each passes `item_check`; from the first that
+        does not (a `model.predict` that prints or changes shared state), the rest run
+        inline after the ones in flight have been delivered."""
+        if self.item_check is None:
+            yield from ordered_map(body, items, args, max_workers=self.max_workers)
+            return
+        items = iter(items)
+        unsafe = []
+
+        def while_safe():
+            for item in items:
+                if self.item_check(item) is not None:
+                    unsafe.append(item)
+                    return
+                yield item
+
+        yield from ordered_map(body, while_safe(), args, max_workers=self.max_workers)
+        if unsafe:
+            yield from run_inline(body, itertools.chain(unsafe, items), args)
 
     def _undecided(self, iterable, body, args):
         """First call(s): decide from the first item's type, the body's code, else a probe.
@@ -123,7 +147,7 @@ class LoopRunner:
             static = Decision(True, "parallel=True: the caller asserts it pays", "policy")
         if static is not None:
             decided = self._decide(static)
-            run = ordered_map if decided.parallel else _inline
+            run = self._map if decided.parallel else _inline
             yield from run(body, itertools.chain((first,), it), args, max_workers=self.max_workers)
             return
         with Probe() as probe:
@@ -132,7 +156,7 @@ class LoopRunner:
         if not results or results[-1][0] is not None:
             return      # the first iteration failed: the loop stops here; decide on a later call
         decided = self._decide(_guarded(from_probe, probe.result))
-        run = ordered_map if decided.parallel else _inline
+        run = self._map if decided.parallel else _inline
         yield from run(body, it, args, max_workers=self.max_workers)
 
     def _static_decision(self, body, args) -> Decision | None:
