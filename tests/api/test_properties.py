@@ -43,9 +43,19 @@ STATEMENTS = [
     ("q = io(g['n'], 0)", set(), {"q"}),
     ("g[x % 3] = io(x, 0)", set(), set()),
     ("w = io(g.get(x % 3, 0), 0)", set(), {"w"}),
+    ("v = [io(x, 0), 2, 1]", set(), {"v"}),
+    ("print(v)", {"v"}, set()),
+    ("v.sort()", {"v"}, set()),
+    ("fill(v)", {"v"}, set()),
+    ("out.append(len(v))", {"v"}, set()),
     ("try:\n    u = fail_on(x, 4)\nexcept ValueError as err:\n    print('failed', err)\n    continue", set(), {"u"}),
     ("try:\n    out.append(fail_on(x, 7))\nexcept ValueError:\n    print('bad', x)\n    total += 1", set(), set()),
 ]
+
+def fill(buffer):
+    """Like `config.write(fp)`: changes the object it is given."""
+    buffer.append("filled")
+
 
 TEMPLATE = """
 def loop(items):
@@ -85,7 +95,7 @@ def observe(fn, items):
 def test_jit_equals_sequential(loop, policy):
     body, items = loop
     source = TEMPLATE.format(body=textwrap.indent(body, " " * 8))
-    namespace = {"io": io, "fail_on": fail_on}
+    namespace = {"io": io, "fail_on": fail_on, "fill": fill}
     exec(compile(source, "<generated loop>", "exec"), namespace)
     plain = namespace["loop"]
     assert observe(xcs.jit(plain, parallel=policy), items) == observe(plain, items), source

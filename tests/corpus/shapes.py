@@ -982,3 +982,35 @@ def try_around_a_print_of_the_call(xs):
             print(fail_on(x, 3) if x % 2 else -x)
         except ValueError:
             print("failed", x)
+
+
+class _Writer:
+    """Like `ConfigParser.write(fp)`: a method named `write` that fills the buffer it is given."""
+
+    def write(self, buffer):
+        buffer.append("written")
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+
+@shape("parallel", args=(XS, _Writer()))
+def commit_fills_a_buffer_the_work_then_reads(xs, writer):
+    out = []
+    for x in xs:
+        buffer = [io(x)]
+        writer.write(buffer)
+        size = len(buffer)
+        out.append(size)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def work_sorts_a_list_an_earlier_print_showed(xs):
+    out = []
+    for x in xs:
+        data = [io(x), 3, 1]
+        print(data)
+        data.sort()
+        out.append(data)
+    return out

@@ -25,6 +25,14 @@ MUTATORS = frozenset({
     "set", "reset",
 })
 
+# Methods that put their arguments into a container without changing them.
+STORES_ARGUMENT = frozenset({"append", "add", "extend", "insert", "appendleft", "extendleft", "put",
+                             "put_nowait", "setdefault", "update", "push"})
+
+# Logger methods: they format their arguments, never change them.
+LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical", "log",
+                             "fatal"})
+
 # Methods whose effect is ordered output whatever object they are called on: a file opened
 # in append mode each iteration still writes to one file, a logger is shared by name.
 ORDERED_METHODS = frozenset({"write", "writelines", "debug", "info", "warning", "warn", "error",

@@ -17,6 +17,7 @@ TEMPLATES = {
     "late-binding": "`{name}` is captured by a closure created in the loop; each closure must see its own iteration's value",
     "carried": "`{name}` is carried from one iteration to the next (read before it is assigned in the same iteration)",
     "commit-read": "the work reads `{name}`, which the in-order part of the loop changes",
+    "changes-commit-read": "changes `{name}`, which an earlier in-order statement of the iteration reads",
     "unbound-input": "`{name}` may be unassigned when the loop starts",
     "frame-introspection": "`{name}()` inspects or changes the running frame",
     "iterable-mutated": "the loop changes `{name}`, the sequence it iterates over",

@@ -59,6 +59,7 @@ class LoopAnalysis:
         self.raw = raw
         self.events = [self._events(s) for s in raw]
         self.body_writes = {w for s in raw for w in self._writes(s)}
+        self.statement_of = {i: k for k, s in enumerate(raw) for i in s.indices()}
         self.aliases = self._outer_aliases()
         refusals = self._loop_refusals()
         if refusals:
@@ -362,7 +363,7 @@ class LoopAnalysis:
                     continue
                 if kinds[k] != "map" or k == 0:
                     continue
-                reason = self._dependency_reason(s, self.commit_fast, self.commit_names, skipped)
+                reason = self._dependency_reason(k, s, kinds, self.commit_fast, self.commit_names, skipped)
                 if reason is not None:
                     kinds[k], reasons[k], changed = "commit", reason, True
         self.kinds = kinds
@@ -379,18 +380,49 @@ class LoopAnalysis:
                       if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL")}
         return fast, names
 
-    def _dependency_reason(self, s, commit_fast, commit_names, skipped) -> Refusal | None:
+    def _dependency_reason(self, k, s, kinds, commit_fast, commit_names, skipped) -> Refusal | None:
         if skipped:
             return Refusal("after-skip", s.line, "")
-        return self._read_reason(self._reads(s), commit_fast, commit_names)
+        return self._read_reason(self._reads(s), commit_fast, commit_names) or self._changes_commit_read(k, kinds)
+
+    def _changes_commit_read(self, k: int, kinds) -> Refusal | None:
+        """A map statement that changes an object an earlier commit statement of the same
+        iteration reads (`print(data); data.sort()`): on a worker it would change it first."""
+        read_before = set()
+        for j in range(1, k):
+            if kinds[j] == "commit":
+                read_before |= {name for _, name, kind in self._reads(self.raw[j]) if kind == "fast"}
+        if not read_before:
+            return None
+        for e in self.events[k]:
+            if e.op == "call" and any(a.kind == "local" and a.name in read_before for a in e.args) and \
+                    self._call_may_change_arguments(e):
+                name = next(a.name for a in e.args if a.kind == "local" and a.name in read_before)
+                return Refusal("changes-commit-read", self.items[e.index].lineno, name)
+            root = e.target
+            if root is None or root.kind != "local" or root.name not in read_before:
+                continue
+            changes = e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr") or \
+                (e.op == "inplace" and root.chain) or \
+                (e.op == "call" and root.chain and root.chain[-1] in effects.MUTATORS)
+            if changes:
+                return Refusal("changes-commit-read", self.items[e.index].lineno, root.name)
+        return None
 
     def _mutated_receivers(self, kinds) -> list:
-        """(kind, name, element chain) of every object a commit statement changes."""
+        """(kind, name, element chain, statement index) of every object a commit statement
+        may change: what it stores into or calls a mutating method on, and what it passes
+        to a call that may change its arguments (`config.write(buffer)` fills `buffer`)."""
         out = []
         for k, events in enumerate(self.events):
             if kinds[k] != "commit":
                 continue
             for e in events:
+                if e.op == "call" and self._outermost(e) and self._call_may_change_arguments(e):
+                    for value in e.args:
+                        if value.kind in ("local", "global", "deref"):
+                            kind, name, chain = self._canonical(value.kind, value.name, value.chain)
+                            out.append((kind, name, up_to_any_key(chain), k))
                 root = e.target
                 if root is None or root.kind not in ("local", "global", "deref"):
                     continue
@@ -405,8 +437,46 @@ class LoopAnalysis:
                 else:
                     continue
                 kind, name, chain = self._canonical(root.kind, root.name, chain)
-                out.append((kind, name, up_to_any_key(chain)))
+                out.append((kind, name, up_to_any_key(chain), k))
         return out
+
+    def _call_may_change_arguments(self, e: Event) -> bool:
+        """False for calls known to leave their arguments alone: print and logging, methods
+        that put an argument into a container, builtins, Python functions that (scanned)
+        change no argument; True for anything else."""
+        callee = e.target
+        method = callee.chain[-1] if callee is not None and callee.chain else None
+        if method in effects.STORES_ARGUMENT or method in effects.LOGGING_METHODS:
+            return False
+        obj = self._resolve(callee)
+        if obj is print:
+            return self._has_keywords(e.index)   # print(..., file=buffer) writes into buffer
+        if isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", None) == "builtins":
+            return obj.__name__ in ("next", "iter", "setattr", "delattr", "exec", "eval")
+        if isinstance(obj, types.FunctionType):
+            try:
+                return effects.ordered_effects_in(obj, self._env_for) is not None
+            except Exception:  # noqa: BLE001
+                return True
+        return True
+
+    def _outermost(self, e: Event) -> bool:
+        """True for a call whose result is dropped or assigned, not passed on: a call nested
+        in another is a candidate for hoisting into the map part."""
+        nxt = next((item for item in self.items[e.index + 1:] if isinstance(item, Instr)), None)
+        return nxt is None or nxt.name in ("POP_TOP", "STORE_FAST", "STORE_ATTR", "STORE_SUBSCR", "STORE_GLOBAL",
+                                           "STORE_DEREF", "RETURN_VALUE", "UNPACK_SEQUENCE")
+
+    def _has_keywords(self, index: int) -> bool:
+        item = self.items[index]
+        if item.name == "CALL_KW":
+            return True
+        previous = self.items[index - 1] if index else None
+        return isinstance(previous, Instr) and previous.name == "KW_NAMES"
+
+    def _per_iteration(self, name: str) -> bool:
+        """True for a local the body assigns before reading it: a new object each iteration."""
+        return name in self.body_writes and name not in self.aliases and name not in self._target_names()
 
     def _read_chain(self, i: int) -> tuple:
         """The attributes and constant subscripts read right after the load at items[i]."""
@@ -428,10 +498,16 @@ class LoopAnalysis:
         return tuple(chain)
 
     def _reads_mutated(self, i: int, name: str, kind: str) -> bool:
+        """True when the read at items[i] may see an object a commit statement changes: any
+        commit for shared objects; for the iteration's own objects, a commit before it."""
         kind, name, chain = self._canonical({"fast": "local"}.get(kind, kind), name, self._read_chain(i))
         chain = up_to_any_key(chain)
-        for mkind, mname, mchain in getattr(self, "mutated", ()):
+        at = self.statement_of.get(i)
+        own = kind == "local" and self._per_iteration(name)
+        for mkind, mname, mchain, k in getattr(self, "mutated", ()):
             if mkind == kind and mname == name:
+                if own and at is not None and k >= at:
+                    continue   # this iteration's object, changed only after the read
                 n = min(len(chain), len(mchain))
                 if chain[:n] == mchain[:n]:
                     return True
