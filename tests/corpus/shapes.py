@@ -8,7 +8,9 @@ a function here.
 from __future__ import annotations
 
 import logging
+import queue
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -1013,4 +1015,26 @@ def work_sorts_a_list_an_earlier_print_showed(xs):
         print(data)
         data.sort()
         out.append(data)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def sets_an_event_per_item(xs):
+    events = [threading.Event() for _ in xs]
+    order = []
+    for k, x in enumerate(xs):
+        events[k].set()
+        order.append(io(x))
+    return order, [e.is_set() for e in events]
+
+
+@shape("sequential", "work.get", args=(XS,))
+def takes_work_from_a_queue(xs):
+    work = queue.Queue()
+    for x in xs:
+        work.put(x * 10)
+    out = []
+    for x in xs:
+        job = work.get()
+        out.append(io(job + x))
     return out

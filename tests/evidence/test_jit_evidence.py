@@ -183,10 +183,17 @@ def slow_double(x):
     return 2 * x
 
 
+@xcs.io
+def meet(barrier):
+    """Wait for the other iterations: a blocking helper the user vouches for (a bare
+    `barrier.wait()` in a loop is synchronisation, which keeps the loop in order)."""
+    barrier.wait()
+
+
 def print_as_we_go(xs, barrier):
     out = []
     for x in xs:
-        barrier.wait()
+        meet(barrier)
         y = slow_double(x)
         print("got", y)
         out.append(y)

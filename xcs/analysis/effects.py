@@ -47,6 +47,15 @@ ORDERED_QUALNAMES = frozenset({
     "logging.debug", "logging.info", "logging.warning", "logging.error", "logging.exception",
     "logging.critical", "logging.log",
     "os.write", "os.chdir", "os.putenv", "os.unsetenv",
+    # Synchronisation and queues: who waits for, takes or hands over what depends on order.
+    "threading.Barrier.wait", "threading.Barrier.reset", "threading.Barrier.abort",
+    "threading.Event.wait", "threading.Event.set", "threading.Event.clear",
+    "threading.Condition.wait", "threading.Condition.wait_for", "threading.Condition.notify",
+    "threading.Condition.notify_all", "threading.Semaphore.acquire", "threading.Semaphore.release",
+    "threading.BoundedSemaphore.release",
+    "queue.Queue.get", "queue.Queue.put", "queue.Queue.get_nowait", "queue.Queue.put_nowait",
+    "queue.Queue.task_done", "queue.Queue.join", "_queue.SimpleQueue.get", "_queue.SimpleQueue.put",
+    "_queue.SimpleQueue.get_nowait", "_queue.SimpleQueue.put_nowait",
 })
 ORDERED_OBJECTS = (sys.stdout, sys.stderr)
 
@@ -121,6 +130,8 @@ def follow_chain(obj, chain: tuple):
 def qualified_name(obj) -> str:
     """`module.qualname` of a callable, or '' when it has none."""
     module = getattr(obj, "__module__", None) or ""
+    if not module and hasattr(obj, "__objclass__"):   # methods of C types: `_queue.SimpleQueue.put`
+        module = getattr(obj.__objclass__, "__module__", "") or ""
     qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", "")
     if module == "builtins" or (not module and isinstance(obj, types.BuiltinFunctionType)):
         module = "builtins"
@@ -191,6 +202,9 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
         where = f"{code.co_name} (line {line})"
         target = e.target
         if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr"):
+            if _into_other_module(target, env, func):
+                attr = f".{pyversion.attr_name(items[e.index])}" if e.op.endswith("attr") else ""
+                return f"{where} changes `{target.describe()}{attr}`, which the whole process sees"
             if library and e.op.endswith("attr"):
                 continue   # a library object's own attributes: its internal state
             if (target.kind in ("global", "deref") and not library) or (target.kind == "local" and shared.local(target.name)):
@@ -227,6 +241,18 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
             if found:
                 return found
     return None
+
+
+def _into_other_module(target, env, func) -> bool:
+    """True for a store into another module's state (`sys.stdout = buf`, `os.environ[k] = v`):
+    visible to everyone, even when library code does it."""
+    if target.kind != "global":
+        return False
+    try:
+        root = env.lookup("global", target.name)
+    except Exception:  # noqa: BLE001
+        return False
+    return isinstance(root, types.ModuleType) and root.__name__ != getattr(func, "__module__", None)
 
 
 class _SharedValues:

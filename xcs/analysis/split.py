@@ -8,6 +8,7 @@ expressions of commit statements that only read map values are hoisted into the 
 """
 from __future__ import annotations
 
+import functools
 import types
 from dataclasses import replace
 
@@ -190,12 +191,51 @@ class LoopAnalysis:
             return None
         if value.kind not in ("local", "global", "deref"):
             return None
+        if value.kind == "local" and value.name not in self.env.arguments:
+            cls = self._constructed.get(value.name)
+            if cls is None:
+                return None
+            try:
+                return effects.follow_chain(cls, value.chain)   # `work = queue.Queue()`; `work.get`
+            except Exception:  # noqa: BLE001
+                return None
         try:
             obj = self.env.lookup(value.kind, value.name, value.chain)
         except Exception:  # noqa: BLE001 - unknown name, or a descriptor we should not poke at
             return None
         self.guards[(value.kind, value.name, value.chain)] = obj
         return obj
+
+    @functools.cached_property
+    def _constructed(self) -> dict:
+        """Locals the function assigns exactly once, from a call of a class it can resolve
+        (`work = queue.Queue()`): name -> class. The class's resolution is guarded."""
+        counts: dict = {}
+        for item in self.items:
+            if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR"):
+                counts[item.arg] = counts.get(item.arg, 0) + 1
+        params = set(self.code.co_varnames[:self.code.co_argcount + self.code.co_kwonlyargcount])
+        try:
+            events = simulate(self.items, 0, len(self.items), 0, _all_handler_depths(self.items))
+        except Exception:  # noqa: BLE001 - not understood: nothing inferred
+            return {}
+        calls = {e.index: e.target for e in events if e.op == "call"}
+        found = {}
+        for e in events:
+            if e.op != "store-local" or counts.get(e.args[0]) != 1 or e.args[0] in params or \
+                    e.args[0] in self.cellvars:
+                continue
+            callee = calls.get(e.index - 1)
+            if callee is None or callee.kind not in ("global", "deref"):
+                continue
+            try:
+                cls = self.env.lookup(callee.kind, callee.name, callee.chain)
+            except Exception:  # noqa: BLE001
+                continue
+            if isinstance(cls, type):
+                self.guards[(callee.kind, callee.name, callee.chain)] = cls
+                found[e.args[0]] = cls
+        return found
 
     def _is_body_local(self, name: str) -> bool:
         return name in getattr(self, "body_writes", ())
@@ -682,3 +722,8 @@ class LoopAnalysis:
         at_loop = defined.get(self.loop.iter_insert, frozenset())
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
+
+
+def _all_handler_depths(items) -> dict:
+    return {item.target: item.stack_depth + (1 if item.push_lasti else 0) + 1
+            for item in items if isinstance(item, TryBegin)}
