@@ -175,3 +175,8 @@ def compare_equal(location) -> list:
 
     op = Compare.EQ_CAST if PY >= (3, 13) and hasattr(Compare, "EQ_CAST") else Compare.EQ
     return [Instr("COMPARE_OP", op, location=location)]
+
+
+# Instructions at a `for` loop's exit label that an exhausted FOR_ITER jumps over
+# (3.12: END_FOR; 3.13: END_FOR, POP_TOP); code run after every loop exit goes after them.
+FOR_EXIT_SKIPPED = 0 if PY < (3, 12) else (1 if PY < (3, 13) else 2)

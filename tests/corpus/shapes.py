@@ -1038,3 +1038,50 @@ def takes_work_from_a_queue(xs):
         job = work.get()
         out.append(io(job + x))
     return out
+
+
+@shape("parallel", args=(XS,), overlap=False)
+def failure_after_a_variable_is_reassigned(xs):
+    out = []
+    try:
+        for x in xs:
+            a = ("first", io(x))
+            out.append(a)
+            a = ("second", io(x))
+            b = fail_on(x, 4)
+    except ValueError:
+        pass
+    return out, a
+
+
+class _Thing:
+    pass
+
+
+@shape("parallel", args=(XS,))
+def deleted_object_is_freed_within_the_iteration(xs):
+    import gc
+    import weakref
+    alive = []
+    for x in xs:
+        thing = _Thing()
+        ref = weakref.ref(thing)
+        thing.value = io(x)
+        del thing
+        gc.collect()
+        alive.append(ref() is not None)
+    return alive
+
+
+@shape("parallel", args=(XS,))
+def last_item_does_not_outlive_the_loop(xs):
+    import gc
+    import weakref
+    things = [_Thing() for _ in xs]
+    refs = [weakref.ref(t) for t in things]
+    out = []
+    for t in things:
+        out.append(io(id(t)) > 0)
+    del things, t
+    gc.collect()
+    return out, [r() is None for r in refs]

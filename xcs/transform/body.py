@@ -96,10 +96,29 @@ class BodyBuilder:
         return out + [Instr("BUILD_TUPLE", len(slots) + 3, location=loc), Instr("RETURN_VALUE", location=loc)]
 
     def snapshot(self, k: int) -> list:
+        """Copy what statement k assigned into its slots, and let go of earlier snapshots
+        this one makes dead (so `del obj` frees obj in the worker as it would in the loop)."""
+        loc = self.location
         out = []
         for slot in self.layout.snapshots.get(k, ()):
-            out += [Instr("LOAD_FAST", slot.restores, location=self.location),
-                    Instr("STORE_FAST", slot.local, location=self.location)]
+            out += [Instr("LOAD_FAST", slot.restores, location=loc), Instr("STORE_FAST", slot.local, location=loc)]
+        for slot in self.layout.dead_after.get(k, ()):
+            out += [Instr("LOAD_CONST", UNSET, location=loc), Instr("STORE_FAST", slot.local, location=loc)]
+        return out
+
+    def fill_unset(self) -> list:
+        """On failure: the statements that completed keep their snapshots; slots still unset
+        (the failing statement's, and dead ones) take the variables' current values."""
+        loc = self.location
+        out = []
+        for slots in self.layout.snapshots.values():
+            for slot in slots:
+                keep = Label()
+                out += [Instr("LOAD_FAST", slot.local, location=loc), Instr("LOAD_CONST", UNSET, location=loc),
+                        Instr("IS_OP", 1, location=loc)]
+                out += pyversion.jump_if("TRUE", keep, backward=False, location=loc)
+                out += [Instr("LOAD_FAST", slot.restores, location=loc), Instr("STORE_FAST", slot.local, location=loc),
+                        keep]
         return out
 
     def build(self, inputs: tuple, closure: tuple, outer_try) -> object:
@@ -147,8 +166,7 @@ class BodyBuilder:
         # The catch-all: keep the exception and everything assigned so far, return them.
         failure = [caught, Instr("PUSH_EXC_INFO", location=loc), Instr("STORE_FAST", ERROR, location=loc),
                    Instr("POP_EXCEPT", location=loc)]
-        for k in self.layout.snapshots:
-            failure += self.snapshot(k)
+        failure += self.fill_unset()
         failure += self.result_tuple()
         for k, label in trampolines:
             out.append(label)

@@ -71,6 +71,9 @@ class Layout:
     hoists: dict         # hoist temp name -> Slot
     size: int
     stages: dict = None  # statement number or hoist temp name -> stage number
+    # statement number -> earlier snapshot slots of the same variables that nothing reads
+    # any more once it has run (only map statements lie between): the body clears them.
+    dead_after: dict = None
 
     STAGE = 1
     ERROR = 2
@@ -102,4 +105,26 @@ class Layout:
                 stages[k] = len(stages)
             for h in st.hoists:
                 stages[h.temp] = len(stages)
-        return cls(snapshots, skip_flags, hoists, index, stages)
+        return cls(snapshots, skip_flags, hoists, index, stages, _dead_after(loop, snapshots))
+
+
+def _dead_after(loop, snapshots) -> dict:
+    """For each map statement, the earlier snapshots it supersedes: same variable, and only
+    map statements that cannot `continue` in between (no commit statement can read the old
+    value or stop the iteration there)."""
+    dead: dict = {}
+    last: dict = {}      # variable -> (statement number, slot) of its latest snapshot
+    for k, st in enumerate(loop.statements):
+        if st.kind != "map":
+            last.clear()
+            continue
+        for slot in snapshots.get(k, ()):
+            previous = last.get(slot.restores)
+            if previous is not None:
+                dead.setdefault(k, []).append(previous)
+        if st.skips:
+            last.clear()
+        else:
+            for slot in snapshots.get(k, ()):
+                last[slot.restores] = slot
+    return {k: tuple(v) for k, v in dead.items()}

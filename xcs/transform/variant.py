@@ -63,6 +63,7 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
                 for lo, hi in st.handlers:
                     skip.update(range(lo, hi))
     inserts = {lp.iter_insert: lp.for_iter for lp, *_ in plans.values()}
+    exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values()}
     out: list = []
     i = 0
     while i < len(items):
@@ -81,6 +82,10 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             out += _commit_loop(facts, lp, layout, result)
             i = lp.exit
             continue
+        if i in exits:
+            # The last iteration's results must not outlive the loop (weak references, `del`).
+            out += [Instr("LOAD_CONST", None, location=loc_of(items, i)),
+                    Instr("STORE_FAST", exits[i], location=loc_of(items, i))]
         if constants and isinstance(item, Instr) and item.name == "LOAD_CONST" and item.arg in constants:
             item = Instr("LOAD_CONST", constants[item.arg], location=item.location)
         out.append(item)
@@ -96,6 +101,22 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
     new = bytecode.to_code()
     _check_signature(code, new)
     return new
+
+
+def _after_exit(items, exit_label: int) -> int:
+    """The index of the first item an exhausted FOR_ITER continues at (past the label and
+    the instructions it skips)."""
+    i, skipped = exit_label + 1, 0
+    while skipped < pyversion.FOR_EXIT_SKIPPED:
+        if isinstance(items[i], Instr):
+            skipped += 1
+        i += 1
+    return i
+
+
+def loc_of(items, i):
+    """The location of the first instruction at or after items[i]."""
+    return next((item.location for item in items[i:] if isinstance(item, Instr)), None)
 
 
 def _outer_try(facts, lp):
