@@ -149,7 +149,7 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
             site = LoopSite(code.co_qualname, code.co_filename, lp.line or code.co_firstlineno, lp.for_iter)
             runner = LoopRunner(site, policy=policy, max_workers=max_workers,
                                 on_decided=lambda _r, c=compiled: _decided(c), guard=_guard(lp),
-                                item_check=_item_check(lp))
+                                item_check=_item_check(lp), iterable_check=iterable_hazard)
             runners[lp.for_iter] = runner
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
@@ -253,6 +253,74 @@ def _item_verdict(parts, calls) -> str | None:
         except Exception as error:  # noqa: BLE001 - cannot tell: keep the item in order
             return f"XCS could not check `{chain}` ({error!r})"
     return None
+
+
+_hazards: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def iterable_hazard(iterable) -> str | None:
+    """Why `iterable` must not be pulled ahead of the loop body, or None.
+
+    XCS pulls items ahead of the iterations running them. That is invisible unless pulling
+    has visible effects or invalidates earlier items: `itertools.groupby` groups die at the
+    next pull, and a generator (or a `map`/`filter` function) that prints or changes shared
+    state would do so earlier than the plain loop. Wrappers (`enumerate`, `zip`, `map`,
+    `filter`) are looked through."""
+    try:
+        return _hazard(iterable, depth=4)
+    except Exception as error:  # noqa: BLE001 - cannot tell: keep the loop in order
+        return f"XCS could not inspect the iterable ({error!r})"
+
+
+def _hazard(iterable, depth) -> str | None:
+    import itertools
+
+    if depth <= 0:
+        return None
+    if type(iterable) is itertools.groupby:
+        return "the groups of itertools.groupby are valid only until its next item is pulled"
+    if isinstance(iterable, types.GeneratorType):
+        return _code_hazard(iterable.gi_code, iterable.gi_frame)
+    if type(iterable) in (enumerate, zip, map, filter):
+        _, parts = iterable.__reduce__()[:2]
+        for part in parts:
+            if isinstance(part, types.FunctionType):
+                found = _function_hazard(part)
+            else:
+                found = _hazard(part, depth - 1)
+            if found:
+                return found
+    return None
+
+
+def _function_hazard(func) -> str | None:
+    from xcs.analysis import effects
+
+    found = effects.ordered_effects_in(func, environment)
+    return f"pulling an item runs `{func.__qualname__}`, which {found}" if found else None
+
+
+class _GeneratorCode:
+    """What the analysis needs of a function, for a running generator's code."""
+
+    def __init__(self, code, frame):
+        self.__code__ = code
+        self.__globals__ = frame.f_globals if frame is not None else {}
+        self.__closure__ = None
+        self.__qualname__ = code.co_qualname
+        self.__module__ = self.__globals__.get("__name__")
+
+
+def _code_hazard(code, frame) -> str | None:
+    if frame is None:
+        return None          # finished: pulling runs nothing
+    with _lock:
+        if code in _hazards:
+            return _hazards[code]
+    found = _function_hazard(_GeneratorCode(code, frame))
+    with _lock:
+        _hazards[code] = found
+    return found
 
 
 def _outer_line(facts, lp):

@@ -27,11 +27,20 @@ class LoopReport:
 
     def current_status(self) -> str:
         decision = getattr(self.runner, "decision", None) if self.runner is not None else None
+        if self.status != "sequential" and self.inline_reason() is not None:
+            return "sequential"
         if self.status != "sequential" and decision is not None:
             return "parallel" if decision.parallel else "sequential"
         return self.status
 
+    def inline_reason(self) -> str | None:
+        """Why the latest run of a parallel-capable loop stayed in order, if it had to."""
+        return getattr(self.runner, "inline_reason", None) if self.runner is not None else None
+
     def evidence(self) -> str | None:
+        inline = self.inline_reason()
+        if inline is not None and self.status != "sequential":
+            return f"latest run in order: {inline}"
         decision = getattr(self.runner, "decision", None) if self.runner is not None else None
         return str(decision) if decision is not None else None
 

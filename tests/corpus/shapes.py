@@ -1085,3 +1085,36 @@ def last_item_does_not_outlive_the_loop(xs):
     del things, t
     gc.collect()
     return out, [r() is None for r in refs]
+
+
+@shape("sequential", "itertools.groupby", args=("AAABBCDDDD",))
+def groups_of_groupby(text):
+    import itertools
+    out = []
+    for key, group in itertools.groupby(text):
+        out.append((key, list(group), io(key)))
+    return out
+
+
+def _noisy_numbers(xs):
+    for x in xs:
+        print("producing", x)
+        yield x
+
+
+@shape("sequential", "_noisy_numbers", args=(XS,))
+def generator_that_prints_as_it_produces(xs):
+    out = []
+    for x in _noisy_numbers(xs):
+        print("consuming", x)
+        out.append(io(x))
+    return out
+
+
+@shape("sequential", "_noisy_numbers", args=(XS,))
+def enumerate_over_a_generator_that_prints(xs):
+    out = []
+    for k, x in enumerate(_noisy_numbers(xs)):
+        out.append((k, io(x)))
+        print("done", k)
+    return out

@@ -15,6 +15,8 @@ among the inputs or as the first item keep that call sequential under every poli
 does a `guard(body, args)` that returns False (the inputs, globals or closure cells are not
 the objects the analysis saw). `item_check(item)` names what makes an item unsafe to run on a
 worker (its `predict` prints), or None: the loop runs inline from the first such item.
+`iterable_check(iterable)` names why the items must not be pulled ahead (a generator that
+prints, `itertools.groupby`), or None.
 """
 from __future__ import annotations
 
@@ -44,11 +46,11 @@ class LoopRunner:
     then a `Decision` with `.parallel` and `.reason`, and `str(decision)` in words.
     """
 
-    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "guard", "item_check", "_lock",
-                 "_static")
+    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "guard", "item_check",
+                 "iterable_check", "inline_reason", "_lock", "_static")
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
-                 guard=None, item_check=None):
+                 guard=None, item_check=None, iterable_check=None):
         if policy not in POLICIES:
             raise ValueError(f"policy must be 'auto', True or False, not {policy!r}")
         self.site = site
@@ -57,6 +59,8 @@ class LoopRunner:
         self.on_decided = on_decided
         self.guard = guard
         self.item_check = item_check
+        self.iterable_check = iterable_check
+        self.inline_reason: str | None = None   # why the latest call ran in order, if it had to
         self._lock = threading.Lock()
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
@@ -72,7 +76,13 @@ class LoopRunner:
         if self.policy is False or is_worker_thread():
             return run_inline(body, iterable, args)
         if self.guard is not None and not self.guard(body, args):
-            return run_inline(body, iterable, args)   # the split was proven for other objects
+            self.inline_reason = "this call's objects are not the ones the analysis saw (a rebound name, another class)"
+            return run_inline(body, iterable, args)
+        hazard = self.iterable_check(iterable) if self.iterable_check is not None else None
+        if hazard is not None:
+            self.inline_reason = hazard
+            return run_inline(body, iterable, args)
+        self.inline_reason = None
         affine = _affine_input(body, args)
         if affine is not None:
             self._decide(Decision(False, affine, "argument"))
