@@ -6,6 +6,7 @@ the variant code. Any failure leaves the function's original code in place.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import types
@@ -148,7 +149,7 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
         if lp.for_iter in chosen:
             site = LoopSite(code.co_qualname, code.co_filename, lp.line or code.co_firstlineno, lp.for_iter)
             runner = LoopRunner(site, policy=policy, max_workers=max_workers,
-                                on_decided=lambda _r, c=compiled: _decided(c), guard=_guard(lp),
+                                on_decided=lambda _r, c=compiled: _decided(c), precheck=_precheck(lp),
                                 item_check=_item_check(lp), iterable_check=iterable_hazard)
             runners[lp.for_iter] = runner
             compiled.runners.append(runner)
@@ -165,18 +166,18 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
     return runners
 
 
-def _guard(lp):
-    """A check, `guard(body, args)`, that what the analysis resolved still resolves to the
-    same objects at this loop start (`self.fetch`, a global `fetch`, a closure's `client.get`),
-    or None when it relied on nothing."""
-    if not lp.guards:
-        return None
+def _precheck(lp):
+    """`check(body, args) -> reason | None`, run at each loop start: what the analysis resolved
+    still resolves to the same objects (`self.fetch`, a global `fetch`, a closure's
+    `client.get`), and no function among the loop's inputs (`parse = parser.parse_args`)
+    prints, logs or changes shared state. None when there is nothing to check."""
     index = {name: k for k, name in enumerate(lp.inputs)}
     cells = {name: k for k, name in enumerate(lp.closure)}
     checks = tuple((kind, index.get(name) if kind == "local" else cells.get(name), name, chain, obj)
                    for kind, name, chain, obj in lp.guards)
+    verdicts: dict = {}
 
-    def still_holds(body, args) -> bool:
+    def check(body, args) -> str | None:
         for kind, k, name, chain, expected in checks:
             try:
                 if kind == "local":
@@ -187,13 +188,47 @@ def _guard(lp):
                     root = body.__globals__[name]
                 else:
                     root = body.__builtins__[name]
-                if follow_chain(root, chain) is not expected:
-                    return False
+                same = follow_chain(root, chain) is expected
             except Exception:  # noqa: BLE001 - anything unexpected: not proven for these objects
-                return False
-        return True
+                same = False
+            if not same:
+                return f"`{name}` is not the object the analysis saw (rebound, or another class)"
+        for value in args:
+            if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+                found = _callable_verdict(value, verdicts)
+                if found:
+                    return found
+        return None
 
-    return still_holds
+    return check
+
+
+def _callable_verdict(value, verdicts: dict) -> str | None:
+    """Why calling the input `value` on a worker could change the result, or None (cached)."""
+    from xcs.analysis import effects
+
+    func, bound = value, None
+    if isinstance(value, functools.partial):
+        func = value.func
+    if isinstance(func, types.MethodType):
+        func, bound = func.__func__, func.__self__
+    if not isinstance(func, types.FunctionType):
+        return None
+    key = (func, type(bound))
+    try:
+        if key in verdicts:
+            return verdicts[key]
+    except TypeError:
+        return None
+    arguments = {func.__code__.co_varnames[0]: bound} if bound is not None and func.__code__.co_argcount else {}
+    try:
+        found = effects.ordered_effects_in(func, lambda f: environment(f, arguments if f is func else None))
+    except Exception as error:  # noqa: BLE001 - cannot tell: keep the loop in order
+        found = f"could not be checked ({error!r})"
+    verdict = f"`{func.__qualname__}`, called by the loop, {found}" if found else None
+    if len(verdicts) < MAX_ITEM_TYPES:
+        verdicts[key] = verdict
+    return verdict
 
 
 _UNCHECKED = object()

@@ -1118,3 +1118,30 @@ def enumerate_over_a_generator_that_prints(xs):
         out.append((k, io(x)))
         print("done", k)
     return out
+
+
+def _shout(x):
+    print("shout", x)
+    return io(x)
+
+
+def _quiet(x):
+    return io(x)
+
+
+@shape("sequential", "_shout", args=(XS,))
+def calls_a_printing_function_held_in_a_local(xs):
+    call = _shout if xs else _quiet
+    out = []
+    for x in xs:
+        out.append(call(x))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def calls_a_quiet_function_held_in_a_local(xs):
+    call = _quiet if xs else _shout
+    out = []
+    for x in xs:
+        out.append(call(x))
+    return out

@@ -218,7 +218,8 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
             return f"{where} calls `{target.describe()}()`"
         if target.kind == "local" and method in MUTATORS and shared.local(target.name):
             return f"{where} changes `{target.name}`, which other iterations can see (`{target.describe()}()`)"
-        if target.kind not in ("global", "deref"):
+        via_argument = target.kind == "local" and target.chain and target.name in env.arguments
+        if target.kind not in ("global", "deref") and not via_argument:
             continue
         try:
             root = env.lookup(target.kind, target.name)
@@ -237,10 +238,25 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
         if isinstance(obj, types.FunctionType):
             bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
             passes_shared = bound_to_shared or any(shared.value(a) for a in e.args)
-            found = ordered_effects_in(obj, env_for, depth - 1, seen, None if passes_shared else frozenset())
+            callee_env_for = env_for
+            if via_argument and len(target.chain) == 1 and obj.__code__.co_argcount:
+                # `self.error(...)` on a known instance: the callee's `self` is that instance.
+                bound = {obj.__code__.co_varnames[0]: root}
+                callee_env_for = _binding(env_for, obj, bound)
+            found = ordered_effects_in(obj, callee_env_for, depth - 1, seen, None if passes_shared else frozenset())
             if found:
                 return found
     return None
+
+
+def _binding(env_for, func, arguments: dict):
+    """`env_for`, with `arguments` known when the environment is `func`'s."""
+    def bound_env_for(f):
+        env = env_for(f)
+        if f is func:
+            env.arguments = {**env.arguments, **arguments}
+        return env
+    return bound_env_for
 
 
 def _into_other_module(target, env, func) -> bool:

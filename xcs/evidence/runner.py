@@ -12,8 +12,8 @@ the registry's verdict on the body's code (static), else a probe of the first it
 the calling thread. The decision is taken once, thread-safely, kept on the runner and
 announced through `on_decided(runner)`. Thread-affine values (an `sqlite3.Connection`)
 among the inputs or as the first item keep that call sequential under every policy, and so
-does a `guard(body, args)` that returns False (the inputs, globals or closure cells are not
-the objects the analysis saw). `item_check(item)` names what makes an item unsafe to run on a
+does a `precheck(body, args)` that names a reason (the inputs, globals or closure cells are
+not the objects the analysis saw; a function among the inputs prints or changes shared state). `item_check(item)` names what makes an item unsafe to run on a
 worker (its `predict` prints), or None: the loop runs inline from the first such item.
 `iterable_check(iterable)` names why the items must not be pulled ahead (a generator that
 prints, `itertools.groupby`), or None.
@@ -46,18 +46,18 @@ class LoopRunner:
     then a `Decision` with `.parallel` and `.reason`, and `str(decision)` in words.
     """
 
-    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "guard", "item_check",
+    __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "precheck", "item_check",
                  "iterable_check", "inline_reason", "_lock", "_static")
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
-                 guard=None, item_check=None, iterable_check=None):
+                 precheck=None, item_check=None, iterable_check=None):
         if policy not in POLICIES:
             raise ValueError(f"policy must be 'auto', True or False, not {policy!r}")
         self.site = site
         self.policy = policy
         self.max_workers = max_workers
         self.on_decided = on_decided
-        self.guard = guard
+        self.precheck = precheck
         self.item_check = item_check
         self.iterable_check = iterable_check
         self.inline_reason: str | None = None   # why the latest call ran in order, if it had to
@@ -75,10 +75,9 @@ class LoopRunner:
         order, with the runtime's failure protocol. Items are pulled lazily."""
         if self.policy is False or is_worker_thread():
             return run_inline(body, iterable, args)
-        if self.guard is not None and not self.guard(body, args):
-            self.inline_reason = "this call's objects are not the ones the analysis saw (a rebound name, another class)"
-            return run_inline(body, iterable, args)
-        hazard = self.iterable_check(iterable) if self.iterable_check is not None else None
+        hazard = self.precheck(body, args) if self.precheck is not None else None
+        if hazard is None and self.iterable_check is not None:
+            hazard = self.iterable_check(iterable)
         if hazard is not None:
             self.inline_reason = hazard
             return run_inline(body, iterable, args)
