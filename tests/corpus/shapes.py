@@ -1145,3 +1145,29 @@ def calls_a_quiet_function_held_in_a_local(xs):
     for x in xs:
         out.append(call(x))
     return out
+
+
+class _Stream:
+    """Iterating yields record names; `read_current` reads the record the iteration is at."""
+
+    def __init__(self, names):
+        self.names, self.position = list(names), -1
+
+    def __iter__(self):
+        for k, name in enumerate(self.names):
+            self.position = k
+            yield name
+
+    def read_current(self):
+        return io(self.position)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and vars(other) == vars(self)
+
+
+@shape("sequential", "the object the loop iterates over", args=(_Stream("abcdef"),))
+def reads_from_the_stream_it_iterates(stream):
+    out = []
+    for name in stream:
+        out.append((name, stream.read_current()))
+    return out

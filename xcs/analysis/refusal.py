@@ -20,6 +20,7 @@ TEMPLATES = {
     "changes-commit-read": "changes `{name}`, which an earlier in-order statement of the iteration reads",
     "unbound-input": "`{name}` may be unassigned when the loop starts",
     "frame-introspection": "`{name}()` inspects or changes the running frame",
+    "iterable-used": "calls a method of `{name}`, the object the loop iterates over, whose state moves on as items are pulled",
     "iterable-mutated": "the loop changes `{name}`, the sequence it iterates over",
     "after-skip": "this work runs only when an earlier in-order statement does not `continue`",
     "no-parallel-work": "nothing in the loop body can run apart from the in-order part ({name})",

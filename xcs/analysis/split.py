@@ -160,7 +160,44 @@ class LoopAnalysis:
                 if iterable and e.target is not None and e.target.name == iterable and e.target.kind != "fresh" \
                         and self._mutates(e):
                     out.append(Refusal("iterable-mutated", self.items[e.index].lineno, iterable))
+                used = self._uses_iterated_object(e)
+                if used:
+                    out.append(Refusal("iterable-used", self.items[e.index].lineno, used))
         return out
+
+    def _iterated_object(self):
+        """(kind, name, attribute chain) of the expression the loop iterates over
+        (`for t in self.tar` -> ("local", "self", ("tar",))), or None."""
+        chain = []
+        j = self.loop.iter_insert - 1
+        while j >= 0 and isinstance(self.items[j], Instr) and self.items[j].name in ("LOAD_ATTR", "LOAD_METHOD"):
+            chain.insert(0, pyversion.attr_name(self.items[j]))
+            j -= 1
+        prev = self.items[j] if j >= 0 else None
+        if not isinstance(prev, Instr):
+            return None
+        kind = {"LOAD_FAST": "local", "LOAD_FAST_CHECK": "local", "LOAD_GLOBAL": "global",
+                "LOAD_DEREF": "deref"}.get(prev.name)
+        if kind is None:
+            return None
+        name = pyversion.global_name(prev) if kind == "global" else pyversion.deref_name(prev.arg)
+        return kind, name, tuple(chain)
+
+    def _uses_iterated_object(self, e: Event) -> str | None:
+        """The iterated object's name when event e calls one of its methods: a file, a
+        streaming archive or a cursor moves on as the loop pulls, so its methods see a
+        different state once items are pulled ahead."""
+        iterated = getattr(self, "_iterated", False)
+        if iterated is False:
+            iterated = self._iterated = self._iterated_object()
+        if iterated is None or e.op != "call" or e.target is None:
+            return None
+        kind, name, chain = iterated
+        callee = e.target
+        if callee.kind == kind and callee.name == name and len(callee.chain) > len(chain) and \
+                callee.chain[:len(chain)] == chain:
+            return render(name, chain)
+        return None
 
     def _iterable_name(self) -> str | None:
         j = self.loop.iter_insert
