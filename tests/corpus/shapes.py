@@ -1171,3 +1171,25 @@ def reads_from_the_stream_it_iterates(stream):
     for name in stream:
         out.append((name, stream.read_current()))
     return out
+
+
+@shape("sequential", "`ready.wait()`", args=(XS,))
+def work_after_a_barrier_reads_what_another_thread_did(xs):
+    board = {"value": 0}
+    ready = threading.Barrier(2, timeout=5)
+
+    def helper():
+        for x in xs:
+            ready.wait()
+            board["value"] = x * 100
+            ready.wait()
+
+    thread = threading.Thread(target=helper)
+    thread.start()
+    seen = []
+    for x in xs:
+        ready.wait()
+        ready.wait()
+        seen.append(io(board["value"]))
+    thread.join()
+    return seen

@@ -38,6 +38,17 @@ LOGGING_METHODS = frozenset({"debug", "info", "warning", "warn", "error", "excep
 ORDERED_METHODS = frozenset({"write", "writelines", "debug", "info", "warning", "warn", "error",
                              "exception", "critical", "log", "fatal"})
 
+# Calls that wait for or signal other threads: their order is the program's meaning, and
+# work after them in an iteration must not run before them.
+SYNCHRONIZING = frozenset({
+    "threading.Barrier.wait", "threading.Barrier.reset", "threading.Barrier.abort",
+    "threading.Event.wait", "threading.Event.set", "threading.Event.clear",
+    "threading.Condition.wait", "threading.Condition.wait_for", "threading.Condition.notify",
+    "threading.Condition.notify_all", "threading.Semaphore.acquire", "threading.Semaphore.release",
+    "threading.BoundedSemaphore.release", "queue.Queue.get", "queue.Queue.put", "queue.Queue.join",
+    "_queue.SimpleQueue.get", "_queue.SimpleQueue.put",
+})
+
 # Module-level functions whose effects are ordered or that read shared ordered state.
 ORDERED_QUALNAMES = frozenset({
     "builtins.print", "builtins.input", "builtins.next", "builtins.breakpoint",
@@ -48,13 +59,8 @@ ORDERED_QUALNAMES = frozenset({
     "logging.critical", "logging.log",
     "os.write", "os.chdir", "os.putenv", "os.unsetenv",
     # Synchronisation and queues: who waits for, takes or hands over what depends on order.
-    "threading.Barrier.wait", "threading.Barrier.reset", "threading.Barrier.abort",
-    "threading.Event.wait", "threading.Event.set", "threading.Event.clear",
-    "threading.Condition.wait", "threading.Condition.wait_for", "threading.Condition.notify",
-    "threading.Condition.notify_all", "threading.Semaphore.acquire", "threading.Semaphore.release",
-    "threading.BoundedSemaphore.release",
-    "queue.Queue.get", "queue.Queue.put", "queue.Queue.get_nowait", "queue.Queue.put_nowait",
-    "queue.Queue.task_done", "queue.Queue.join", "_queue.SimpleQueue.get", "_queue.SimpleQueue.put",
+    *SYNCHRONIZING,
+    "queue.Queue.get_nowait", "queue.Queue.put_nowait", "queue.Queue.task_done",
     "_queue.SimpleQueue.get_nowait", "_queue.SimpleQueue.put_nowait",
 })
 ORDERED_OBJECTS = (sys.stdout, sys.stderr)
@@ -136,6 +142,14 @@ def qualified_name(obj) -> str:
     if module == "builtins" or (not module and isinstance(obj, types.BuiltinFunctionType)):
         module = "builtins"
     return f"{module}.{qual}" if module and qual else qual
+
+
+def qualified_name_or_empty(obj) -> str:
+    """`qualified_name(obj)`, or '' for objects whose names cannot be read."""
+    try:
+        return qualified_name(obj)
+    except Exception:  # noqa: BLE001
+        return ""
 
 
 def is_ordered_callable(obj, env: Environment) -> bool:

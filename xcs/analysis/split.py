@@ -228,7 +228,8 @@ class LoopAnalysis:
             return None
         if value.kind not in ("local", "global", "deref"):
             return None
-        if value.kind == "local" and value.name not in self.env.arguments:
+        constructed_cell = value.kind == "deref" and value.name in self.cellvars
+        if (value.kind == "local" and value.name not in self.env.arguments) or constructed_cell:
             cls = self._constructed.get(value.name)
             if cls is None:
                 return None
@@ -249,8 +250,10 @@ class LoopAnalysis:
         (`work = queue.Queue()`): name -> class. The class's resolution is guarded."""
         counts: dict = {}
         for item in self.items:
-            if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR"):
-                counts[item.arg] = counts.get(item.arg, 0) + 1
+            if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR",
+                                                         "STORE_DEREF", "DELETE_DEREF"):
+                name = pyversion.deref_name(item.arg) if "DEREF" in item.name else item.arg
+                counts[name] = counts.get(name, 0) + 1
         params = set(self.code.co_varnames[:self.code.co_argcount + self.code.co_kwonlyargcount])
         try:
             events = simulate(self.items, 0, len(self.items), 0, _all_handler_depths(self.items))
@@ -258,11 +261,13 @@ class LoopAnalysis:
             return {}
         calls = {e.index: e.target for e in events if e.op == "call"}
         found = {}
-        for e in events:
-            if e.op != "store-local" or counts.get(e.args[0]) != 1 or e.args[0] in params or \
-                    e.args[0] in self.cellvars:
+        cell_stores = [(i, pyversion.deref_name(item.arg)) for i, item in enumerate(self.items)
+                       if isinstance(item, Instr) and item.name == "STORE_DEREF"]
+        stores = [(e.index, e.args[0]) for e in events if e.op == "store-local" and e.args[0] not in self.cellvars]
+        for index, name in stores + cell_stores:
+            if counts.get(name) != 1 or name in params:
                 continue
-            callee = calls.get(e.index - 1)
+            callee = calls.get(index - 1)
             if callee is None or callee.kind not in ("global", "deref"):
                 continue
             try:
@@ -271,8 +276,20 @@ class LoopAnalysis:
                 continue
             if isinstance(cls, type):
                 self.guards[(callee.kind, callee.name, callee.chain)] = cls
-                found[e.args[0]] = cls
+                found[name] = cls
         return found
+
+    def _synchronizes(self, k: int) -> Refusal | None:
+        """A reason when commit statement k waits for or signals other threads
+        (`barrier.wait()`, `event.set()`, `queue.get()`): work after it in the iteration must
+        not run before it, as it would on a worker."""
+        for e in self.events[k]:
+            if e.op != "call":
+                continue
+            obj = self._resolve(e.target)
+            if obj is not None and effects.qualified_name_or_empty(obj) in effects.SYNCHRONIZING:
+                return Refusal("after-sync", self.raw[k].line, e.target.describe())
+        return None
 
     def _is_body_local(self, name: str) -> bool:
         return name in getattr(self, "body_writes", ())
@@ -436,7 +453,8 @@ class LoopAnalysis:
             skipped = False
             for k, s in enumerate(self.raw):
                 if kinds[k] == "commit":
-                    skipped |= s.skips
+                    skipped = skipped or (Refusal("after-skip", s.line, "") if s.skips else None) or \
+                        self._synchronizes(k)
                     continue
                 if kinds[k] != "map" or k == 0:
                     continue
@@ -459,7 +477,7 @@ class LoopAnalysis:
 
     def _dependency_reason(self, k, s, kinds, commit_fast, commit_names, skipped) -> Refusal | None:
         if skipped:
-            return Refusal("after-skip", s.line, "")
+            return replace(skipped, line=s.line)
         return self._read_reason(self._reads(s), commit_fast, commit_names) or self._changes_commit_read(k, kinds)
 
     def _changes_commit_read(self, k: int, kinds) -> Refusal | None:
@@ -621,7 +639,7 @@ class LoopAnalysis:
             if kinds[k] == "commit" and not skipped:
                 hoists, hoist_count = self._hoists(s, events, hoist_count, notes)
             if kinds[k] == "commit":
-                skipped |= s.skips
+                skipped = skipped or s.skips or self._synchronizes(k) is not None
             out.append(Statement(s.start, s.stop, kinds[k], s.line, writes, s.skips, tuple(s.handlers),
                                  hoists, why))
         return self._last_stage_in_try(out, notes), notes
