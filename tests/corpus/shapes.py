@@ -1193,3 +1193,23 @@ def work_after_a_barrier_reads_what_another_thread_did(xs):
         seen.append(io(board["value"]))
     thread.join()
     return seen
+
+
+class _Collector:
+    def __init__(self):
+        self.seen = []
+
+    def feed(self, x):
+        self.seen.append(x)
+
+
+def _make_collector():
+    return _Collector()
+
+
+@shape("parallel", args=(XS,))
+def feeds_an_object_whose_type_is_unknown(xs):
+    collector = _make_collector()
+    for x in xs:
+        collector.feed(io(x))
+    return collector.seen

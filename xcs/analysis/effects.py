@@ -256,14 +256,14 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
             if via_argument and len(target.chain) == 1 and obj.__code__.co_argcount:
                 # `self.error(...)` on a known instance: the callee's `self` is that instance.
                 bound = {obj.__code__.co_varnames[0]: root}
-                callee_env_for = _binding(env_for, obj, bound)
+                callee_env_for = binding(env_for, obj, bound)
             found = ordered_effects_in(obj, callee_env_for, depth - 1, seen, None if passes_shared else frozenset())
             if found:
                 return found
     return None
 
 
-def _binding(env_for, func, arguments: dict):
+def binding(env_for, func, arguments: dict):
     """`env_for`, with `arguments` known when the environment is `func`'s."""
     def bound_env_for(f):
         env = env_for(f)

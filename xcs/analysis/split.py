@@ -343,9 +343,11 @@ class LoopAnalysis:
                 root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
                 bound = bool(callee.chain) and not isinstance(root, types.ModuleType)
                 passes_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
-                found = effects.ordered_effects_in(obj, self._env_for, shared_params=None if passes_shared else frozenset())
+                found = effects.ordered_effects_in(obj, self._callee_env_for(callee, obj),
+                                                   shared_params=None if passes_shared else frozenset())
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
+                return None   # read: it changes nothing other iterations see
             if callee.chain and isinstance(self._resolve_root(callee), types.ModuleType):
                 return None
         method = callee.chain[-1] if callee.chain else None
@@ -359,7 +361,8 @@ class LoopAnalysis:
         if callee.kind in ("call", "value") and method in effects.MUTATORS:
             return Refusal("commit:outer-call", line, callee.describe())  # the result may be a shared object
         if callee.kind == "local" and callee.chain:
-            if self._is_outer(callee) and (method in effects.MUTATORS or e.discarded and len(callee.chain) == 1 and method in effects.MUTATORS):
+            if self._is_outer(callee) and (method in effects.MUTATORS or e.discarded):
+                # `parser.feed(s)`: called for its effect, most likely on `parser`.
                 return Refusal("commit:outer-call", line, callee.describe())
             if self._is_target(callee) and method in effects.MUTATORS:
                 return Refusal("commit:outer-call", line, callee.describe())
@@ -370,6 +373,18 @@ class LoopAnalysis:
             return self.env.lookup(value.kind, value.name)
         except Exception:  # noqa: BLE001
             return None
+
+    def _callee_env_for(self, callee, func):
+        """`_env_for`, with the callee's `self` bound when it is a method of a known object."""
+        if not callee.chain or not func.__code__.co_argcount or callee.kind not in ("local", "global", "deref"):
+            return self._env_for
+        try:
+            receiver = self.env.lookup(callee.kind, callee.name, callee.chain[:-1])
+        except Exception:  # noqa: BLE001
+            return self._env_for
+        if isinstance(receiver, (type, types.ModuleType)):
+            return self._env_for
+        return effects.binding(self._env_for, func, {func.__code__.co_varnames[0]: receiver})
 
     def _env_for(self, func) -> effects.Environment:
         closure = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
