@@ -7,6 +7,7 @@ the variant code. Any failure leaves the function's original code in place.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import threading
 import types
@@ -194,41 +195,73 @@ def _precheck(lp):
             if not same:
                 return f"`{name}` is not the object the analysis saw (rebound, or another class)"
         for value in args:
-            if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
-                found = _callable_verdict(value, verdicts)
+            if callable(value) and not isinstance(value, type):
+                found = call_verdict(value, None, verdicts)
                 if found:
                     return found
+        for name, chain in lp.input_calls:
+            try:
+                receiver = follow_chain(args[index[name]], chain[:-1])
+                method = follow_chain(receiver, chain[-1:])
+            except Exception:  # noqa: BLE001 - found only when the call runs
+                continue
+            found = call_verdict(method, receiver, verdicts)
+            if found:
+                return found
         return None
 
     return check
 
 
-def _callable_verdict(value, verdicts: dict) -> str | None:
-    """Why calling the input `value` on a worker could change the result, or None (cached)."""
+def call_verdict(obj, receiver, verdicts: dict) -> str | None:
+    """Why calling `obj` (found on `receiver`, if any) on a worker could change the result —
+    it prints, logs, synchronises, draws random numbers or changes shared state — or None.
+    Looks through `functools.partial`, bound methods, `__wrapped__` (`lru_cache`, decorators)
+    and callable objects' `__call__`. Verdicts are cached in `verdicts`."""
     from xcs.analysis import effects
 
-    func, bound = value, None
-    if isinstance(value, functools.partial):
-        func = value.func
-    if isinstance(func, types.MethodType):
-        func, bound = func.__func__, func.__self__
-    if not isinstance(func, types.FunctionType):
-        return None
-    key = (func, type(bound))
     try:
+        key = (obj, type(receiver))
         if key in verdicts:
             return verdicts[key]
     except TypeError:
-        return None
-    arguments = {func.__code__.co_varnames[0]: bound} if bound is not None and func.__code__.co_argcount else {}
-    try:
-        found = effects.ordered_effects_in(func, lambda f: environment(f, arguments if f is func else None))
-    except Exception as error:  # noqa: BLE001 - cannot tell: keep the loop in order
-        found = f"could not be checked ({error!r})"
-    verdict = f"`{func.__qualname__}`, called by the loop, {found}" if found else None
-    if len(verdicts) < MAX_ITEM_TYPES:
+        key = None
+    verdict = _verdict(obj, receiver, depth=3)
+    if key is not None and len(verdicts) < MAX_ITEM_TYPES:
         verdicts[key] = verdict
     return verdict
+
+
+def _verdict(obj, receiver, depth) -> str | None:
+    from xcs.analysis import effects
+
+    if depth <= 0:
+        return None
+    try:
+        if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, Environment()):
+            return f"`{effects.qualified_name(obj)}` is called in order"
+        if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING:
+            return f"`{effects.qualified_name(obj)}` changes its arguments"
+        if isinstance(obj, functools.partial):
+            return _verdict(obj.func, None, depth - 1)
+        if isinstance(obj, types.MethodType):
+            return _verdict(obj.__func__, obj.__self__, depth - 1)
+        wrapped = getattr(obj, "__wrapped__", None) if not isinstance(obj, types.FunctionType) else None
+        if wrapped is not None:
+            return _verdict(wrapped, receiver, depth - 1)
+        if not isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) and callable(obj):
+            call = inspect.getattr_static(type(obj), "__call__", None)
+            if isinstance(call, types.FunctionType):
+                return _verdict(call, obj, depth - 1)
+        if isinstance(obj, types.FunctionType):
+            arguments = {}
+            if receiver is not None and obj.__code__.co_argcount:
+                arguments = {obj.__code__.co_varnames[0]: receiver}
+            found = effects.ordered_effects_in(obj, effects.binding(environment, obj, arguments))
+            return f"`{obj.__qualname__}`, called by the loop: {found}" if found else None
+    except Exception as error:  # noqa: BLE001 - cannot tell: keep the loop in order
+        return f"XCS could not check a callable of the loop ({error!r})"
+    return None
 
 
 _UNCHECKED = object()
@@ -270,23 +303,16 @@ def _part(item, path):
 
 
 def _item_verdict(parts, calls) -> str | None:
-    from xcs.analysis import effects
-
+    verdicts: dict = {}
     for part, (_, chain) in zip(parts, calls):
         try:
+            receiver = follow_chain(part, chain[:-1]) if chain else None
             obj = follow_chain(part, chain)
         except Exception:  # noqa: BLE001 - resolved only at run time by the call itself
             continue
-        try:
-            env = environment(obj) if isinstance(obj, types.FunctionType) else Environment()
-            if effects.is_ordered_callable(obj, env) or obj in effects.ORDERED_OBJECTS:
-                return f"`{effects.qualified_name(obj)}` produces ordered output"
-            if isinstance(obj, types.FunctionType):
-                found = effects.ordered_effects_in(obj, environment)
-                if found:
-                    return found
-        except Exception as error:  # noqa: BLE001 - cannot tell: keep the item in order
-            return f"XCS could not check `{chain}` ({error!r})"
+        found = call_verdict(obj, receiver, verdicts)
+        if found:
+            return found
     return None
 
 

@@ -1213,3 +1213,26 @@ def feeds_an_object_whose_type_is_unknown(xs):
     for x in xs:
         collector.feed(io(x))
     return collector.seen
+
+
+def _make_generator():
+    return random.Random(7)
+
+
+@shape("sequential", "in order", args=(XS,))
+def draws_from_a_generator_of_unknown_type(xs):
+    gen = _make_generator()
+    out = []
+    for x in xs:
+        out.append(io(x) + gen.random())
+    return out
+
+
+@shape("sequential", "changes its arguments", args=(XS,))
+def pops_from_a_shared_heap(xs):
+    import heapq
+    heap = [5, 1, 4, 2, 3, 0, 9]
+    out = []
+    for x in xs:
+        out.append(io(x) + heapq.heappop(heap))
+    return out

@@ -28,6 +28,13 @@ TIMEOUT = 10.0
 XCS_DIR = os.path.dirname(xcs.__file__)
 
 
+@xcs.io
+def meet(barrier):
+    """Wait for the other iterations: a blocking helper the user vouches for (a bare
+    `barrier.wait()` is synchronisation, which keeps a loop in order)."""
+    barrier.wait()
+
+
 class Member:
     """An ensemble member: `predict` blocks, but only behind the item's own method."""
 
@@ -36,7 +43,7 @@ class Member:
 
     def predict(self, prompt):
         if self.barrier is not None:
-            self.barrier.wait()
+            meet(self.barrier)
         if self.delay:
             time.sleep(self.delay)
         return f"{prompt}-{self.k}"
@@ -181,13 +188,6 @@ def test_openai_client_against_a_local_server_is_parallelized():
 def slow_double(x):
     time.sleep(0.002)
     return 2 * x
-
-
-@xcs.io
-def meet(barrier):
-    """Wait for the other iterations: a blocking helper the user vouches for (a bare
-    `barrier.wait()` in a loop is synchronisation, which keeps the loop in order)."""
-    barrier.wait()
 
 
 def print_as_we_go(xs, barrier):

@@ -49,12 +49,22 @@ SYNCHRONIZING = frozenset({
     "_queue.SimpleQueue.get", "_queue.SimpleQueue.put",
 })
 
+# C functions that change the objects passed to them (Python functions are scanned instead).
+ARGUMENT_CHANGING = frozenset({
+    "_heapq.heappush", "_heapq.heappop", "_heapq.heapify", "_heapq.heapreplace", "_heapq.heappushpop",
+    "_heapq._heappop_max", "_heapq._heapify_max", "_heapq._heapreplace_max",
+    "_bisect.insort_left", "_bisect.insort_right", "_bisect.insort",
+})
+
 # Module-level functions whose effects are ordered or that read shared ordered state.
 ORDERED_QUALNAMES = frozenset({
     "builtins.print", "builtins.input", "builtins.next", "builtins.breakpoint",
     "random.random", "random.randint", "random.choice", "random.choices", "random.shuffle",
     "random.sample", "random.uniform", "random.gauss", "random.randrange", "random.getrandbits",
     "random.normalvariate", "random.seed", "random.triangular", "random.betavariate",
+    # A generator's state advances with every draw: methods of random.Random instances.
+    "_random.Random.random", "_random.Random.getrandbits", "_random.Random.seed", "_random.Random.setstate",
+    "random.Random.seed", "random.Random.setstate", "random.Random.randbytes",
     "logging.debug", "logging.info", "logging.warning", "logging.error", "logging.exception",
     "logging.critical", "logging.log",
     "os.write", "os.chdir", "os.putenv", "os.unsetenv",
@@ -221,7 +231,8 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
                 return f"{where} changes `{target.describe()}{attr}`, which the whole process sees"
             if library and e.op.endswith("attr"):
                 continue   # a library object's own attributes: its internal state
-            if (target.kind in ("global", "deref") and not library) or (target.kind == "local" and shared.local(target.name)):
+            if (target.kind == "global" and not library) or target.kind == "deref" or \
+                    (target.kind == "local" and shared.local(target.name)):
                 attr = f".{pyversion.attr_name(items[e.index])}" if e.op.endswith("attr") else ""
                 return f"{where} stores into `{target.describe()}{attr}`"
             continue
@@ -242,8 +253,9 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
             continue
         if env.is_trusted(obj):
             continue
-        if target.chain and not isinstance(root, types.ModuleType) and method in MUTATORS and not library:
-            return f"{where} calls `{target.describe()}()`"
+        if target.chain and not isinstance(root, types.ModuleType) and method in MUTATORS and \
+                (not library or target.kind == "deref"):
+            return f"{where} calls `{target.describe()}()`"   # a library's own module state is exempt, cells are not
         if isinstance(root, types.ModuleType) and target.chain:
             if ".".join((root.__name__,) + target.chain) in ORDERED_QUALNAMES:
                 return f"{where} calls `{target.describe()}()`"

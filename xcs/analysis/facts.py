@@ -70,6 +70,9 @@ class LoopFacts:
     # (index path into the item, attribute chain) of calls the map part makes on the item
     # itself (`model.predict`): unknown until items arrive, checked per item type.
     item_calls: tuple = ()
+    # (input name, attribute chain) of calls the map part makes through inputs whose
+    # methods the analysis could not resolve: checked at each loop start.
+    input_calls: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,8 @@ class LoopAnalysis:
                        if (kind == "local" and name in inputs) or (kind == "deref" and name in closure) or kind == "global")
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
                          closure=closure, map_writes=map_writes, guards=guards,
-                         item_calls=self._item_calls(statements), **common)
+                         item_calls=self._item_calls(statements),
+                         input_calls=self._input_calls(statements, inputs), **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -339,6 +340,9 @@ class LoopAnalysis:
         if obj is not None:
             if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, self.env):
                 return Refusal("commit:ordered", line, callee.describe())
+            if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING and \
+                    any(self._may_be_shared(a) for a in e.args):
+                return Refusal("commit:outer-call", line, callee.describe())
             if isinstance(obj, types.FunctionType):
                 root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
                 bound = bool(callee.chain) and not isinstance(root, types.ModuleType)
@@ -426,14 +430,29 @@ class LoopAnalysis:
         the runner checks them per item type."""
         paths = self._target_paths()
         found = {}
+        for callee in self._map_callees(statements):
+            if callee.kind == "local" and callee.name in paths:
+                found[(paths[callee.name], callee.chain)] = None
+        return tuple(found)
+
+    def _input_calls(self, statements, inputs) -> tuple:
+        """(input, chain) of each call the map part makes through a loop input the analysis
+        could not resolve (`gen.random()` on a `gen` from `pickle.loads`): the runner checks
+        what they are at each loop start."""
+        found = {}
+        for callee in self._map_callees(statements):
+            if callee.kind == "local" and callee.name in inputs and callee.chain and \
+                    (callee.kind, callee.name, callee.chain) not in self.guards:
+                found[(callee.name, callee.chain)] = None
+        return tuple(found)
+
+    def _map_callees(self, statements):
         for k, st in enumerate(statements):
             if k == 0 or not (st.kind == "map" or st.hoists):
                 continue
             for e in self.events[k]:
-                callee = e.target
-                if e.op == "call" and callee is not None and callee.kind == "local" and callee.name in paths:
-                    found[(paths[callee.name], callee.chain)] = None
-        return tuple(found)
+                if e.op == "call" and e.target is not None:
+                    yield e.target
 
     def _target_names(self) -> set:
         return {ins.arg for _, ins in self._instrs(self.raw[0]) if ins.name == "STORE_FAST"}
