@@ -1236,3 +1236,13 @@ def pops_from_a_shared_heap(xs):
     for x in xs:
         out.append(io(x) + heapq.heappop(heap))
     return out
+
+
+@shape("parallel", args=(XS,))
+def work_reads_an_iterator_a_commit_advanced(xs):
+    out = []
+    for x in xs:
+        it = iter([io(x), x + 1, x + 2])
+        out.append(next(it))
+        out.append(list(it))
+    return out

@@ -547,7 +547,7 @@ class LoopAnalysis:
             if kinds[k] != "commit":
                 continue
             for e in events:
-                if e.op == "call" and self._outermost(e) and self._call_may_change_arguments(e):
+                if e.op == "call" and self._call_may_change_arguments(e, known_only=not self._outermost(e)):
                     for value in e.args:
                         if value.kind in ("local", "global", "deref"):
                             kind, name, chain = self._canonical(value.kind, value.name, value.chain)
@@ -569,10 +569,11 @@ class LoopAnalysis:
                 out.append((kind, name, up_to_any_key(chain), k))
         return out
 
-    def _call_may_change_arguments(self, e: Event) -> bool:
+    def _call_may_change_arguments(self, e: Event, known_only: bool = False) -> bool:
         """False for calls known to leave their arguments alone: print and logging, methods
         that put an argument into a container, builtins, Python functions that (scanned)
-        change no argument; True for anything else."""
+        change no argument; True for anything else — or, with `known_only` (a call nested in
+        another, which may yet be hoisted), only for calls known to change them (`next(it)`)."""
         callee = e.target
         method = callee.chain[-1] if callee is not None and callee.chain else None
         if method in effects.STORES_ARGUMENT or method in effects.LOGGING_METHODS:
@@ -582,12 +583,14 @@ class LoopAnalysis:
             return self._has_keywords(e.index)   # print(..., file=buffer) writes into buffer
         if isinstance(obj, types.BuiltinFunctionType) and getattr(obj, "__module__", None) == "builtins":
             return obj.__name__ in ("next", "iter", "setattr", "delattr", "exec", "eval")
+        if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING:
+            return True
         if isinstance(obj, types.FunctionType):
             try:
                 return effects.ordered_effects_in(obj, self._env_for) is not None
             except Exception:  # noqa: BLE001
                 return True
-        return True
+        return not known_only
 
     def _outermost(self, e: Event) -> bool:
         """True for a call whose result is dropped or assigned, not passed on: a call nested
