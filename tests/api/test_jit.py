@@ -328,3 +328,24 @@ def test_items_whose_methods_print_run_in_order_from_the_first_of_them():
         assert fast(models, 7) == expected
     assert fast_out.getvalue() == plain_out.getvalue()
     assert LOUD_SAW_ACTIVE == [0, 0], "a printing model ran while other iterations were in flight"
+
+
+def test_a_mocked_call_keeps_its_call_order():
+    from unittest import mock
+
+    @xcs.jit
+    def notify_all(users):
+        sent = []
+        for user in users:
+            sent.append(send(user))
+        return sent
+
+    users = list(range(6))
+    with mock.patch(f"{__name__}.send", side_effect=lambda u: io(u)) as fake, measuring() as state:
+        assert notify_all(users) == users
+    assert fake.call_args_list == [mock.call(u) for u in users]
+    assert state["peak"] == 1
+
+
+def send(user):
+    return io(user)

@@ -163,8 +163,11 @@ def qualified_name_or_empty(obj) -> str:
 
 
 def is_ordered_callable(obj, env: Environment) -> bool:
-    """True for callables whose effects (or results) depend on the order they are called in."""
+    """True for callables whose effects (or results) depend on the order they are called in,
+    including `unittest.mock` mocks, which record the order of their calls."""
     if env.extra_ordered is not None and env.extra_ordered(obj):
+        return True
+    if getattr(type(obj), "__module__", None) == "unittest.mock":
         return True
     try:
         return qualified_name(obj) in ORDERED_QUALNAMES
