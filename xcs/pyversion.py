@@ -82,12 +82,11 @@ def push_callable_below_top(callable_obj, location) -> list:
 
 
 def make_function(code, closure_names: list, location) -> list:
-    """Build a function from the constant `code`, with a closure of the named cells if any."""
-    from bytecode import CellVar, FreeVar  # noqa: F401  (arg objects come from the caller)
-
+    """Build a function from the constant `code`, with a closure of the given cells
+    (`CellVar`/`FreeVar`) if any."""
     out = []
     if closure_names:
-        out += [Instr("LOAD_CLOSURE", v, location=location) for v in closure_names]
+        out += [Instr(load_closure(v).name, v, location=location) for v in closure_names]
         out.append(Instr("BUILD_TUPLE", len(closure_names), location=location))
     out.append(Instr("LOAD_CONST", code, location=location))
     if PY < (3, 13):

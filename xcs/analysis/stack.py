@@ -7,7 +7,7 @@ call, and to find argument expressions that can be hoisted.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bytecode import Instr, Label, TryBegin
 

@@ -63,8 +63,6 @@ class BodyBuilder:
                 out.append(Instr(item.name, arg, location=item.location) if arg is not item.arg else item.copy())
 
     def loop_marker(self, item) -> bool:
-        from xcs.analysis.loops import LoopShape  # noqa: F401  (documentation of the duck type)
-
         target = getattr(self, "outer_try", None)
         if target is None:
             return False

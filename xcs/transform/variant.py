@@ -50,8 +50,6 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
     plans = {}
     for n, lp in enumerate(loops):
         layout = Layout.of(lp)
-        from xcs.analysis.loops import LoopShape  # noqa: F401
-
         outer_try = _outer_try(facts, lp)
         body_code = BodyBuilder(facts, lp, layout).build(lp.inputs, lp.closure, outer_try)
         closure = [CellVar(v) if v in cellvars else FreeVar(v) for v in lp.closure]
@@ -129,16 +127,7 @@ def _outer_try(facts, lp):
 
 def _runner_call(runner, body_code, closure, inputs, loc) -> list:
     out = pyversion.push_callable_below_top(runner, loc)
-    if closure:
-        out += [Instr(pyversion.load_closure(v).name, v, location=loc) for v in closure]
-        out.append(Instr("BUILD_TUPLE", len(closure), location=loc))
-    out.append(Instr("LOAD_CONST", body_code, location=loc))
-    if pyversion.PY < (3, 13):
-        out.append(Instr("MAKE_FUNCTION", 8 if closure else 0, location=loc))
-    else:
-        out.append(Instr("MAKE_FUNCTION", location=loc))
-        if closure:
-            out.append(Instr("SET_FUNCTION_ATTRIBUTE", 8, location=loc))
+    out += pyversion.make_function(body_code, closure, loc)
     out += [Instr("LOAD_FAST", name, location=loc) for name in inputs]
     out.append(Instr("BUILD_TUPLE", len(inputs), location=loc))
     out += pyversion.call(3, loc)
