@@ -3,8 +3,7 @@ hand-written `ThreadPoolExecutor`, side by side in one run.
 
 Each iteration calls `fetch(x)`, which sleeps `delay` seconds (a stand-in for a network call)
 and returns a value the loop appends. For N = 3, 16 and 64 iterations it times plain CPython,
-the jitted function on later calls (the first call, which probes one iteration, is shown
-apart), and `ThreadPoolExecutor(max_workers).map` — the code users write by hand today. It
+the jitted function on later calls (the first call, which also compiles, is shown apart), and `ThreadPoolExecutor(max_workers).map` — the code users write by hand today. It
 checks all three return the same list, and reports the median of `repeat` runs with min–max.
 Targets (from the core issue): speedup over plain ≥ 0.9 × min(N, workers); XCS / pool ≤ 1.10.
 Writes the `core-sleep-fanout` section of `benchmarks/RESULTS.md`.
@@ -128,8 +127,9 @@ def main(argv=None) -> int:
         "",
         f"`for x in xs: results.append(fetch(x))`, `fetch` sleeping {args.delay * 1000:.0f} ms; median of "
         f"{args.repeat} runs (min–max), all three in the same process, interleaved. Workers: XCS default "
-        f"`max_workers` = {here['workers']}, the pool the same. The first `@xcs.jit` call runs one iteration "
-        "alone while the evidence layer measures that it blocks. Command: `" + command + "`",
+        f"`max_workers` = {here['workers']}, the pool the same. The first `@xcs.jit` call also analyses and "
+        "transforms the function (here `time.sleep` is a known blocking call, so no iteration is probed). "
+        "Command: `" + command + "`",
         "",
         table(results),
         "",
