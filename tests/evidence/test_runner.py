@@ -266,3 +266,19 @@ def test_a_loop_started_on_a_worker_runs_inline():
         return (None, set(idents) == {threading.get_ident()})
 
     assert [r[1] for r in ordered_map(outer_body, range(n), ())] == [True] * n
+
+
+def test_a_check_that_fails_itself_runs_the_loop_in_order():
+    from xcs.evidence.runner import LoopRunner
+    from xcs.evidence.site import LoopSite
+
+    def broken(*_):
+        raise RuntimeError("bug in a check")
+
+    def body(item, scale):
+        return (None, -1, None, item * scale)
+
+    for checks in ({"precheck": broken}, {"iterable_check": broken}, {"item_check": broken}):
+        runner = LoopRunner(LoopSite("f", "f.py", 1, 0), policy=True, **checks)
+        results = list(runner([1, 2, 3], body, (10,)))
+        assert [r[3] for r in results] == [10, 20, 30]

@@ -75,9 +75,9 @@ class LoopRunner:
         order, with the runtime's failure protocol. Items are pulled lazily."""
         if self.policy is False or is_worker_thread():
             return run_inline(body, iterable, args)
-        hazard = self.precheck(body, args) if self.precheck is not None else None
-        if hazard is None and self.iterable_check is not None:
-            hazard = self.iterable_check(iterable)
+        hazard = _checked(self.precheck, body, args)
+        if hazard is None:
+            hazard = _checked(self.iterable_check, iterable)
         if hazard is not None:
             self.inline_reason = hazard
             return run_inline(body, iterable, args)
@@ -122,7 +122,7 @@ class LoopRunner:
 
         def while_safe():
             for item in items:
-                if self.item_check(item) is not None:
+                if _checked(self.item_check, item) is not None:
                     unsafe.append(item)
                     return
                 yield item
@@ -192,6 +192,17 @@ def _raising(error):
     of the iterable exactly as it would have had it pulled the item itself."""
     raise error
     yield  # noqa: unreachable - makes this a generator
+
+
+def _checked(check, *args) -> str | None:
+    """`check(*args)`; a check that fails itself keeps the loop in order (never breaks it)."""
+    if check is None:
+        return None
+    try:
+        return check(*args)
+    except Exception as error:  # noqa: BLE001 - an internal failure must leave the loop sequential
+        log.debug("xcs: a loop check failed", exc_info=True)
+        return f"XCS could not check this run ({error!r})"
 
 
 def _inline(body, iterable, args, max_workers=None):
