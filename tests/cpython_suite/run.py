@@ -1,0 +1,178 @@
+"""CPython's own regression tests, with and without `xcs.enable()`: they must agree.
+
+    python -m tests.cpython_suite [--modules test_grammar ...] [--timeout 300]
+
+Runs every module of `modules.MODULES` from the interpreter's `test` package twice, each
+time in one fresh child process and in-process there: once plain (the baseline) and once
+with auto-mode on for the `test` package (`xcs.enable(include=[<test package dir>])`,
+since auto-mode skips the standard library by default). Compares the outcome of every
+test id (pass/fail/error/skip/xfail/xpass): any difference makes the exit status 1.
+Modules that differ are run once more in both modes; a difference that does not repeat
+is reported as flaky and does not fail the run (threading tests are timing-sensitive on a
+loaded 2-core machine), one that repeats is reported with both outcomes.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.cpython_suite.modules import MODULES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def enable_xcs() -> dict:
+    """Turn auto-mode on for the `test` package; returns what was enabled, for the report.
+    Raises if the extension is missing: a run that silently tested nothing would pass."""
+    import test
+
+    import xcs
+
+    test_dir = os.path.dirname(test.__file__)
+    xcs.enable(include=[test_dir])
+    return {"include": test_dir}
+
+
+def hook_stats() -> dict:
+    """Whatever counters the hook exposes (code objects seen, variants run), if any."""
+    try:
+        from xcs import _hook
+    except ImportError:
+        return {}
+    stats = getattr(_hook, "stats", None)
+    try:
+        return dict(stats()) if callable(stats) else {}
+    except Exception as exc:  # noqa: BLE001 - counters are informational
+        return {"error": repr(exc)}
+
+
+def child(mode: str, modules: list, out: Path, timeout: float) -> None:
+    """Run `modules` in this process (`mode` "plain" or "xcs"), writing results to `out` after each module."""
+    from tests.cpython_suite.outcomes import prepare_test_support, run_module
+
+    prepare_test_support()
+    report = {"mode": mode, "python": sys.version.split()[0], "modules": {}}
+    if mode == "xcs":
+        report["enabled"] = enable_xcs()
+    for name in modules:
+        report["modules"][name] = run_module(name, timeout)
+        report["hook"] = hook_stats()
+        out.write_text(json.dumps(report))
+    if mode == "xcs":
+        import xcs
+
+        xcs.disable()
+    report["finished"] = True
+    out.write_text(json.dumps(report))
+
+
+def run_child(mode: str, modules: list, timeout: float) -> dict:
+    """Run one mode in a fresh interpreter (this one) and return its report."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{mode}.json"
+        cmd = [sys.executable, "-m", "tests.cpython_suite.run", "--child", mode, "--out", str(out),
+               "--timeout", str(timeout), "--modules", *modules]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        env.pop("XCS_DISABLE", None)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+        report = json.loads(out.read_text()) if out.exists() else {"modules": {}}
+        report["returncode"] = proc.returncode
+        report["stderr_tail"] = proc.stderr[-3000:]
+        report["wall"] = time.perf_counter() - start
+        return report
+
+
+def differences(plain: dict, xcs: dict, modules: list) -> dict:
+    """`{module: [(test id, plain outcome, xcs outcome)]}` for every test id whose outcome differs
+    (a missing module or test id counts as outcome `missing`)."""
+    diffs = {}
+    for name in modules:
+        a = plain["modules"].get(name, {}).get("outcomes", {"<module not run>": ("missing", "")})
+        b = xcs["modules"].get(name, {}).get("outcomes", {"<module not run>": ("missing", "")})
+        rows = [(tid, a.get(tid, ("missing", "")), b.get(tid, ("missing", "")))
+                for tid in sorted(set(a) | set(b)) if a.get(tid, ("missing",))[0] != b.get(tid, ("missing",))[0]]
+        if rows:
+            diffs[name] = rows
+    return diffs
+
+
+def counts(report: dict) -> dict:
+    tally: dict[str, int] = {}
+    for module in report["modules"].values():
+        for outcome, _ in module["outcomes"].values():
+            tally[outcome] = tally.get(outcome, 0) + 1
+    return tally
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", nargs="*", default=list(MODULES))
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds one module may take before the run aborts")
+    parser.add_argument("--child", choices=["plain", "xcs"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="also write both reports and the differences here")
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args.child, args.modules, args.out, args.timeout)
+        return 0
+
+    print(f"CPython {sys.version.split()[0]}: {len(args.modules)} modules of the test package, plain then xcs.enable()")
+    plain = run_child("plain", args.modules, args.timeout)
+    xcs = run_child("xcs", args.modules, args.timeout)
+    failed = False
+    for report in (plain, xcs):
+        if report["returncode"] != 0 or not report.get("finished"):
+            failed = True
+            print(f"{report.get('mode', '?')} run did not finish (exit {report['returncode']}):\n{report['stderr_tail']}")
+    diffs = differences(plain, xcs, args.modules)
+    flaky = {}
+    if diffs:
+        again = list(diffs)
+        plain2, xcs2 = run_child("plain", again, args.timeout), run_child("xcs", again, args.timeout)
+        repeated = differences(plain2, xcs2, again)
+        for name, rows in diffs.items():
+            keep = {tid for tid, *_ in repeated.get(name, [])}
+            # A difference counts only if it shows again for the same test id in the rerun.
+            stable = [row for row in rows if row[0] in keep]
+            gone = [row for row in rows if row[0] not in keep]
+            if gone:
+                flaky[name] = gone
+            if stable:
+                diffs[name] = stable
+            else:
+                del diffs[name]
+
+    tests = sum(len(m["outcomes"]) for m in plain["modules"].values())
+    print(f"modules: {len(plain['modules'])} plain, {len(xcs['modules'])} with xcs; test ids: {tests}")
+    print(f"plain outcomes: {counts(plain)}  ({plain['wall']:.0f} s)")
+    print(f"xcs   outcomes: {counts(xcs)}  ({xcs['wall']:.0f} s)")
+    if xcs.get("hook"):
+        print(f"hook counters: {xcs['hook']}")
+    slow = sorted(((m['seconds'], n) for n, m in xcs["modules"].items()), reverse=True)[:5]
+    print("slowest with xcs: " + ", ".join(f"{n} {s:.1f}s" for s, n in slow))
+    baseline_bad = {n: sum(1 for o, _ in m["outcomes"].values() if o in ("fail", "error", "load-error"))
+                    for n, m in plain["modules"].items()}
+    baseline_bad = {n: c for n, c in baseline_bad.items() if c}
+    if baseline_bad:
+        print(f"failing without XCS too (baseline, compared per test id): {baseline_bad}")
+    for name, rows in flaky.items():
+        for tid, a, b in rows:
+            print(f"flaky (did not repeat): {tid}: plain={a[0]} xcs={b[0]} {b[1] or a[1]}")
+    for name, rows in diffs.items():
+        for tid, a, b in rows:
+            print(f"DIFFERENCE {tid}: plain={a[0]} {a[1]!r} | xcs={b[0]} {b[1]!r}")
+    print(f"differences: {sum(map(len, diffs.values()))}")
+    if args.json:
+        args.json.write_text(json.dumps({"plain": plain, "xcs": xcs, "differences": diffs, "flaky": flaky}))
+    return 1 if failed or diffs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
