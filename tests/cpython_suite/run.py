@@ -25,6 +25,7 @@ from pathlib import Path
 from tests.cpython_suite.modules import MODULES
 
 REPO = Path(__file__).resolve().parents[2]
+SHOW_PER_MODULE = 10  # difference lines printed per module; --json keeps them all
 
 
 def enable_xcs() -> dict:
@@ -83,6 +84,7 @@ def run_child(mode: str, modules: list, timeout: float) -> dict:
         start = time.perf_counter()
         proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
         report = json.loads(out.read_text()) if out.exists() else {"modules": {}}
+        report["mode"] = mode
         report["returncode"] = proc.returncode
         report["stderr_tail"] = proc.stderr[-3000:]
         report["wall"] = time.perf_counter() - start
@@ -133,7 +135,7 @@ def main(argv=None) -> int:
             print(f"{report.get('mode', '?')} run did not finish (exit {report['returncode']}):\n{report['stderr_tail']}")
     diffs = differences(plain, xcs, args.modules)
     flaky = {}
-    if diffs:
+    if diffs and not failed:
         again = list(diffs)
         plain2, xcs2 = run_child("plain", again, args.timeout), run_child("xcs", again, args.timeout)
         repeated = differences(plain2, xcs2, again)
@@ -166,8 +168,10 @@ def main(argv=None) -> int:
         for tid, a, b in rows:
             print(f"flaky (did not repeat): {tid}: plain={a[0]} xcs={b[0]} {b[1] or a[1]}")
     for name, rows in diffs.items():
-        for tid, a, b in rows:
+        for tid, a, b in rows[:SHOW_PER_MODULE]:
             print(f"DIFFERENCE {tid}: plain={a[0]} {a[1]!r} | xcs={b[0]} {b[1]!r}")
+        if len(rows) > SHOW_PER_MODULE:
+            print(f"... and {len(rows) - SHOW_PER_MODULE} more differences in {name}")
     print(f"differences: {sum(map(len, diffs.values()))}")
     if args.json:
         args.json.write_text(json.dumps({"plain": plain, "xcs": xcs, "differences": diffs, "flaky": flaky}))
