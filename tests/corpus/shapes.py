@@ -1228,7 +1228,7 @@ def draws_from_a_generator_of_unknown_type(xs):
     return out
 
 
-@shape("sequential", "changes its arguments", args=(XS,))
+@shape("sequential", "`heapq.heappop()`", args=(XS,))
 def pops_from_a_shared_heap(xs):
     import heapq
     heap = [5, 1, 4, 2, 3, 0, 9]
@@ -1246,3 +1246,27 @@ def work_reads_an_iterator_a_commit_advanced(xs):
         out.append(next(it))
         out.append(list(it))
     return out
+
+
+@shape("sequential", "os.mkdir", args=(["a", "a/b", "a/b/c", "d"],))
+def makes_nested_directories(names):
+    import os
+    import tempfile
+    root = tempfile.mkdtemp()
+    made = []
+    for name in names:
+        os.mkdir(os.path.join(root, name))
+        made.append(io(len(name)))
+    return made, sorted(os.path.relpath(os.path.join(d, n), root) for d, ds, _ in os.walk(root) for n in ds)
+
+
+@shape("parallel", args=(XS,))
+def writes_one_file_per_item_after_the_work(xs):
+    import os
+    import tempfile
+    root = tempfile.mkdtemp()
+    for x in xs:
+        data = io(x) * 3
+        with open(os.path.join(root, f"{x}.txt"), "w") as f:
+            f.write(str(data))
+    return sorted((name, open(os.path.join(root, name)).read()) for name in os.listdir(root))

@@ -56,6 +56,18 @@ ARGUMENT_CHANGING = frozenset({
     "_bisect.insort_left", "_bisect.insort_right", "_bisect.insort",
 })
 
+# Calls that change the file system: creating `a/` before `a/b/`, writing a file before reading
+# it back — their order is visible, and work after them may depend on them.
+_OS_CHANGES = ("mkdir", "makedirs", "rmdir", "removedirs", "remove", "unlink", "rename", "renames", "replace",
+               "symlink", "link", "chmod", "chown", "truncate", "utime", "mkfifo")
+_SHUTIL_CHANGES = ("rmtree", "copy", "copy2", "copyfile", "copytree", "move", "chown", "copymode", "copystat")
+_PATH_CHANGES = ("mkdir", "rmdir", "unlink", "rename", "replace", "touch", "write_text", "write_bytes",
+                 "symlink_to", "hardlink_to", "chmod")
+FILESYSTEM_CHANGING = frozenset(
+    [f"{module}.{name}" for module in ("os", "posix", "nt") for name in _OS_CHANGES]
+    + [f"shutil.{name}" for name in _SHUTIL_CHANGES]
+    + [f"{cls}.{name}" for cls in ("pathlib.Path", "pathlib._local.Path") for name in _PATH_CHANGES])
+
 # Module-level functions whose effects are ordered or that read shared ordered state.
 ORDERED_QUALNAMES = frozenset({
     "builtins.print", "builtins.input", "builtins.next", "builtins.breakpoint",
@@ -70,6 +82,7 @@ ORDERED_QUALNAMES = frozenset({
     "os.write", "os.chdir", "os.putenv", "os.unsetenv",
     # Synchronisation and queues: who waits for, takes or hands over what depends on order.
     *SYNCHRONIZING,
+    *FILESYSTEM_CHANGING,
     "queue.Queue.get_nowait", "queue.Queue.put_nowait", "queue.Queue.task_done",
     "_queue.SimpleQueue.get_nowait", "_queue.SimpleQueue.put_nowait",
 })

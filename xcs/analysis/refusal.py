@@ -22,7 +22,7 @@ TEMPLATES = {
     "frame-introspection": "`{name}()` inspects or changes the running frame",
     "iterable-used": "calls a method of `{name}`, the object the loop iterates over, whose state moves on as items are pulled",
     "iterable-mutated": "the loop changes `{name}`, the sequence it iterates over",
-    "after-sync": "this work comes after `{name}()`, which waits for or signals other threads",
+    "after-sync": "this work comes after `{name}()`, which other threads or the file system see, and may depend on it",
     "after-skip": "this work runs only when an earlier in-order statement does not `continue`",
     "no-parallel-work": "nothing in the loop body can run apart from the in-order part ({name})",
     "control-flow": "control flow not understood: {name}",

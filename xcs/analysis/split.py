@@ -230,6 +230,12 @@ class LoopAnalysis:
         if value.kind not in ("local", "global", "deref"):
             return None
         constructed_cell = value.kind == "deref" and value.name in self.cellvars
+        if value.kind in ("local", "deref") and value.chain and value.name in self._imported and \
+                (value.kind == "local" or value.name in self.cellvars):
+            try:
+                return effects.follow_chain(self._imported[value.name], value.chain)   # `import os` inside
+            except Exception:  # noqa: BLE001
+                return None
         if (value.kind == "local" and value.name not in self.env.arguments) or constructed_cell:
             cls = self._constructed.get(value.name)
             if cls is None:
@@ -282,15 +288,57 @@ class LoopAnalysis:
 
     def _synchronizes(self, k: int) -> Refusal | None:
         """A reason when commit statement k waits for or signals other threads
-        (`barrier.wait()`, `event.set()`, `queue.get()`): work after it in the iteration must
-        not run before it, as it would on a worker."""
+        (`barrier.wait()`, `event.set()`, `queue.get()`) or changes the file system
+        (`os.mkdir(d)`): work after it in the iteration must not run before it, as it would
+        on a worker."""
         for e in self.events[k]:
             if e.op != "call":
                 continue
             obj = self._resolve(e.target)
-            if obj is not None and effects.qualified_name_or_empty(obj) in effects.SYNCHRONIZING:
+            name = effects.qualified_name_or_empty(obj) if obj is not None else self._module_path(e.target)
+            if name in effects.SYNCHRONIZING or name in effects.FILESYSTEM_CHANGING:
                 return Refusal("after-sync", self.raw[k].line, e.target.describe())
         return None
+
+    def _module_path(self, callee) -> str:
+        """`os.mkdir` for a callee read as an attribute of a module, else ''."""
+        root = self._resolve_root(callee) if callee is not None and callee.kind in ("global", "deref") else None
+        if isinstance(root, types.ModuleType) and callee.chain:
+            return ".".join((root.__name__,) + callee.chain)
+        return ""
+
+    @functools.cached_property
+    def _imported(self) -> dict:
+        """Locals bound once by an import inside the function (`import os`, `from os import
+        path`) to a module already loaded: name -> the module or object. Nothing is imported."""
+        import sys
+
+        counts: dict = {}
+        for item in self.items:
+            if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR",
+                                                         "STORE_DEREF", "DELETE_DEREF"):
+                name = pyversion.deref_name(item.arg) if "DEREF" in item.name else item.arg
+                counts[name] = counts.get(name, 0) + 1
+        found = {}
+        top = full = pending = None
+        for item in self.items:
+            if not isinstance(item, Instr):
+                continue
+            if item.name == "IMPORT_NAME":
+                full, top, pending = sys.modules.get(item.arg), sys.modules.get(item.arg.split(".")[0]), None
+            elif item.name == "IMPORT_FROM" and top is not None:
+                pending = getattr(full, item.arg, None) if full is not None else None
+                if pending is None:
+                    pending = getattr(top, item.arg, None)
+            elif item.name in ("STORE_FAST", "STORE_DEREF") and top is not None:
+                value = pending if pending is not None else top
+                name = pyversion.deref_name(item.arg)
+                if counts.get(name) == 1:
+                    found[name] = value
+                pending = None
+            elif item.name not in ("LOAD_CONST", "POP_TOP"):
+                top = full = pending = None
+        return found
 
     def _is_body_local(self, name: str) -> bool:
         return name in getattr(self, "body_writes", ())
