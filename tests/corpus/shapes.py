@@ -7,6 +7,7 @@ a function here.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import random
@@ -1270,3 +1271,31 @@ def writes_one_file_per_item_after_the_work(xs):
         with open(os.path.join(root, f"{x}.txt"), "w") as f:
             f.write(str(data))
     return sorted((name, open(os.path.join(root, name)).read()) for name in os.listdir(root))
+
+
+_MODE = {"value": "plain"}
+
+
+@contextlib.contextmanager
+def _mode(value):
+    """Switches a process-wide setting for the `with` block, like `redirect_stdout` or `mock.patch`."""
+    old = _MODE["value"]
+    _MODE["value"] = value
+    try:
+        yield
+    finally:
+        _MODE["value"] = old
+
+
+def _work_in_mode(x):
+    return io(x), _MODE["value"]
+
+
+@shape("sequential", "with _mode()", args=(XS,))
+def work_inside_a_context_that_switches_global_state(xs):
+    out = []
+    for x in xs:
+        with _mode(f"mode-{x}"):
+            result = _work_in_mode(x)
+        out.append(result)
+    return out

@@ -252,8 +252,16 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
                 attr = f".{pyversion.attr_name(items[e.index])}" if e.op.endswith("attr") else ""
                 return f"{where} stores into `{target.describe()}{attr}`"
             continue
+        if e.op == "enter" and target is not None:
+            found = _enter_effects(e, env, env_for)
+            if found:
+                return f"{where}: `with` {found}"
+            continue
         if e.op != "call" or target is None:
             continue
+        if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args and \
+                _into_other_module(e.args[0], env, func):
+            return f"{where} changes an attribute of `{e.args[0].describe()}`, which the whole process sees"
         method = target.chain[-1] if target.chain else None
         if method in ORDERED_METHODS:
             return f"{where} calls `{target.describe()}()`"
@@ -301,6 +309,32 @@ def binding(env_for, func, arguments: dict):
     return bound_env_for
 
 
+def context_manager_effects(manager_obj, made_by_obj, env_for) -> str | None:
+    """What entering and leaving a `with` block does that other iterations would see
+    (`redirect_stdout`, `captured_output`, `mock.patch` swap process-wide state), or None.
+
+    `made_by_obj` is the callable that built the manager (a `contextlib.contextmanager`
+    function, or a class), `manager_obj` the manager itself when it is known instead."""
+    if made_by_obj is not None:
+        wrapped = getattr(made_by_obj, "__wrapped__", None)
+        if isinstance(wrapped, types.FunctionType):          # @contextmanager: its generator's code
+            return ordered_effects_in(wrapped, env_for)
+        cls = made_by_obj if isinstance(made_by_obj, type) else None
+    else:
+        cls = type(manager_obj) if manager_obj is not None else None
+    if cls is None:
+        return None
+    if getattr(cls, "__module__", None) == "unittest.mock":
+        return f"`{cls.__qualname__}` patches objects everyone sees"
+    for name in ("__enter__", "__exit__"):
+        method = inspect.getattr_static(cls, name, None)
+        if isinstance(method, types.FunctionType):
+            found = ordered_effects_in(method, env_for)
+            if found:
+                return found
+    return None
+
+
 def _into_other_module(target, env, func) -> bool:
     """True for a store into another module's state (`sys.stdout = buf`, `os.environ[k] = v`):
     visible to everyone, even when library code does it."""
@@ -311,6 +345,19 @@ def _into_other_module(target, env, func) -> bool:
     except Exception:  # noqa: BLE001
         return False
     return isinstance(root, types.ModuleType) and root.__name__ != getattr(func, "__module__", None)
+
+
+def _enter_effects(e, env, env_for) -> str | None:
+    made_by = e.args[0] if e.args else None
+    made_by_obj = manager_obj = None
+    try:
+        if made_by is not None and made_by.kind in ("global", "deref"):
+            made_by_obj = env.lookup(made_by.kind, made_by.name, made_by.chain)
+        elif made_by is None and e.target.kind in ("global", "deref"):
+            manager_obj = env.lookup(e.target.kind, e.target.name, e.target.chain)
+    except Exception:  # noqa: BLE001
+        return None
+    return context_manager_effects(manager_obj, made_by_obj, env_for)
 
 
 class _SharedValues:

@@ -376,6 +376,8 @@ class LoopAnalysis:
             if self._is_outer(root) or self._is_target(root) or root.kind not in ("local", "fresh", "const"):
                 return Refusal("commit:store", line, root.describe())
             return None
+        if e.op == "enter":
+            return self._enter_reason(e, line)
         if e.op != "call":
             return None
         callee = e.target
@@ -418,6 +420,25 @@ class LoopAnalysis:
                 return Refusal("commit:outer-call", line, callee.describe())
             if self._is_target(callee) and method in effects.MUTATORS:
                 return Refusal("commit:outer-call", line, callee.describe())
+        return None
+
+    def _enter_reason(self, e: Event, line) -> Refusal | None:
+        """A `with` block whose manager changes what other iterations see when entered or
+        left (`redirect_stdout(buf)`, `mock.patch(...)`) keeps its statement in order."""
+        made_by = e.args[0] if e.args else None
+        made_by_obj = self._resolve(made_by) if made_by is not None else None
+        manager_obj = self._resolve(e.target) if made_by is None else None
+        if made_by is not None and made_by.kind in ("global", "deref") and not made_by.chain:
+            made_by_obj = self._resolve_root(made_by)
+        if made_by_obj is None and manager_obj is None:
+            return None
+        try:
+            found = effects.context_manager_effects(manager_obj, made_by_obj, self._env_for)
+        except Exception:  # noqa: BLE001
+            found = "could not be checked"
+        if found:
+            described = (made_by or e.target).describe()
+            return Refusal("commit:ordered-callee", line, f"with {described}(): {found}")
         return None
 
     def _resolve_root(self, value):

@@ -70,7 +70,8 @@ class Event:
         "call" (callee in `target`, args in `args`, `discarded` when the result is popped),
         "store-attr" / "store-subscr" / "delete-attr" / "delete-subscr" (receiver in `target`),
         "inplace" (left operand in `target`, right in `args`), "append" (LIST_APPEND and
-        friends: the comprehension's container in `target`, the added values in `args`).
+        friends: the comprehension's container in `target`, the added values in `args`),
+        "enter" (a `with` block's manager in `target`; the callee that made it in `args`).
     """
 
     op: str
@@ -208,6 +209,8 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         # `with m as v`: __enter__ usually returns m itself (files, responses, sessions), so
         # v is as shared as m is; the result counts as a call's.
         manager = stack.pop()
+        made_by = events[-1].target if events and events[-1].op == "call" and events[-1].index == i - 1 else None
+        events.append(Event("enter", i, target=manager, args=(made_by,) if made_by is not None else ()))
         entered = Value(manager.kind, manager.start, manager.name, manager.chain, calls=True)
         stack.extend([manager, entered])
         return
