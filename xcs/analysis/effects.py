@@ -285,6 +285,12 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
                 return f"{where} calls `{target.describe()}()`"
         if obj in ORDERED_OBJECTS or is_ordered_callable(obj, env):
             return f"{where} calls `{target.describe()}()`"
+        wrapped = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
+        if isinstance(wrapped, types.FunctionType):
+            # A decorated function (`@contextmanager`, `functools.wraps`): the wrapper runs it.
+            found = ordered_effects_in(wrapped, env_for, depth - 1, seen)
+            if found:
+                return found
         if isinstance(obj, types.FunctionType):
             bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
             passes_shared = bound_to_shared or any(shared.value(a) for a in e.args)
@@ -319,6 +325,8 @@ def context_manager_effects(manager_obj, made_by_obj, env_for) -> str | None:
         wrapped = getattr(made_by_obj, "__wrapped__", None)
         if isinstance(wrapped, types.FunctionType):          # @contextmanager: its generator's code
             return ordered_effects_in(wrapped, env_for)
+        if isinstance(made_by_obj, types.FunctionType):      # a factory: what it builds, it calls
+            return ordered_effects_in(made_by_obj, env_for)
         cls = made_by_obj if isinstance(made_by_obj, type) else None
     else:
         cls = type(manager_obj) if manager_obj is not None else None
