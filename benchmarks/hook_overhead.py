@@ -37,7 +37,7 @@ LABELS = {
     "fib": "recursive `fib(25)`", "method_calls": "method-call loop (300k calls)",
     "genexpr": "generator expression (500k items)", "arith_loop": "plain arithmetic loop (1M)",
     "richards": "richards-style scheduler", "nbody": "nbody (20k steps)",
-    "deltablue": "deltablue-style chain propagation", "json_dumps": "`json.dumps(indent=2)` (stdlib, Python encoder)",
+    "deltablue": "deltablue-style chain propagation", "json_dumps": "`json.dumps(indent=2)` (stdlib; Python encoder on 3.11/3.12, C on 3.13)",
 }
 
 
