@@ -120,14 +120,17 @@ def main(argv=None) -> int:
     parser.add_argument("--child", choices=["plain", "xcs"], help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write both reports and the differences here")
+    parser.add_argument("--against", choices=["xcs", "plain"], default="xcs",
+                        help="second run's mode; 'plain' is a self-check of the runner (must show no differences)")
     args = parser.parse_args(argv)
     if args.child:
         child(args.child, args.modules, args.out, args.timeout)
         return 0
 
-    print(f"CPython {sys.version.split()[0]}: {len(args.modules)} modules of the test package, plain then xcs.enable()")
+    print(f"CPython {sys.version.split()[0]}: {len(args.modules)} modules of the test package, plain then "
+          + ("xcs.enable()" if args.against == "xcs" else "plain again (self-check)"))
     plain = run_child("plain", args.modules, args.timeout)
-    xcs = run_child("xcs", args.modules, args.timeout)
+    xcs = run_child(args.against, args.modules, args.timeout)
     failed = False
     for report in (plain, xcs):
         if report["returncode"] != 0 or not report.get("finished"):
@@ -137,9 +140,9 @@ def main(argv=None) -> int:
     flaky = {}
     if diffs and not failed:
         again = list(diffs)
-        plain2, xcs2 = run_child("plain", again, args.timeout), run_child("xcs", again, args.timeout)
+        plain2, xcs2 = run_child("plain", again, args.timeout), run_child(args.against, again, args.timeout)
         repeated = differences(plain2, xcs2, again)
-        for name, rows in diffs.items():
+        for name, rows in list(diffs.items()):
             keep = {tid for tid, *_ in repeated.get(name, [])}
             # A difference counts only if it shows again for the same test id in the rerun.
             stable = [row for row in rows if row[0] in keep]
@@ -152,13 +155,13 @@ def main(argv=None) -> int:
                 del diffs[name]
 
     tests = sum(len(m["outcomes"]) for m in plain["modules"].values())
-    print(f"modules: {len(plain['modules'])} plain, {len(xcs['modules'])} with xcs; test ids: {tests}")
+    print(f"modules: {len(plain['modules'])} plain, {len(xcs['modules'])} {args.against}; test ids: {tests}")
     print(f"plain outcomes: {counts(plain)}  ({plain['wall']:.0f} s)")
-    print(f"xcs   outcomes: {counts(xcs)}  ({xcs['wall']:.0f} s)")
+    print(f"{args.against:5} outcomes: {counts(xcs)}  ({xcs['wall']:.0f} s)")
     if xcs.get("hook"):
         print(f"hook counters: {xcs['hook']}")
     slow = sorted(((m['seconds'], n) for n, m in xcs["modules"].items()), reverse=True)[:5]
-    print("slowest with xcs: " + ", ".join(f"{n} {s:.1f}s" for s, n in slow))
+    print(f"slowest ({args.against}): " + ", ".join(f"{n} {s:.1f}s" for s, n in slow))
     baseline_bad = {n: sum(1 for o, _ in m["outcomes"].values() if o in ("fail", "error", "load-error"))
                     for n, m in plain["modules"].items()}
     baseline_bad = {n: c for n, c in baseline_bad.items() if c}
