@@ -59,7 +59,7 @@ def uninstall(mode: str) -> None:
     if mode == "bare":
         from xcs import _hook
 
-        _hook.uninstall_bare()
+        _hook.uninstall()
     elif mode == "enable":
         xcs.disable()
 
