@@ -64,10 +64,10 @@ def uninstall(mode: str) -> None:
         xcs.disable()
 
 
-def worker(mode: str, samples: int) -> dict:
+def worker(mode: str, samples: int, programs=PROGRAMS) -> dict:
     """Time every program in this process under `mode`: `{program: fastest sample in seconds}`.
     Checks each program's result against its expected value (computed at import, plain)."""
-    modules = {name: importlib.import_module(f"benchmarks.programs.{name}") for name in PROGRAMS}
+    modules = {name: importlib.import_module(f"benchmarks.programs.{name}") for name in programs}
     install(mode)
     try:
         times = {}
@@ -87,18 +87,26 @@ def worker(mode: str, samples: int) -> dict:
     return times
 
 
-def measure(python: str, rounds: int, samples: int) -> dict:
+def measure(python: str, rounds: int, samples: int, programs=PROGRAMS) -> dict:
     """Median over `rounds` processes of each (mode, program), configurations interleaved."""
-    runs = {mode: {name: [] for name in PROGRAMS} for mode in MODES}
+    runs = {mode: {name: [] for name in programs} for mode in MODES}
+    crashes = []
     for _ in range(rounds):
         for mode in MODES:
-            out = subprocess.run([python, "-m", "benchmarks.hook_overhead", "--worker", mode, "--samples", str(samples)],
-                                 check=True, capture_output=True, text=True, cwd=REPO)
+            out = subprocess.run([python, "-m", "benchmarks.hook_overhead", "--worker", mode, "--samples", str(samples),
+                                  "--programs", *programs],
+                                 capture_output=True, text=True, cwd=REPO)
+            if out.returncode != 0:
+                # Kept visible in the report: a worker that printed its figures and then died
+                # (a crash at exit of the process) still counts, but the crash is listed.
+                crashes.append(f"{mode} worker exited with status {out.returncode}")
+                if not out.stdout.strip().startswith("{"):
+                    raise RuntimeError(f"{mode} worker failed before reporting:\n{out.stderr[-2000:]}")
             for name, seconds in json.loads(out.stdout.strip().splitlines()[-1]).items():
                 runs[mode][name].append(seconds)
     version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
                              check=True, capture_output=True, text=True).stdout.strip()
-    return {"python": version, "median": {mode: {n: statistics.median(v) for n, v in per.items()}
+    return {"python": version, "crashes": crashes, "median": {mode: {n: statistics.median(v) for n, v in per.items()}
                                           for mode, per in runs.items()}}
 
 
@@ -117,10 +125,14 @@ def markdown(results: list, rounds: int, samples: int, command: str) -> str:
     ]
     for r in results:
         m = r["median"]
-        for name in PROGRAMS:
+        for name in m["plain"]:
             plain, bare, enable = m["plain"][name], m["bare"][name], m["enable"][name]
             lines.append(f"| {r['python']} | {LABELS[name]} ×{REPEATS[name]} | {plain * 1e3:.1f} ms | "
                          f"{bare / plain:.2f}× | {enable / bare:.2f}× | {enable / plain:.2f}× |")
+    for r in results:
+        if r["crashes"]:
+            lines.append(f"- CPython {r['python']}: after printing its figures, {len(r['crashes'])} worker process(es) "
+                         f"crashed: {'; '.join(sorted(set(r['crashes'])))} (-11 = SIGSEGV).")
     lines += ["", f"Machine: {machine_line()} (2 cores shared with other work; figures vary by a few %)."]
     return "\n".join(lines)
 
@@ -130,15 +142,17 @@ def main(argv=None) -> list:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--samples", type=int, default=3)
     parser.add_argument("--pythons", nargs="*", default=[], help="other interpreters to measure too")
+    parser.add_argument("--programs", nargs="*", choices=PROGRAMS, default=list(PROGRAMS))
     parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print the section without writing RESULTS.md")
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, args.samples)))
+        print(json.dumps(worker(args.worker, args.samples, args.programs)))
         return []
-    results = [measure(python, args.rounds, args.samples) for python in [sys.executable, *args.pythons]]
+    results = [measure(python, args.rounds, args.samples, args.programs) for python in [sys.executable, *args.pythons]]
+    chosen = [] if args.programs == list(PROGRAMS) else ["--programs", *args.programs]
     command = " ".join(["python -m benchmarks.hook_overhead", "--rounds", str(args.rounds), "--samples",
-                        str(args.samples)] + (["--pythons", *args.pythons] if args.pythons else []))
+                        str(args.samples), *chosen] + (["--pythons", *args.pythons] if args.pythons else []))
     text = markdown(results, args.rounds, args.samples, command)
     print(text)
     if not args.no_write:
