@@ -77,7 +77,7 @@ def run_child(mode: str, modules: list, timeout: float) -> dict:
     """Run one mode in a fresh interpreter (this one) and return its report."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{mode}.json"
-        cmd = [sys.executable, "-m", "tests.cpython_suite.run", "--child", mode, "--out", str(out),
+        cmd = [sys.executable, "-X", "faulthandler", "-m", "tests.cpython_suite.run", "--child", mode, "--out", str(out),
                "--timeout", str(timeout), "--modules", *modules]
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
         env.pop("XCS_DISABLE", None)
@@ -170,7 +170,10 @@ def main(argv=None) -> int:
     for name, rows in flaky.items():
         for tid, a, b in rows:
             print(f"flaky (did not repeat): {tid}: plain={a[0]} xcs={b[0]} {b[1] or a[1]}")
-    for name, rows in diffs.items():
+    for name, rows in list(diffs.items()):
+        if name not in xcs["modules"]:
+            print(f"NOT RUN with {args.against}: {name} ({len(rows)} test ids)")
+            continue
         for tid, a, b in rows[:SHOW_PER_MODULE]:
             print(f"DIFFERENCE {tid}: plain={a[0]} {a[1]!r} | xcs={b[0]} {b[1]!r}")
         if len(rows) > SHOW_PER_MODULE:
