@@ -14,8 +14,10 @@ The loop's map part (`model.predict(prompt)`) runs on a thread pool; the commit 
 prove safe stay sequential; `xcs.explain(fn)` says why.
 """
 from xcs.api import explain, jit
+from xcs.auto import disable, enable, enabled
 from xcs.config import configure, settings
 from xcs.evidence.registry import io, register_blocking, register_thread_affine
 
-__all__ = ["jit", "explain", "configure", "settings", "io", "register_blocking", "register_thread_affine"]
+__all__ = ["jit", "explain", "enable", "disable", "enabled", "configure", "settings", "io", "register_blocking",
+           "register_thread_affine"]
 __version__ = "0.1.0"

@@ -1,0 +1,191 @@
+"""Auto-mode (`xcs.enable()`): undecorated functions are parallelized from their second call,
+behave exactly as without XCS, and run their original code after `disable()`."""
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import traceback
+
+import pytest
+
+import xcs
+from tests.corpus.probe import measuring
+
+hook = pytest.importorskip("xcs._hook", reason="the xcs._hook C extension is not built")
+if not hasattr(hook, "install"):
+    pytest.skip("xcs._hook is a build without the hook", allow_module_level=True)
+
+from tests.hook import sample_module as sample  # noqa: E402  (imported before enable())
+
+XS = list(range(6))
+
+
+@pytest.fixture(autouse=True)
+def auto_mode():
+    xcs.enable(include=[os.path.dirname(__file__)])
+    yield
+    xcs.disable()
+
+
+def test_a_module_imported_before_enable_runs_in_parallel_from_the_second_call():
+    original = sample.fan_out.__code__
+    with measuring() as state:
+        assert sample.fan_out(XS) == XS          # the first call runs the original code
+    assert state["peak"] == 1
+    with measuring(overlap=len(XS)):
+        assert sample.fan_out(XS) == XS          # then the variant: iterations overlap
+    assert sample.fan_out.__code__ is not original
+    xcs.disable()
+    assert sample.fan_out.__code__ is original
+    with measuring() as state:
+        assert sample.fan_out(XS) == XS
+    assert state["peak"] == 1
+
+
+def test_a_module_imported_after_enable(tmp_path, monkeypatch):
+    (tmp_path / "late_module.py").write_text(textwrap.dedent("""
+        from tests.corpus.probe import io
+
+        def fan_out(xs):
+            out = []
+            for x in xs:
+                out.append(io(x) + 1)
+            return out
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    xcs.enable(include=[str(tmp_path)])
+    late = importlib.import_module("late_module")
+    assert late.fan_out(XS) == [x + 1 for x in XS]
+    with measuring(overlap=len(XS)):
+        assert late.fan_out(XS) == [x + 1 for x in XS]
+
+
+def test_everything_behaves_as_without_xcs():
+    def outcomes():
+        results = []
+        for call in (lambda: sample.keywords(1, 2, 7, 8, c=3, e=5),
+                     lambda: sample.make_closure(3)(XS),
+                     lambda: sample.Client(10).get_all(XS),
+                     lambda: sample.lambda_fan(XS),
+                     lambda: sample.partial_fan(),
+                     lambda: sample.recursive(12),
+                     lambda: list(sample.generator(XS)),
+                     lambda: asyncio.run(sample.coroutine(XS)),
+                     lambda: sample.failing(XS)):
+            try:
+                results.append(("ok", call()))
+            except Exception as error:  # noqa: BLE001 - the outcome is what we compare
+                results.append(("raised", type(error).__name__, str(error)))
+        return results
+
+    xcs.disable()
+    expected = outcomes()
+    xcs.enable(include=[os.path.dirname(__file__)])
+    for _ in range(3):   # first calls decide; later calls run the variants
+        assert outcomes() == expected
+
+
+def test_a_failure_points_at_the_users_line():
+    for _ in range(2):
+        with pytest.raises(ValueError) as caught:
+            sample.failing(XS)
+    lines = [frame.line for frame in traceback.extract_tb(caught.value.__traceback__)]
+    assert 'raise ValueError(f"bad {x}")' in lines
+
+
+def test_threads_started_before_and_after_enable_are_covered():
+    xcs.disable()
+    started = threading.Event()
+    go = threading.Event()
+    results = []
+
+    def worker():
+        started.set()
+        go.wait(5)
+        with measuring(overlap=len(XS)):
+            results.append(sample.Client(0).get_all(XS))
+
+    before = threading.Thread(target=worker)
+    before.start()
+    started.wait(5)
+    xcs.enable(include=[os.path.dirname(__file__)])
+    sample.Client(0).get_all(XS)                    # decide this code on the main thread
+    go.set()
+    before.join(10)
+    assert results == [XS]
+
+
+def test_tracing_and_profiling_keep_firing():
+    events = []
+
+    def tracer(frame, event, arg):
+        if frame.f_code.co_name == "recursive":
+            events.append(event)
+        return None
+
+    sys.settrace(tracer)
+    try:
+        sample.recursive(3)
+    finally:
+        sys.settrace(None)
+    assert events.count("call") == 5
+    calls = []
+    sys.setprofile(lambda frame, event, arg: calls.append(frame.f_code.co_name) if event == "call" else None)
+    try:
+        sample.recursive(3)
+    finally:
+        sys.setprofile(None)
+    assert calls.count("recursive") == 5
+
+
+def test_the_context_manager_restores_the_previous_state():
+    xcs.disable()
+    assert not xcs.auto.is_enabled()
+    with xcs.enabled(include=[os.path.dirname(__file__)]):
+        assert xcs.auto.is_enabled()
+    assert not xcs.auto.is_enabled()
+    xcs.enable()
+    with xcs.enabled():
+        pass
+    assert xcs.auto.is_enabled()
+
+
+def test_enable_twice_and_disable_twice_are_safe():
+    xcs.enable()
+    xcs.enable(include=[os.path.dirname(__file__)])
+    assert hook.installed() == "callback"
+    xcs.disable()
+    xcs.disable()
+    assert hook.installed() is None
+
+
+def test_enable_says_why_without_the_extension(monkeypatch):
+    xcs.disable()
+    monkeypatch.setitem(sys.modules, "xcs._hook", None)
+    monkeypatch.delattr(xcs, "_hook")
+    with pytest.raises(RuntimeError, match="C extension"):
+        xcs.enable()
+    assert xcs.jit(sample.fan_out)(XS) == XS
+
+
+def test_xcs_disable_makes_enable_a_no_op():
+    code = "import xcs, xcs._hook as h; xcs.enable(); print(h.installed())"
+    env = dict(os.environ, XCS_DISABLE="1", PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "None"
+
+
+def test_run_command_parallelizes_a_script_and_explains():
+    script = os.path.join(os.path.dirname(__file__), "sample_script.py")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, "-m", "xcs", "run", "--explain", script, "5"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[:3] == ["[0, 2, 4, 6, 8]", "[0, 2, 4, 6, 8]", "12"]
+    assert "fan_out" in out.stderr and ": parallel" in out.stderr
+    assert "running_total" in out.stderr and "): sequential — line" in out.stderr and "break" in out.stderr
