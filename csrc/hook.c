@@ -254,10 +254,7 @@ hook_set_decision(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "the decision is a code object or None");
         return NULL;
     }
-    void *old = NULL;
-    if (GET_EXTRA(code, extra_index, &old) < 0) {
-        return NULL;
-    }
+    /* SetExtra hands the value it replaces to free_extra itself: no release here. */
     void *value = variant == Py_None ? SKIP : (void *)Py_NewRef(variant);
     if (SET_EXTRA(code, extra_index, value) < 0) {
         if (value != SKIP) {
@@ -265,7 +262,6 @@ hook_set_decision(PyObject *module, PyObject *args)
         }
         return NULL;
     }
-    free_extra(old);
     Py_RETURN_NONE;
 }
 

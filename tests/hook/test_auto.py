@@ -189,3 +189,20 @@ def test_run_command_parallelizes_a_script_and_explains():
     assert out.stdout.splitlines()[:3] == ["[0, 2, 4, 6, 8]", "[0, 2, 4, 6, 8]", "12"]
     assert "fan_out" in out.stderr and ": parallel" in out.stderr
     assert "running_total" in out.stderr and "): sequential — line" in out.stderr and "break" in out.stderr
+
+
+def test_replacing_a_decision_releases_the_old_variant_exactly_once():
+    def original():
+        return 1
+
+    def variant():
+        return 2
+
+    code, other = original.__code__.replace(co_name="fresh"), variant.__code__.replace(co_name="fresh_variant")
+    before = sys.getrefcount(other)
+    for _ in range(3):
+        hook.set_decision(code, other)
+        assert hook.decision(code) is other
+        hook.set_decision(code, None)
+        assert hook.decision(code) is False
+    assert sys.getrefcount(other) == before
