@@ -252,15 +252,21 @@ class LoopAnalysis:
         return obj
 
     @functools.cached_property
-    def _constructed(self) -> dict:
-        """Locals the function assigns exactly once, from a call of a class it can resolve
-        (`work = queue.Queue()`): name -> class. The class's resolution is guarded."""
+    def _assignment_counts(self) -> dict:
+        """How many times the function assigns or deletes each local and cell variable."""
         counts: dict = {}
         for item in self.items:
             if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR",
                                                          "STORE_DEREF", "DELETE_DEREF"):
                 name = pyversion.deref_name(item.arg) if "DEREF" in item.name else item.arg
                 counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    @functools.cached_property
+    def _constructed(self) -> dict:
+        """Locals the function assigns exactly once, from a call of a class it can resolve
+        (`work = queue.Queue()`): name -> class. The class's resolution is guarded."""
+        counts = self._assignment_counts
         params = set(self.code.co_varnames[:self.code.co_argcount + self.code.co_kwonlyargcount])
         try:
             events = simulate(self.items, 0, len(self.items), 0, _all_handler_depths(self.items))
@@ -313,12 +319,7 @@ class LoopAnalysis:
         path`) to a module already loaded: name -> the module or object. Nothing is imported."""
         import sys
 
-        counts: dict = {}
-        for item in self.items:
-            if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR",
-                                                         "STORE_DEREF", "DELETE_DEREF"):
-                name = pyversion.deref_name(item.arg) if "DEREF" in item.name else item.arg
-                counts[name] = counts.get(name, 0) + 1
+        counts = self._assignment_counts
         found = {}
         top = full = pending = None
         for item in self.items:
