@@ -731,7 +731,7 @@ def helper_mutates_argument(xs):
     return out, sizes
 
 
-@shape("sequential", "write", args=(XS,))
+@shape("sequential", "`open()`", args=(XS,))
 def appends_to_file_opened_per_iteration(xs):
     import os
     import tempfile
@@ -1298,4 +1298,18 @@ def work_inside_a_context_that_switches_global_state(xs):
         with _mode(f"mode-{x}"):
             result = _work_in_mode(x)
         out.append(result)
+    return out
+
+
+@shape("sequential", "`open()`", args=(XS,))
+def reads_back_a_file_it_just_wrote(xs):
+    import os
+    import tempfile
+    path = os.path.join(tempfile.mkdtemp(), "scratch.txt")
+    out = []
+    for x in xs:
+        f = open(path, "w")
+        f.write(str(x))
+        f.close()
+        out.append(io(int(open(path).read())))
     return out

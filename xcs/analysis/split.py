@@ -295,16 +295,29 @@ class LoopAnalysis:
     def _synchronizes(self, k: int) -> Refusal | None:
         """A reason when commit statement k waits for or signals other threads
         (`barrier.wait()`, `event.set()`, `queue.get()`) or changes the file system
-        (`os.mkdir(d)`): work after it in the iteration must not run before it, as it would
-        on a worker."""
+        (`os.mkdir(d)`, `f.write(...)`): work after it in the iteration must not run before
+        it, as it would on a worker."""
         for e in self.events[k]:
             if e.op != "call":
                 continue
             obj = self._resolve(e.target)
             name = effects.qualified_name_or_empty(obj) if obj is not None else self._module_path(e.target)
-            if name in effects.SYNCHRONIZING or name in effects.FILESYSTEM_CHANGING:
+            method = e.target.chain[-1] if e.target is not None and e.target.chain else None
+            if name in effects.SYNCHRONIZING or name in effects.FILESYSTEM_CHANGING or \
+                    method in ("write", "writelines") or self._opens_for_writing(e, obj):
                 return Refusal("after-sync", self.raw[k].line, e.target.describe())
         return None
+
+    def _opens_for_writing(self, e: Event, obj) -> bool:
+        """`open(path, "w")` and friends: creating or truncating a file changes the file system."""
+        if obj is None or effects.qualified_name_or_empty(obj) not in ("builtins.open", "_io.open", "io.open"):
+            return False
+        for value in e.args:
+            item = self.items[value.start] if value.kind == "const" else None
+            mode = item.arg if isinstance(item, Instr) and item.name == "LOAD_CONST" else None
+            if isinstance(mode, str) and len(mode) <= 4 and set(mode) <= set("rwxabt+") and set(mode) & set("wax+"):
+                return True
+        return False
 
     def _module_path(self, callee) -> str:
         """`os.mkdir` for a callee read as an attribute of a module, else ''."""
@@ -390,6 +403,8 @@ class LoopAnalysis:
                 return Refusal("commit:ordered", line, callee.describe())
         if obj is not None:
             if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, self.env):
+                return Refusal("commit:ordered", line, callee.describe())
+            if self._opens_for_writing(e, obj):
                 return Refusal("commit:ordered", line, callee.describe())
             if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING and \
                     any(self._may_be_shared(a) for a in e.args):
