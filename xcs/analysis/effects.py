@@ -47,6 +47,8 @@ SYNCHRONIZING = frozenset({
     "threading.Condition.notify_all", "threading.Semaphore.acquire", "threading.Semaphore.release",
     "threading.BoundedSemaphore.release", "queue.Queue.get", "queue.Queue.put", "queue.Queue.join",
     "_queue.SimpleQueue.get", "_queue.SimpleQueue.put",
+    "_thread.start_new_thread", "_thread.start_joinable_thread", "threading.Thread.start",
+    "threading.Thread.join",
 })
 
 # C functions that change the objects passed to them (Python functions are scanned instead).
