@@ -230,7 +230,7 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
     library = is_library_file(code.co_filename)
     try:
         items = list(normalize(code))
-        events = simulate(items, 0, len(items), 0, _handler_depths(items))
+        events = simulate(items, 0, len(items), 0, handler_depths(items))
     except Exception:  # noqa: BLE001 - an unreadable callee: assume the worst
         return f"{code.co_name} could not be read"
     if _has_mutable_defaults(func):
@@ -406,7 +406,8 @@ def _has_mutable_defaults(func) -> bool:
     return any(not isinstance(d, (int, float, complex, str, bytes, bool, type(None), tuple, frozenset)) for d in defaults)
 
 
-def _handler_depths(items) -> dict:
+def handler_depths(items) -> dict:
+    """Each exception handler's label -> the stack depth it is entered with."""
     from bytecode import TryBegin
 
     return {item.target: item.stack_depth + (1 if item.push_lasti else 0) + 1

@@ -269,7 +269,7 @@ class LoopAnalysis:
         counts = self._assignment_counts
         params = set(self.code.co_varnames[:self.code.co_argcount + self.code.co_kwonlyargcount])
         try:
-            events = simulate(self.items, 0, len(self.items), 0, _all_handler_depths(self.items))
+            events = simulate(self.items, 0, len(self.items), 0, effects.handler_depths(self.items))
         except Exception:  # noqa: BLE001 - not understood: nothing inferred
             return {}
         calls = {e.index: e.target for e in events if e.op == "call"}
@@ -899,8 +899,3 @@ class LoopAnalysis:
         at_loop = defined.get(self.loop.iter_insert, frozenset())
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
-
-
-def _all_handler_depths(items) -> dict:
-    return {item.target: item.stack_depth + (1 if item.push_lasti else 0) + 1
-            for item in items if isinstance(item, TryBegin)}
