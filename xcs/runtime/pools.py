@@ -1,24 +1,28 @@
-"""Shared worker pools: one lazily created `ThreadPoolExecutor` per worker count.
+"""Shared worker pools: one lazily created pool per worker count, whose idle threads exit.
 
 Every parallel loop with the same effective worker count shares one pool, so the threads
 of all XCS loops together are bounded by the distinct sizes in use, not by the number of
-loops. Pool threads are named `xcs-worker-<size>_<n>` and marked, so `is_worker_thread()`
-can tell a loop started inside a body (which must then run inline). A forked child starts
-with no pools: the parent's threads do not exist there.
+loops. A thread starts only when work arrives and no thread of the pool is free, and a
+thread that has had no work for `IDLE_SECONDS` exits: a program that ran a parallel loop
+once is not left with XCS threads (code that counts threads, such as CPython's own
+`test_threading`, or `threading.enumerate()` at the end of a test, sees none after the
+pause). Pool threads are daemons, named `xcs-worker-<size>_<n>` and marked, so
+`is_worker_thread()` can tell a loop started inside a body (which must then run inline).
+A forked child starts with no pools: the parent's threads do not exist there.
 """
 from __future__ import annotations
 
+import itertools
 import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 
-_pools: dict[int, ThreadPoolExecutor] = {}
-_lock = threading.Lock()
+from xcs.runtime.tracebacks import hide
+
+IDLE_SECONDS = 1.0
+
 _local = threading.local()
-
-
-def _mark_worker() -> None:
-    _local.is_worker = True
 
 
 def is_worker_thread() -> bool:
@@ -26,26 +30,91 @@ def is_worker_thread() -> bool:
     return getattr(_local, "is_worker", False)
 
 
-def pool(size: int) -> ThreadPoolExecutor:
-    """The shared pool of `size` threads, created on first use and reused afterwards."""
+class WorkerPool:
+    """At most `size` threads running submitted calls; a thread idle for `idle_seconds` exits.
+
+    `submit(fn, *args)` returns a `concurrent.futures.Future`; a future cancelled before
+    its call starts is skipped. Raises RuntimeError when a needed thread cannot start (the
+    call then stays queued and runs if a thread of this pool frees up).
+    """
+
+    def __init__(self, size: int, idle_seconds: float = IDLE_SECONDS):
+        self.size = size
+        self.idle_seconds = idle_seconds
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0  # live worker threads
+        self._free = 0     # threads that finished a call and were not yet counted on by a submit
+        self._names = itertools.count()
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        with self._lock:
+            self._jobs.put((future, fn, args))
+            if self._free:
+                self._free -= 1
+            elif self._threads < self.size:
+                self._start_thread()
+        return future
+
+    def live_threads(self) -> int:
+        """How many of this pool's threads exist now."""
+        return self._threads
+
+    def _start_thread(self) -> None:
+        thread = threading.Thread(
+            target=self._work, name=f"xcs-worker-{self.size}_{next(self._names)}", daemon=True
+        )
+        self._threads += 1
+        try:
+            thread.start()
+        except BaseException:
+            self._threads -= 1
+            raise
+
+    def _work(self) -> None:
+        _local.is_worker = True
+        while True:
+            try:
+                future, fn, args = self._jobs.get(timeout=self.idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    # A free count of zero means some submit counted on a thread being free:
+                    # its call is queued (or about to be), so this thread must stay for it.
+                    if self._free:
+                        self._free -= 1
+                        self._threads -= 1
+                        return
+                continue
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as error:  # noqa: BLE001 - delivered through the future
+                    future.set_exception(error)
+            future = fn = args = None  # an idle thread keeps nothing of the last call alive
+            with self._lock:
+                self._free += 1
+
+
+hide(WorkerPool._work)
+
+_pools: dict[int, WorkerPool] = {}
+_lock = threading.Lock()
+
+
+def pool(size: int) -> WorkerPool:
+    """The shared pool of up to `size` threads, created on first use and reused afterwards."""
     try:
         return _pools[size]
     except KeyError:
         pass
     with _lock:
-        executor = _pools.get(size)
-        if executor is None:
-            executor = ThreadPoolExecutor(
-                max_workers=size, thread_name_prefix=f"xcs-worker-{size}", initializer=_mark_worker
-            )
-            _pools[size] = executor
-        return executor
+        return _pools.setdefault(size, WorkerPool(size, IDLE_SECONDS))
 
 
 def _reset_after_fork() -> None:
     # The child has only the forking thread: the parent's pools have no threads here and
-    # their queues and semaphores describe the parent, so drop them (without shutdown,
-    # which would wait for threads that do not exist) and start afresh.
+    # their queues and counters describe the parent, so drop them and start afresh.
     global _lock
     _pools.clear()
     _lock = threading.Lock()

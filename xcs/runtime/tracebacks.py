@@ -1,4 +1,4 @@
-"""Trim a failure's traceback so it starts at the user's frame, not at XCS or the executor.
+"""Trim a failure's traceback so it starts at the user's frame, not at XCS or its worker pool.
 
 The compiled loop re-raises the `(e,)` it receives; what the user then sees should be the
 traceback sequential code would have shown from the loop body (or the iterable) down, so
@@ -7,11 +7,10 @@ leading frames of the runtime's own functions and of `concurrent.futures` are dr
 from __future__ import annotations
 
 import concurrent.futures._base
-import concurrent.futures.thread
 
 _hidden_codes: set = set()
 _hidden_files = frozenset(
-    module.__file__ for module in (concurrent.futures.thread, concurrent.futures._base)
+    module.__file__ for module in (concurrent.futures._base,)
 )
 
 
@@ -21,7 +20,7 @@ def hide(*functions) -> None:
 
 
 def trimmed(error: BaseException) -> BaseException:
-    """`error` itself, its `__traceback__` advanced past leading runtime/executor frames."""
+    """`error` itself, its `__traceback__` advanced past leading runtime and `concurrent.futures` frames."""
     tb = error.__traceback__
     while tb is not None and (
         tb.tb_frame.f_code in _hidden_codes or tb.tb_frame.f_code.co_filename in _hidden_files
