@@ -3,13 +3,12 @@
  * It knows nothing about loops. For every code object it keeps one decision in co_extra:
  *   unseen  (NULL)   - call the Python callback once with the function about to run;
  *   SKIP             - run as usual (the fast path: one co_extra read and a branch);
- *   a code object    - the function's variant: calls of this function object switch to it.
+ *   a code object    - the function's variant: every call runs it instead.
  * The callback returns a variant code object (same signature, cells and free variables) or
- * None. A function object whose code has a variant gets the variant as its __code__ before
- * the frame runs as usual, so the frame in hand - owned and cleared by CPython as always -
- * runs the original code once, and every later call of that function runs the variant with
- * no hook involvement (its code's decision is SKIP). Frames are never replaced, so frame
- * ownership (3.11 caller-cleared, 3.12+ evaluator-cleared) stays CPython's business.
+ * None. For a variant, the hook calls a function made from it with the arguments already
+ * bound in the frame, then removes the frame it never ran (3.12+ make that the eval-frame
+ * function's job; on 3.11 the caller does it). The function object's __code__ never
+ * changes, and a function runs its variant from its first call on.
  *
  * API (module functions; xcs/auto.py is the Python side):
  *   install(callback)  install the hook, calling callback(function) for unseen code
@@ -24,6 +23,9 @@
 #include "pycore_frame.h"
 #include "pycore_interp.h"
 #include "pycore_pystate.h"
+#if PY_VERSION_HEX >= 0x030D0000
+#  include "pycore_ceval.h"   /* _PyEval_FrameClearAndPop, exported since 3.13 */
+#endif
 
 /* Version differences: 3.13 renamed f_code to f_executable; 3.12 renamed f_func to
  * f_funcobj and the co_extra API to PyUnstable_*; 3.12 added PyErr_GetRaisedException. */
@@ -83,9 +85,12 @@ is_fresh_function_frame(_PyInterpreterFrame *frame, int throwflag)
         && PyFunction_Check(FRAME_FUNC(frame));
 }
 
-/* Ask Python once about `code`; store and return the decision (SKIP or a new variant ref). */
+/* Ask Python once about `code`; store and return the decision (SKIP or a borrowed variant,
+ * owned by the code object's extra). The callback runs with tracing, profiling and
+ * sys.monitoring suspended for this thread (PyThreadState_EnterTracing): its frames are
+ * XCS's, not the program's, and a trace function must neither see nor interrupt them. */
 static void *
-decide(PyObject *code, PyObject *func)
+decide(PyThreadState *tstate, PyObject *code, PyObject *func)
 {
     SET_EXTRA(code, extra_index, SKIP);   /* re-entry and failure both mean "as usual" */
     if (callback == NULL || (((PyCodeObject *)code)->co_flags & CO_SUSPENDS)) {
@@ -93,7 +98,9 @@ decide(PyObject *code, PyObject *func)
     }
     SAVE_ERROR(exc);
     inside_callback = 1;
+    PyThreadState_EnterTracing(tstate);
     PyObject *variant = PyObject_CallOneArg(callback, func);
+    PyThreadState_LeaveTracing(tstate);
     inside_callback = 0;
     if (variant == NULL) {
         PyErr_Clear();   /* XCS must never break the program: run the original code */
@@ -105,12 +112,127 @@ decide(PyObject *code, PyObject *func)
         Py_DECREF(variant);
         return SKIP;
     }
+    void *variant_extra = NULL;
+    if (GET_EXTRA(variant, extra_index, &variant_extra) == 0 && variant_extra == NULL) {
+        SET_EXTRA(variant, extra_index, SKIP);   /* the variant's own frames run as usual */
+    }
+    PyErr_Clear();
     if (SET_EXTRA(code, extra_index, variant) < 0) {   /* the extra now owns the reference */
         PyErr_Clear();
         Py_DECREF(variant);
         return SKIP;
     }
     return variant;
+}
+
+/* Remove a frame the default evaluator never ran (3.12+ leave that to the eval-frame
+ * function; on 3.11 the caller, _PyEval_Vector, clears and pops it). The frame is fresh:
+ * no frame object, no f_locals, its value stack empty, arguments in localsplus. */
+static void
+discard_unstarted_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    _PyEval_FrameClearAndPop(tstate, frame);
+#elif PY_VERSION_HEX >= 0x030C0000
+    /* 3.12 exports neither _PyFrame_ClearExceptCode nor _PyThreadState_PopFrame: this is
+     * their body for a fresh thread-owned frame (as torch dynamo's eval_frame.c copies it). */
+    for (int i = 0; i < frame->stacktop; i++) {
+        Py_XDECREF(frame->localsplus[i]);
+    }
+    Py_XDECREF(frame->f_locals);
+    Py_DECREF(frame->f_funcobj);
+    Py_DECREF(frame->f_code);
+    PyObject **base = (PyObject **)frame;
+    if (base == &tstate->datastack_chunk->data[0]) {
+        _PyStackChunk *chunk = tstate->datastack_chunk;
+        _PyStackChunk *before = chunk->previous;
+        tstate->datastack_top = &before->data[before->top];
+        tstate->datastack_chunk = before;
+        tstate->datastack_limit = (PyObject **)(((char *)before) + before->size);
+        PyObjectArenaAllocator arena;
+        PyObject_GetArenaAllocator(&arena);
+        arena.free(arena.ctx, chunk, chunk->size);
+    }
+    else {
+        tstate->datastack_top = base;
+    }
+#else
+    (void)tstate;
+    (void)frame;
+#endif
+}
+
+/* Run `variant` in place of the fresh frame: a function made from it (the original's
+ * globals, qualified name and closure) is called with the arguments already bound in the
+ * frame - positional ones, the *args tuple spread after them, keyword-only ones and the
+ * **kwargs dict as keywords (defaults are already applied). The hook runs before the
+ * frame's first instruction, so captured arguments are still plain values (MAKE_CELL has
+ * not run) and the closure comes from the function object (COPY_FREE_VARS has not run).
+ * Returns NULL with no error set if the call could not be prepared: the caller then runs
+ * the original frame as usual. */
+static PyObject *
+call_variant(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *variant, int *prepared)
+{
+    PyCodeObject *code = (PyCodeObject *)FRAME_CODE(frame);
+    PyFunctionObject *func = (PyFunctionObject *)FRAME_FUNC(frame);
+    PyObject **locals = frame->localsplus;
+    int positional = code->co_argcount, keyword_only = code->co_kwonlyargcount;
+    int slot = positional + keyword_only;
+    PyObject *varargs = (code->co_flags & CO_VARARGS) ? locals[slot++] : NULL;
+    PyObject *varkw = (code->co_flags & CO_VARKEYWORDS) ? locals[slot] : NULL;
+    Py_ssize_t spread = varargs != NULL ? PyTuple_GET_SIZE(varargs) : 0;
+    Py_ssize_t extra_kw = varkw != NULL ? PyDict_GET_SIZE(varkw) : 0;
+    Py_ssize_t npos = positional + spread, nkw = keyword_only + extra_kw;
+    *prepared = 0;
+
+    PyObject *names = NULL, *kwnames = NULL, *function = NULL, *result = NULL;
+    PyObject **stack = PyMem_Malloc((1 + npos + nkw) * sizeof(PyObject *));
+    if (stack == NULL) {
+        goto not_prepared;
+    }
+    PyObject **args = stack + 1;   /* room for PY_VECTORCALL_ARGUMENTS_OFFSET */
+    for (int i = 0; i < positional; i++) {
+        args[i] = locals[i];
+    }
+    for (Py_ssize_t i = 0; i < spread; i++) {
+        args[positional + i] = PyTuple_GET_ITEM(varargs, i);
+    }
+    if (nkw > 0) {
+        names = PyCode_GetVarnames(code);
+        kwnames = PyTuple_New(nkw);
+        if (names == NULL || kwnames == NULL) {
+            goto not_prepared;
+        }
+        for (int i = 0; i < keyword_only; i++) {
+            PyTuple_SET_ITEM(kwnames, i, Py_NewRef(PyTuple_GET_ITEM(names, positional + i)));
+            args[npos + i] = locals[positional + i];
+        }
+        Py_ssize_t pos = 0, k = keyword_only;
+        PyObject *key, *value;
+        while (varkw != NULL && PyDict_Next(varkw, &pos, &key, &value) && k < nkw) {
+            PyTuple_SET_ITEM(kwnames, k, Py_NewRef(key));
+            args[npos + k] = value;
+            k++;
+        }
+        if (k != nkw) {
+            goto not_prepared;
+        }
+    }
+    function = PyFunction_NewWithQualName(variant, func->func_globals, func->func_qualname);
+    if (function == NULL || (func->func_closure != NULL && PyFunction_SetClosure(function, func->func_closure) < 0)) {
+        goto not_prepared;
+    }
+    *prepared = 1;
+    result = PyObject_Vectorcall(function, args, npos | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+    goto done;
+not_prepared:
+    PyErr_Clear();
+done:
+    Py_XDECREF(function);
+    Py_XDECREF(kwnames);
+    Py_XDECREF(names);
+    PyMem_Free(stack);
+    return result;
 }
 
 static PyObject *
@@ -128,49 +250,25 @@ xcs_eval(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
     if (extra == SKIP || (extra == NULL && inside_callback)) {
         return run_as_usual(tstate, frame, throwflag);
     }
-    PyObject *func = FRAME_FUNC(frame);
     if (extra == NULL) {
-        extra = decide(code, func);
+        extra = decide(tstate, code, FRAME_FUNC(frame));
         if (extra == SKIP) {
             return run_as_usual(tstate, frame, throwflag);
         }
-        if (((PyFunctionObject *)func)->func_code != (PyObject *)extra) {
-            void *variant_extra = NULL;
-            if (GET_EXTRA((PyObject *)extra, extra_index, &variant_extra) == 0 && variant_extra == NULL) {
-                SET_EXTRA((PyObject *)extra, extra_index, SKIP);
-            }
-            SAVE_ERROR(exc);
-            if (PyObject_SetAttrString(func, "__code__", (PyObject *)extra) < 0) {
-                PyErr_Clear();
-            }
-            RESTORE_ERROR(exc);
-        }
+    }
+    /* A variant: this call runs it instead of the frame in hand. */
+    if (PyErr_Occurred()) {
         return run_as_usual(tstate, frame, throwflag);
     }
-    /* A variant: this function object runs it from its next call on. The callback is asked
-     * for each function object (it keeps a list, so disable() can put the original back). */
-    PyObject *variant = (PyObject *)extra;
-    if (((PyFunctionObject *)func)->func_code != variant && callback != NULL) {
-        SAVE_ERROR(exc);
-        void *variant_extra = NULL;
-        if (GET_EXTRA(variant, extra_index, &variant_extra) == 0 && variant_extra == NULL) {
-            SET_EXTRA(variant, extra_index, SKIP);
-        }
-        inside_callback = 1;
-        PyObject *chosen = PyObject_CallOneArg(callback, func);
-        inside_callback = 0;
-        if (chosen == NULL) {
-            PyErr_Clear();
-        }
-        else {
-            if (chosen == variant && PyObject_SetAttrString(func, "__code__", variant) < 0) {
-                PyErr_Clear();
-            }
-            Py_DECREF(chosen);
-        }
-        RESTORE_ERROR(exc);
+    PyObject *variant = Py_NewRef((PyObject *)extra);   /* set_decision may drop the extra's */
+    int prepared = 0;
+    PyObject *result = call_variant(tstate, frame, variant, &prepared);
+    Py_DECREF(variant);
+    if (!prepared) {
+        return run_as_usual(tstate, frame, throwflag);
     }
-    return run_as_usual(tstate, frame, throwflag);
+    discard_unstarted_frame(tstate, frame);
+    return result;
 }
 
 static PyObject *

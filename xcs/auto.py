@@ -3,17 +3,17 @@
 The `xcs._hook` C extension (PEP 523) shows XCS each code object once, with the function
 about to run it. This module decides, from `co_filename`, whether the code is the user's
 (the standard library, installed packages and XCS itself are skipped unless `include`d),
-compiles it like `@xcs.jit` does and hands back the variant. The hook then gives that
-function object the variant as its `__code__`: the call in hand runs the original code, the
-following ones run the variant. `disable()` uninstalls the hook and gives every function it
-changed its original code back. `XCS_DISABLE=1` makes `enable()` do nothing.
+compiles it like `@xcs.jit` does and hands back the variant, which the hook then runs for
+every call of that code, the first included. Functions keep their `__code__`: the variant
+runs in place of their frame. `disable()` uninstalls the hook, so everything runs as
+written again; the decisions stay cached in the code objects for the next `enable()`.
+`XCS_DISABLE=1` makes `enable()` do nothing.
 """
 from __future__ import annotations
 
 import contextlib
 import os
 import threading
-import types
 import weakref
 
 from xcs import config
@@ -23,7 +23,6 @@ SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200   # generator, coroutine, iterable corout
 
 _lock = threading.RLock()
 _state = {"include": (), "exclude": (), "policy": "auto"}
-_changed: "weakref.WeakKeyDictionary[types.FunctionType, types.CodeType]" = weakref.WeakKeyDictionary()
 
 
 def _hook():
@@ -55,7 +54,7 @@ def enable(include=(), exclude=(), parallel="auto") -> None:
 
 
 def disable() -> None:
-    """Turn auto-mode off: uninstall the hook, give changed functions their original code."""
+    """Turn auto-mode off: uninstall the hook, so every function runs its original code."""
     try:
         from xcs import _hook as hook
     except ImportError:
@@ -63,9 +62,6 @@ def disable() -> None:
     with _lock:
         if hasattr(hook, "uninstall"):
             hook.uninstall()
-        for function, original in list(_changed.items()):
-            function.__code__ = original
-        _changed.clear()
 
 
 def is_enabled() -> bool:
@@ -126,7 +122,7 @@ def _decide(function):
         from xcs import compile as compiler
         from xcs import pyversion
 
-        if not pyversion.SUPPORTED:
+        if not pyversion.SUPPORTED or not compiler.has_loop(code):
             return None
         compiled = compiler.compile_function(function, _state["policy"], None)
         variant = compiled.variant
@@ -134,19 +130,13 @@ def _decide(function):
             return None
         # A weak reference: the compile cache is keyed weakly by this code object.
         compiled.listeners.append(lambda ref=weakref.ref(code): _give_up(ref()))
-        _remember(function, code)
         return variant
     except Exception:  # noqa: BLE001 - auto-mode must never break the program
         return None
 
 
-def _remember(function, original) -> None:
-    with _lock:
-        _changed[function] = original
-
-
 def _give_up(code) -> None:
-    """Evidence says no loop of `code` is worth it: its functions go back to the original."""
+    """Evidence says no loop of `code` is worth it: its calls run the original code again."""
     if code is None:
         return
     try:
@@ -155,8 +145,3 @@ def _give_up(code) -> None:
         hook.set_decision(code, None)
     except Exception:  # noqa: BLE001
         pass
-    with _lock:
-        for function, original in list(_changed.items()):
-            if original is code:
-                function.__code__ = original
-                del _changed[function]

@@ -6,6 +6,7 @@ the variant code. Any failure leaves the function's original code in place.
 """
 from __future__ import annotations
 
+import dis
 import logging
 import threading
 import types
@@ -35,6 +36,17 @@ class Compiled:
         """True once every parallel-capable loop was decided sequential at run time."""
         decisions = [getattr(r, "decision", None) for r in self.runners]
         return bool(decisions) and all(d is not None and not d.parallel for d in decisions)
+
+
+FOR_ITER = bytes([dis.opmap["FOR_ITER"]])
+
+
+def has_loop(code: types.CodeType) -> bool:
+    """True when `code` or a comprehension in it has a `for` loop: the only code worth
+    compiling (a quick scan of the opcodes, so auto-mode keeps nothing for other code)."""
+    if FOR_ITER in code.co_code[::2]:
+        return True
+    return any(isinstance(c, types.CodeType) and c.co_name in COMPREHENSIONS and has_loop(c) for c in code.co_consts)
 
 
 _lock = threading.RLock()

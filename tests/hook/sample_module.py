@@ -66,3 +66,14 @@ def failing(xs):
 
 
 partial_fan = functools.partial(keywords, 1, c=3)
+
+
+def nested_fan(depth, xs):
+    """A function with a parallel loop that also recurses: its variant replaces a frame at
+    every level, so replaced frames cross the interpreter's data-stack chunks."""
+    if depth == 0:
+        return fan_out(xs)
+    out = []
+    for x in xs:
+        out.append(io(x))
+    return nested_fan(depth - 1, xs) + out
