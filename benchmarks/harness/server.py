@@ -1,0 +1,105 @@
+"""A local HTTP server with a fixed per-request latency, in its own process.
+
+    python -m benchmarks.harness.server --latency 0.1     # prints "port <n>", stops when stdin closes
+
+Serves, on 127.0.0.1 only:
+- `GET /item/<k>` → after `latency` seconds, the body `item <k>` (the HTTP fan-out workloads);
+- `POST /v1/chat/completions` → after `latency` seconds, a chat completion whose content
+  echoes the last user message (enough of the API for the real `openai` client).
+
+It runs in a separate process so the server's own threads never compete with the client
+for the client's GIL: the client then sees what it would see against a remote service. Each
+request is handled on its own thread and the listen backlog is large, so hundreds of
+requests can be in flight at once. `running_server(latency)` starts it and stops it.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+    latency = 0.0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True   # headers and body are two writes: no 40 ms delayed-ACK stall
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        time.sleep(self.server.latency)
+        if self.path.startswith("/item/"):
+            self._reply(200, "text/plain", f"item {self.path[len('/item/'):]}".encode())
+        else:
+            self._reply(404, "text/plain", b"no such path")
+
+    def do_POST(self):
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        time.sleep(self.server.latency)
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._reply(404, "application/json", b'{"error": {"message": "no such path"}}')
+            return
+        last = (request.get("messages") or [{}])[-1].get("content", "")
+        body = {"id": "chatcmpl-bench", "object": "chat.completion", "created": 0,
+                "model": request.get("model", "m"),
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": f"echo: {last}"}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        self._reply(200, "application/json", json.dumps(body).encode())
+
+    def _reply(self, status: int, content_type: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@contextlib.contextmanager
+def running_server(latency: float):
+    """Start the server process; yields its base URL (`http://127.0.0.1:<port>`); stops it after."""
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.harness.server", "--latency", str(latency)],
+                               cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline().split()
+        if len(line) != 2 or line[0] != "port":
+            raise RuntimeError(f"the benchmark server did not start (it printed {line!r})")
+        yield f"http://127.0.0.1:{line[1]}"
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="HTTP server with a fixed latency per request")
+    parser.add_argument("--latency", type=float, default=0.1)
+    args = parser.parse_args(argv)
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.latency = args.latency
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    print("port", server.server_address[1], flush=True)
+    sys.stdin.read()  # returns when the harness closes our stdin (or exits)
+    server.shutdown()
+    server.server_close()
+
+
+if __name__ == "__main__":
+    main()
