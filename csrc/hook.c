@@ -256,8 +256,9 @@ xcs_eval(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
             return run_as_usual(tstate, frame, throwflag);
         }
     }
-    /* A variant: this call runs it instead of the frame in hand. */
-    if (PyErr_Occurred()) {
+    /* A variant: this call runs it instead of the frame in hand - unless a trace function
+     * (a debugger, coverage) follows this thread: it must see the loop run line by line. */
+    if (tstate->c_tracefunc != NULL || PyErr_Occurred()) {
         return run_as_usual(tstate, frame, throwflag);
     }
     PyObject *variant = Py_NewRef((PyObject *)extra);   /* set_decision may drop the extra's */

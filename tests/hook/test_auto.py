@@ -186,6 +186,26 @@ def test_a_tracer_sees_the_program_not_xcs_deciding():
     assert not [f for f in seen if f.startswith(os.path.dirname(xcs.__file__))]
 
 
+def test_a_traced_thread_runs_loops_as_written_so_a_debugger_can_step_through_them():
+    lines = []
+
+    def local(frame, event, arg):
+        if event == "line":
+            lines.append(frame.f_lineno - frame.f_code.co_firstlineno)
+        return local
+
+    sys.settrace(lambda frame, event, arg: local if frame.f_code.co_name == "fan_out" else None)
+    try:
+        with measuring() as state:
+            assert sample.fan_out(XS) == XS
+    finally:
+        sys.settrace(None)
+    assert state["peak"] == 1
+    assert lines.count(3) == len(XS)   # `out.append(io(x))`, once per item, on this thread
+    with measuring(overlap=len(XS)):
+        assert sample.fan_out(XS) == XS
+
+
 def test_an_exception_raised_by_a_trace_function_still_propagates():
     def raising(frame, event, arg):
         if event == "call" and frame.f_code.co_name == "fan_out":
