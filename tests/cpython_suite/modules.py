@@ -42,3 +42,15 @@ SLOW_OR_UNSUITABLE = {
     "test_asyncio": "2,464 tests taking 68 s plain on 3.12 here, more than the whole list; test_coroutines, "
                     "test_asyncgen and test_contextlib_async cover coroutine frames",
 }
+
+# Differences that XCS itself makes and that are accepted, per version, with the reason. The
+# runner prints them apart; any other difference fails the run.
+_PROBE_DEQUICKENS = ("XCS's first-iteration probe profiles with sys.setprofile; on 3.12 that instruments, and "
+                     "so replaces the specialized superinstructions (LOAD_FAST__LOAD_FAST) of, code that runs "
+                     "while it is on; dis.dis(adaptive=True) shows them missing (no result changes)")
+KNOWN_DIFFERENCES = {
+    "3.12": {
+        "test.test_dis.DisTests.test_super_instructions": _PROBE_DEQUICKENS,
+        "test.test_dis.DisWithFileTests.test_super_instructions": _PROBE_DEQUICKENS,
+    },
+}
