@@ -1,7 +1,7 @@
 """HTTP fan-out with `urllib.request` against the local latency server (one GET per item).
 
 The page is appended after the `with` block; `http_urllib_append_in_with` measures the
-other common shape, which XCS does not parallelize yet."""
+other common shape, with the append inside it."""
 from __future__ import annotations
 
 import urllib.request

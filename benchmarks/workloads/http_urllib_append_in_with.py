@@ -1,6 +1,6 @@
-"""The same fan-out written with the append inside the `with` block — a shape XCS keeps
-sequential today (the in-order append would have to run before the response's `__exit__`),
-measured so the report shows that limit next to the shape it does handle."""
+"""The same fan-out written with the append inside the `with` block: the in-order part is
+then the whole `with` block, and XCS runs the `urlopen(...)` call that makes the manager
+(the request and its wait) in the map part, the body read and the append in order."""
 from __future__ import annotations
 
 import urllib.request

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PARALLEL = {"sleep", "http-urllib", "http-requests", "llm-openai", "subprocess", "small-files"}
-SEQUENTIAL = {"http-urllib-append-in-with", "cpu-bound", "numeric"}
+PARALLEL = {"sleep", "http-urllib", "http-urllib-append-in-with", "http-requests", "llm-openai", "subprocess",
+            "small-files"}
+SEQUENTIAL = {"cpu-bound", "numeric"}
 
 
 @pytest.fixture(scope="module")

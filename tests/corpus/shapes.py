@@ -815,6 +815,41 @@ def helper_reads_a_resource_it_opened(xs):
     return out
 
 
+class _Response:
+    """Like `urllib.request.urlopen(url)`: making it waits for the answer; the body is read
+    inside the `with` block."""
+
+    def __init__(self, x):
+        self.body = io(x)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        return self.body * 2
+
+
+@shape("parallel", args=(XS,), policy=True)  # a class made per item: no static evidence; the probe's lone first iteration cannot pass the barrier
+def appends_inside_the_with_of_a_manager_made_per_item(xs):
+    out = []
+    for x in xs:
+        with _Response(x) as r:
+            out.append(r.read())
+    return out
+
+
+@shape("sequential", "reads `out`", args=(XS,), policy=True)
+def with_manager_made_from_what_the_commit_changes(xs):
+    out = []
+    for x in xs:
+        with _Response(len(out) + x) as r:
+            out.append(r.read())
+    return out
+
+
 _SHARED_RESOURCE = _Resource(0)
 
 

@@ -812,9 +812,13 @@ class LoopAnalysis:
         for e in events:
             if e.op == "call" and not e.discarded:
                 continue
-            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append", "store-local"):
+            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append", "store-local", "enter"):
                 continue
-            operands = [e.target] if e.op == "store-local" else list(e.args)
+            # A `with` in the in-order part: its manager expression (`urlopen(url)`) may run
+            # in the map part, like the value of an in-order assignment.
+            if e.op == "enter" and self._enter_reason(e, None) is not None:
+                continue   # a manager that swaps process-wide state: its block is the point
+            operands = [e.target] if e.op in ("store-local", "enter") else list(e.args)
             for value in operands:
                 span = self._span(value, e, s)
                 if span is None or any(a < span[1] and span[0] < b for a, b in taken):
@@ -835,7 +839,7 @@ class LoopAnalysis:
         """items[start:stop] computing `value`, or None if it is not a self-contained expression."""
         if not value.calls or value.start < s.start:
             return None
-        if event.op == "store-local":
+        if event.op in ("store-local", "enter"):
             starts = [event.target.start]
         else:
             starts = sorted({v.start for v in event.args} | ({event.target.start} if event.target else set()))
