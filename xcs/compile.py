@@ -134,7 +134,8 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
         if lp.for_iter in chosen:
             site = LoopSite(code.co_qualname, code.co_filename, lp.line or code.co_firstlineno, lp.for_iter)
             runner = LoopRunner(site, policy=policy, max_workers=max_workers,
-                                on_decided=lambda _r, c=compiled: _decided(c), precheck=loopchecks.precheck(lp),
+                                on_decided=lambda _r, c=weakref.ref(compiled): _decided(c()),
+                                precheck=loopchecks.precheck(lp),
                                 item_check=loopchecks.item_check(lp),
                                 iterable_check=loopchecks.iterable_hazard)
             runners[lp.for_iter] = runner
@@ -162,8 +163,11 @@ def _in_order(lp) -> list:
     return [f"line {st.line}" for st in lp.statements if st.kind == "commit"]
 
 
-def _decided(compiled: Compiled) -> None:
-    if compiled.all_sequential():
+def _decided(compiled: Compiled | None) -> None:
+    # Runners hold their Compiled weakly: the variant code holds its runners in its constants,
+    # and code objects are not tracked by the cycle collector, so a strong reference back
+    # would keep the variant, its analysis and its runners alive forever.
+    if compiled is not None and compiled.all_sequential():
         for listener in list(compiled.listeners):
             try:
                 listener()

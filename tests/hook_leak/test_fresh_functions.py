@@ -166,10 +166,6 @@ VARIANT_CALLS = 300
 
 
 @needs_hook
-@pytest.mark.xfail(strict=True, reason=(
-    "known leak (found by this test, 2026-11-24): fresh code objects with a parallel loop are now freed "
-    "(the auto-mode listener held the compile-cache key; fixed), but ~5.5 KB of traced memory per fresh "
-    "code object is still kept somewhere in XCS; not yet found"))
 def test_fresh_parallel_loops_free_their_variants(tmp_path):
     """Code objects whose loop auto-mode runs on the pool (a variant in `co_extra`) are freed
     with their functions too; fewer calls, since each is analysed and transformed."""
