@@ -139,3 +139,16 @@ def test_an_exception_reaches_the_future():
     workers = WorkerPool(1, idle_seconds=0.05)
     with pytest.raises(ZeroDivisionError):
         workers.submit(lambda: 1 / 0).result(10)
+
+
+def test_a_call_submitted_after_busy_rounds_and_idle_exits_still_runs():
+    # A pool of one whose thread took queued calls while busy, then went idle and exited,
+    # must start a thread for the next call (an accounting slip here hung CI on 3.12).
+    workers = WorkerPool(1, idle_seconds=0.02)
+    gate = threading.Event()
+    first = workers.submit(gate.wait, 10)
+    queued = [workers.submit(lambda i=i: i) for i in range(3)]
+    gate.set()
+    assert first.result(10) is True and [f.result(10) for f in queued] == [0, 1, 2]
+    assert _wait_until(lambda: workers.live_threads() == 0)
+    assert workers.submit(lambda: "after").result(10) == "after"

@@ -44,16 +44,16 @@ class WorkerPool:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads = 0  # live worker threads
-        self._free = 0     # threads that finished a call and were not yet counted on by a submit
+        self._idle = 0     # threads in their wait for a call (or just back from it)
+        self._pending = 0  # calls submitted and not yet taken by a thread
         self._names = itertools.count()
 
     def submit(self, fn, *args) -> Future:
         future: Future = Future()
         with self._lock:
+            self._pending += 1
             self._jobs.put((future, fn, args))
-            if self._free:
-                self._free -= 1
-            elif self._threads < self.size:
+            if self._pending > self._idle and self._threads < self.size:
                 self._start_thread()
         return future
 
@@ -75,25 +75,28 @@ class WorkerPool:
     def _work(self) -> None:
         _local.is_worker = True
         while True:
+            with self._lock:
+                self._idle += 1
             try:
                 future, fn, args = self._jobs.get(timeout=self.idle_seconds)
             except queue.Empty:
                 with self._lock:
-                    # A free count of zero means some submit counted on a thread being free:
-                    # its call is queued (or about to be), so this thread must stay for it.
-                    if self._free:
-                        self._free -= 1
+                    self._idle -= 1
+                    # Submits count their call as pending before queueing it, under this
+                    # lock: none pending means none queued, so this thread may go.
+                    if not self._pending:
                         self._threads -= 1
                         return
                 continue
+            with self._lock:
+                self._idle -= 1
+                self._pending -= 1
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(fn(*args))
                 except BaseException as error:  # noqa: BLE001 - delivered through the future
                     future.set_exception(error)
             future = fn = args = None  # an idle thread keeps nothing of the last call alive
-            with self._lock:
-                self._free += 1
 
 
 hide(WorkerPool._work)
