@@ -155,8 +155,12 @@ def test_sqlite_loops_are_never_parallelized_and_never_raise(policy):
             fast = xcs.jit(fn, parallel=policy)
             for _ in range(2):
                 assert fast(*args) == expected
-            if policy == "auto":
+            if policy == "auto" and fn is not lookup_global:
                 assert not any(r.parallel for r in xcs.explain(fast)), reports_text(fast)
+            if fn is lookup_global:
+                # `CONN.execute` is a C method XCS cannot read: unknown, so in order, on the
+                # calling thread (where the connection lives); only the sleep runs apart.
+                assert "line 135" in reports_text(fast).split("in order:")[-1], reports_text(fast)
     finally:
         for c in [conn, *conns]:
             c.close()
@@ -251,7 +255,9 @@ def test_print_deep_in_the_map_part_keeps_the_loop_sequential():
         assert got_out.getvalue() == plain.getvalue()
     text = reports_text(fast)
     assert not any(r.parallel for r in xcs.explain(fast)), text
-    assert "ordered output in the map part: `builtins.print`" in text, text
+    # Seen by the analysis (the scan follows callees to the bottom) or, failing that, by the probe.
+    assert "level4 (line" in text and "calls `print()`" in text or \
+        "ordered output in the map part: `builtins.print`" in text, text
 
 
 def test_parallel_true_skips_the_probe():

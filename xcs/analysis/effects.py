@@ -7,12 +7,14 @@ nothing the user wrote is called.
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import sys
 import types
 from dataclasses import dataclass, field
 
 from xcs import pyversion
+from xcs.analysis import knowledge
 from xcs.sourcepaths import is_library_file
 
 # Methods that change the object they are called on, or consume from it in order.
@@ -190,6 +192,93 @@ def is_ordered_callable(obj, env: Environment) -> bool:
         return False
 
 
+# C callables that change the objects handed to them (or write into a file handed to them).
+ARGUMENT_WRITERS = frozenset({
+    "builtins.setattr", "builtins.delattr", "operator.setitem", "operator.delitem", "operator.iadd",
+    "operator.isub", "operator.imul", "operator.iconcat", "operator.ior", "operator.iand", "operator.ixor",
+    "json.dump", "pickle.dump", "_pickle.dump", "marshal.dump", "shutil.copyfileobj", "copyreg.pickle",
+})
+
+# Objects whose every method draws from (or reseeds) one shared random stream.
+_RANDOM_STATE = ("random.Random.", "_random.Random.", "random.SystemRandom.")
+
+
+def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False) -> str | None:
+    """Why calling `obj` — which the analysis cannot read — may have an effect whose order is
+    visible, or None when it is known not to: trusted (a blocking library client, `xcs.io`),
+    in the curated pure table, or a Python function (the caller scans those instead).
+
+    `args_shared` says some argument may be an object other iterations see. Library code
+    (`library=True`) is held only to the thread-bound and random-stream rules: its calls of its
+    own C helpers are its own business (see the README's assumptions)."""
+    if obj is None or isinstance(obj, (types.FunctionType, types.MethodType)) and \
+            not isinstance(getattr(obj, "__self__", None), _random_types()):
+        return None
+    if env.is_trusted(obj):
+        return None
+    name = qualified_name_or_empty(obj) or type(obj).__name__
+    bound = knowledge.thread_bound(obj)
+    if bound is not None:
+        return f"`{bound}()` answers for the thread that calls it"
+    if not isinstance(obj, type) and any(name.startswith(p) for p in _RANDOM_STATE):
+        return f"`{name}()` draws from a random stream shared by every iteration"
+    if name in ARGUMENT_WRITERS or knowledge._lookup(ARGUMENT_WRITERS, name):
+        return f"`{name}()` changes an object handed to it" if args_shared else None
+    if type(obj).__name__ == "_lru_cache_wrapper":
+        return f"`{name}()` is cached: its cache is shared by every iteration (plain code runs it once per key)"
+    if getattr(type(obj), "__module__", None) == "unittest.mock" or name.startswith("unittest.mock."):
+        return f"`{name}` is a mock: it records the order of its calls"
+    if library or knowledge.is_pure(obj):
+        return None
+    if isinstance(obj, type):
+        return class_construction(obj, env)
+    if isinstance(obj, functools.partial):
+        return opaque_call(obj.func, env, True, library)
+    if isinstance(obj, (types.BuiltinFunctionType, types.MethodWrapperType)) or \
+            type(obj).__name__ in ("method_descriptor", "wrapper_descriptor", "builtin_function_or_method"):
+        return f"`{name}()` is not known to XCS (it cannot read C code)"
+    if callable(obj):
+        call = inspect.getattr_static(type(obj), "__call__", None)
+        if isinstance(call, types.FunctionType):
+            return None   # a callable object: the caller scans its __call__
+        return f"`{name}` is a callable object XCS cannot read"
+    return None
+
+
+def _random_types():
+    import random
+
+    return (random.Random,)
+
+
+def class_construction(cls, env: Environment) -> str | None:
+    """Why building an instance of `cls` may be visible to other iterations, or None: its
+    Python `__init__`/`__new__` are scanned with the new object as the iteration's own; a C
+    base the table does not know is unknown."""
+    if knowledge.is_pure(cls) or env.is_trusted(cls):
+        return None
+    for hook in ("__new__", "__init__"):
+        for klass in getattr(cls, "__mro__", (cls,)):
+            method = vars(klass).get(hook)
+            if method is None:
+                continue
+            if isinstance(method, staticmethod):
+                method = method.__func__
+            if isinstance(method, types.FunctionType):
+                def env_for(f, _env=env):
+                    closure = dict(zip(f.__code__.co_freevars, f.__closure__ or ()))
+                    return Environment(globals=f.__globals__, closure=closure, extra_ordered=_env.extra_ordered,
+                                       trusted=_env.trusted)
+                params = method.__code__.co_varnames[1:method.__code__.co_argcount]
+                found = ordered_effects_in(method, env_for, shared_params=frozenset(params))
+                if found:
+                    return f"`{cls.__qualname__}()`: {found}"
+            elif klass is not object and not knowledge.is_pure(klass):
+                return f"`{cls.__qualname__}()` runs `{klass.__qualname__}.{hook}`, which XCS cannot read"
+            break
+    return None
+
+
 def frame_introspection(obj) -> str | None:
     """The name of a frame-inspecting builtin, or None."""
     try:
@@ -198,7 +287,10 @@ def frame_introspection(obj) -> str | None:
         return None
 
 
-def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
+SCAN_DEPTH = 6
+
+
+def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None,
                        shared_params: frozenset | None = None) -> str | None:
     """Scan a Python function's bytecode (and the functions it calls, `depth` levels) for
     effects whose order is visible: print/logging calls, writes, global stores, mutating
@@ -221,13 +313,17 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
     seen = set() if seen is None else seen
     code = getattr(func, "__code__", None)
     key = (code, shared_params)
-    if code is None or key in seen or depth <= 0:
+    if code is None or key in seen:
         return None
-    seen.add(key)
     env = env_for(func)
     if env.is_trusted(func):
         return None
     library = is_library_file(code.co_filename)
+    if depth <= 0:
+        # Not seen to the bottom: unknown, hence ordered (library code is held to what the
+        # levels above saw of it, as the README's assumptions say).
+        return None if library else f"{code.co_name} calls deeper than XCS follows ({SCAN_DEPTH} levels)"
+    seen.add(key)
     try:
         items = list(normalize(code))
         events = simulate(items, 0, len(items), 0, handler_depths(items))
@@ -239,6 +335,9 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
         if getattr(item, "name", None) in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             return f"{code.co_name} (line {item.lineno}) assigns global `{item.arg}`"
     shared = _SharedValues(code, shared_params, events)
+    found = _thread_bound_reads(code, items, env, library)
+    if found:
+        return found
     for e in events:
         line = getattr(items[e.index], "lineno", "?")
         where = f"{code.co_name} (line {line})"
@@ -269,14 +368,20 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
             return f"{where} calls `{target.describe()}()`"
         if target.kind == "local" and method in MUTATORS and shared.local(target.name):
             return f"{where} changes `{target.name}`, which other iterations can see (`{target.describe()}()`)"
-        via_argument = target.kind == "local" and target.chain and target.name in env.arguments
+        via_argument = target.kind == "local" and target.name in env.arguments
+        if target.kind == "local" and not target.chain and not via_argument and shared.local(target.name) \
+                and not library:
+            # A function it was handed (`on_done(x)`, `callback(r)`): what it does is not known here.
+            return f"{where} calls `{target.name}`, a function it was handed that XCS cannot see"
         if target.kind not in ("global", "deref") and not via_argument:
             continue
         try:
             root = env.lookup(target.kind, target.name)
             obj = env.lookup(target.kind, target.name, target.chain)
         except Exception:  # noqa: BLE001
-            continue
+            if library or target.kind == "local" or _trusted_prefix(env, target):
+                continue
+            return f"{where} calls `{target.describe()}()`, which XCS cannot resolve"
         if env.is_trusted(obj):
             continue
         if target.chain and not isinstance(root, types.ModuleType) and method in MUTATORS and \
@@ -287,6 +392,23 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
                 return f"{where} calls `{target.describe()}()`"
         if obj in ORDERED_OBJECTS or is_ordered_callable(obj, env):
             return f"{where} calls `{target.describe()}()`"
+        bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
+        if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args:
+            args_shared = shared.value(e.args[0])
+        else:
+            args_shared = bound_to_shared or any(shared.value(a) for a in e.args)
+        found = opaque_call(obj, env, args_shared, library)
+        if found:
+            return f"{where}: {found}"
+        if not isinstance(obj, (types.FunctionType, type)) and callable(obj):
+            call = inspect.getattr_static(type(obj), "__call__", None)
+            if isinstance(call, types.FunctionType):
+                obj = call   # a callable object: its __call__ runs
+        if isinstance(obj, type) and not library:
+            found = class_construction(obj, env)
+            if found:
+                return f"{where}: {found}"
+            continue
         wrapped = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
         if isinstance(wrapped, types.FunctionType):
             # A decorated function (`@contextmanager`, `functools.wraps`): the wrapper runs it.
@@ -304,6 +426,41 @@ def ordered_effects_in(func, env_for, depth: int = 3, seen: set | None = None,
             found = ordered_effects_in(obj, callee_env_for, depth - 1, seen, None if passes_shared else frozenset())
             if found:
                 return found
+    return None
+
+
+def _trusted_prefix(env, target) -> bool:
+    """True when the longest resolvable prefix of `target`'s chain is trusted (a library client:
+    `client.chat.completions.create` where `chat` is a cached property of an `openai.OpenAI`)."""
+    for end in range(len(target.chain) - 1, -1, -1):
+        try:
+            obj = env.lookup(target.kind, target.name, target.chain[:end])
+        except Exception:  # noqa: BLE001
+            continue
+        return env.is_trusted(obj) or env.is_trusted(type(obj))
+    return False
+
+
+def _thread_bound_reads(code, items, env, library) -> str | None:
+    """A description when the function reads a `threading.local` global or closure variable:
+    on a worker it would see the worker's attributes, not the caller's."""
+    for item in items:
+        name = getattr(item, "name", None)
+        if name == "LOAD_GLOBAL":
+            kind, var = "global", pyversion.global_name(item)
+        elif name == "LOAD_DEREF":
+            kind, var = "deref", pyversion.deref_name(item.arg)
+        elif name == "RAISE_VARARGS" and item.arg == 0 and not library and \
+                not any(type(i).__name__ == "TryBegin" for i in items):
+            return f"{code.co_name} (line {item.lineno}) re-raises the exception its caller is handling"
+        else:
+            continue
+        try:
+            value = env.lookup(kind, var)
+        except Exception:  # noqa: BLE001
+            continue
+        if knowledge.is_thread_local(value):
+            return f"{code.co_name} (line {item.lineno}) reads `{var}`, a threading.local: each thread sees its own"
     return None
 
 

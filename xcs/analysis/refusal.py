@@ -35,6 +35,8 @@ TEMPLATES = {
     "commit:ordered": "`{name}()` produces ordered output or depends on call order",
     "commit:ordered-callee": "`{name}`",
     "commit:outer-call": "`{name}()` changes an object other iterations can see",
+    "commit:unknown-call": "{name}",
+    "commit:thread-bound": "reads `{name}`, a threading.local: each thread sees its own",
     "commit:hoist-in-try": "the work inside this `try` stays in order: more work of the iteration follows it",
     "internal": "XCS could not transform this loop ({name}); it runs as written",
 }

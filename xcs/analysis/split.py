@@ -9,13 +9,14 @@ expressions of commit statements that only read map values are hoisted into the 
 from __future__ import annotations
 
 import functools
+import inspect
 import types
 from dataclasses import replace
 
 from bytecode import Instr, Label, TryBegin
 
 from xcs import pyversion
-from xcs.analysis import effects
+from xcs.analysis import effects, knowledge
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
@@ -371,6 +372,9 @@ class LoopAnalysis:
                 return Refusal("commit:instruction", line, ins.name)
             if ins.name in ("STORE_FAST", "DELETE_FAST") and ins.arg in self.cellvars:
                 return Refusal("commit:nonlocal", line, ins.arg)
+        reason = self._thread_bound_read(s)
+        if reason is not None:
+            return reason
         for e in events:
             reason = self._event_reason(e)
             if reason is not None:
@@ -409,6 +413,25 @@ class LoopAnalysis:
             if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING and \
                     any(self._may_be_shared(a) for a in e.args):
                 return Refusal("commit:outer-call", line, callee.describe())
+            bound = bool(callee.chain) and not isinstance(self._resolve_root(callee), types.ModuleType) \
+                if callee.kind in ("global", "deref") else bool(callee.chain)
+            if obj in (setattr, delattr) and e.args:
+                args_shared = self._may_be_shared(e.args[0])
+            else:
+                args_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
+            found = effects.opaque_call(obj, self.env, args_shared)
+            if found:
+                return Refusal("commit:unknown-call", line, found)
+            found = self._function_arguments_effects(e)
+            if found:
+                return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
+            if not isinstance(obj, (types.FunctionType, type)) and callable(obj):
+                call = inspect.getattr_static(type(obj), "__call__", None)
+                if isinstance(call, types.FunctionType):
+                    found = effects.ordered_effects_in(call, self._env_for)
+                    if found:
+                        return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
+                    return None
             if isinstance(obj, types.FunctionType):
                 root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
                 bound = bool(callee.chain) and not isinstance(root, types.ModuleType)
@@ -436,6 +459,51 @@ class LoopAnalysis:
                 return Refusal("commit:outer-call", line, callee.describe())
             if self._is_target(callee) and method in effects.MUTATORS:
                 return Refusal("commit:outer-call", line, callee.describe())
+        return None
+
+    def _function_arguments_effects(self, e: Event) -> str | None:
+        """What a Python function handed to a call (`sorted(xs, key=noisy)`, `map(log, xs)`,
+        `fetch(u, on_done=record)`) does that other iterations would see, or None. Handed
+        functions the analysis cannot resolve are left to the callee's own scan."""
+        for value in e.args:
+            if value.kind not in ("global", "deref", "local") or value.calls:
+                continue
+            if value.kind == "local" and (value.name not in self.env.arguments or self._is_body_local(value.name)):
+                continue
+            try:
+                func = self.env.lookup(value.kind, value.name, value.chain)
+            except Exception:  # noqa: BLE001
+                continue
+            if isinstance(func, types.MethodType):
+                func = func.__func__
+            if isinstance(func, types.FunctionType) and not self.env.is_trusted(func):
+                found = effects.ordered_effects_in(func, self._env_for)
+                if found:
+                    return found
+            elif callable(func) and not isinstance(func, type):
+                found = effects.opaque_call(func, self.env, True)
+                if found:
+                    return found
+        return None
+
+    def _thread_bound_read(self, s: RawStatement) -> Refusal | None:
+        """A statement that reads a `threading.local` global or closure variable: on a worker
+        it would see the worker's attributes."""
+        for _, ins in self._instrs(s):
+            if ins.name == "LOAD_GLOBAL":
+                kind, name = "global", pyversion.global_name(ins)
+            elif pyversion.is_closure_load(ins) or ins.name == "LOAD_DEREF":
+                kind, name = "deref", pyversion.deref_name(ins.arg)
+            elif ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK") and ins.arg in self.env.arguments:
+                kind, name = "local", ins.arg
+            else:
+                continue
+            try:
+                value = self.env.lookup(kind, name)
+            except Exception:  # noqa: BLE001
+                continue
+            if knowledge.is_thread_local(value):
+                return Refusal("commit:thread-bound", ins.lineno, name)
         return None
 
     def _enter_reason(self, e: Event, line) -> Refusal | None:
