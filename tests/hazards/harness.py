@@ -15,9 +15,9 @@ parallel.
 from __future__ import annotations
 
 import contextlib
-import copy
 import io as text_io
 import logging
+import re
 import sys
 import threading
 import time
@@ -76,11 +76,31 @@ def observe(fn, make_args=tuple, *, kwargs=None) -> dict:
             "warnings": [(w.category.__name__, str(w.message)) for w in caught], "args": _snapshot(args)}
 
 
-def _snapshot(value):
-    try:
-        return copy.deepcopy(value)
-    except Exception:  # noqa: BLE001 - not copyable: compare its repr
-        return repr(value)
+def _snapshot(value, depth=0):
+    """A plain-data picture of `value` that compares by content: containers element-wise,
+    objects by type and attributes, text buffers by their text, the rest by repr without
+    addresses (two runs build different objects; only what they hold matters)."""
+    if depth > 8:
+        return "..."
+    if isinstance(value, (str, bytes, int, float, complex, bool, type(None))):
+        return value
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_snapshot(v, depth + 1) for v in value])
+    if isinstance(value, dict):
+        return ("dict", [(_snapshot(k, depth + 1), _snapshot(v, depth + 1)) for k, v in value.items()])
+    if isinstance(value, (set, frozenset)):
+        return (type(value).__name__, sorted(repr(_snapshot(v, depth + 1)) for v in value))
+    if isinstance(value, (text_io.StringIO, text_io.BytesIO)):
+        return (type(value).__name__, value.getvalue())
+    if type(value).__module__ == "unittest.mock" or isinstance(value, type) or callable(value):
+        return _address_free(repr(value))
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return (type(value).__qualname__, _snapshot(dict(vars(value)), depth + 1))
+    return _address_free(repr(value))
+
+
+def _address_free(text: str) -> str:
+    return re.sub(r" at 0x[0-9a-fA-F]+| id='[0-9]+'", "", text)
 
 
 def same(fn, make_args=tuple, *, parallel=True, max_workers=None, kwargs=None, runs=2, setup=None):
