@@ -16,6 +16,7 @@ import xcs
 from tests.hazards.harness import io, peak_of, same, slow
 
 ITEMS = list(range(8))
+STEP = 0.01  # slow(i, STEP) blocks 2.5-20 ms: long enough for later items to overtake on a busy machine
 
 
 class FetchError(Exception):
@@ -26,7 +27,7 @@ class FetchError(Exception):
 
 
 def fetch(i, bad):
-    slow(i)
+    slow(i, STEP)
     if i in bad:
         raise ValueError(f"bad item {i}")
     return i * 10
@@ -74,7 +75,7 @@ def test_failing_iteration_runs_its_in_order_part_up_to_the_failing_statement():
 
 
 def lookup(i, table):
-    slow(i)
+    slow(i, STEP)
     return table[i]
 
 
@@ -89,7 +90,7 @@ def test_key_error_from_callee():
 
 
 def get_page(i, statuses):
-    slow(i)
+    slow(i, STEP)
     status = statuses[i]
     if status != 200:
         raise FetchError(f"http://x/{i}", status)
@@ -138,7 +139,7 @@ class LookupFailed(Exception):
 
 
 def lookup_chained(i, table):
-    slow(i)
+    slow(i, STEP)
     try:
         return table[i]
     except KeyError as e:
@@ -146,7 +147,7 @@ def lookup_chained(i, table):
 
 
 def lookup_in_handler(i, table):
-    slow(i)
+    slow(i, STEP)
     try:
         return table[i]
     except KeyError:
@@ -237,7 +238,7 @@ def test_try_except_swallows_some_and_a_later_statement_fails():
 
 
 def strict_type(i, bad):
-    slow(i)
+    slow(i, STEP)
     if i == bad:
         raise TypeError(f"type {i}")
     if i % 3 == 1:
@@ -317,7 +318,7 @@ def test_iterable_raises_after_earlier_items():
 
 
 def exits(i, bad):
-    slow(i)
+    slow(i, STEP)
     if i == bad:
         raise SystemExit(f"exit at {i}")
     return i

@@ -25,6 +25,7 @@ from tests.hazards.harness import io, peak_of, same, slow
 URLS = ["a", "b", "a", "c", "b", "d", "a", "e"]
 KEYS = [1, 2, 1, 3, 2, 1, 4, 3]
 ITEMS = list(range(8))
+STEP = 0.01  # slow(i, STEP) blocks 2.5-20 ms: long enough for later items to overtake on a busy machine
 
 
 # --- a crawler's dedupe set, read by the callee, filled by the loop ---------------------------
@@ -37,7 +38,7 @@ def reset_seen():
 
 
 def fetch_page(i, url):
-    slow(i)
+    slow(i, STEP)
     if url in SEEN:
         return None
     return f"<{url}>"
@@ -64,7 +65,7 @@ def already_seen(url):
 
 
 def fetch_if_new(i, url):
-    slow(i)
+    slow(i, STEP)
     if already_seen(url):
         return None
     return f"<{url}>"
@@ -93,7 +94,7 @@ def reset_cache():
 
 
 def get_cached(i, key):
-    slow(i)
+    slow(i, STEP)
     if key in CACHE:
         return ("hit", CACHE[key])
     return ("miss", key * 10)
@@ -115,7 +116,7 @@ def test_global_dict_cache_read_by_callee():
 
 
 def lookup(memo, i, key):
-    slow(i)
+    slow(i, STEP)
     return memo.get(key, "new")
 
 
@@ -148,7 +149,7 @@ def raw_fetch(i, key):
     """The blocking call a user caches; counts its calls per key."""
     with _calls_lock:
         CALLS[key] = CALLS.get(key, 0) + 1
-    time.sleep(0.004 * (8 - i % 8) / 4)
+    time.sleep(STEP * (8 - i % 8) / 4)
     return key * 10
 
 
@@ -204,7 +205,7 @@ def reset_downloads():
 
 
 def needs_download(i, name):
-    slow(i)
+    slow(i, STEP)
     return not os.path.exists(os.path.join(str(DOWNLOADS), name))
 
 
@@ -226,7 +227,7 @@ def test_os_path_exists_on_files_the_loop_writes():
 
 
 def fetch_unless_present(i, path):
-    slow(i)
+    slow(i, STEP)
     if path.exists():
         return None
     return f"body {i}"
@@ -259,7 +260,7 @@ def reset_last():
 
 
 def tag_with_last(i):
-    slow(i)
+    slow(i, STEP)
     return (i, LAST.get())
 
 
@@ -292,7 +293,7 @@ def test_contextvar_set_by_helper_called_in_body():
 
 
 def divide(i):
-    slow(i)
+    slow(i, STEP)
     return str(decimal.Decimal(1) / decimal.Decimal(7))
 
 
@@ -342,7 +343,7 @@ def test_decimal_local_context_set_before_loop_reaches_workers():
 # --- aliasing, counters, attributes, the output list ------------------------------------------
 
 def read_entry(src, i):
-    slow(i)
+    slow(i, STEP)
     return src.get(i, "unset")
 
 
@@ -372,7 +373,7 @@ def reset_counter():
 
 
 def label(i):
-    slow(i)
+    slow(i, STEP)
     return f"{i}@{COUNTER}"
 
 
@@ -396,7 +397,7 @@ class Worker:
         self.count = 0
 
     def work(self, i):
-        slow(i)
+        slow(i, STEP)
         return (i, self.count)
 
     def run(self, items):
@@ -417,7 +418,7 @@ def test_self_state_assigned_by_body_read_by_method():
 
 
 def tag_with_length(out, i):
-    slow(i)
+    slow(i, STEP)
     return (i, len(out))
 
 
@@ -433,7 +434,7 @@ def test_callee_reads_len_of_list_body_appends_to():
 
 
 def tag_with_length_later(out, i):
-    slow(i)
+    slow(i, STEP)
     return (i, len(out))
 
 
@@ -463,7 +464,7 @@ def reset_registry():
 
 
 def read_registry(i):
-    slow(i)
+    slow(i, STEP)
     return (i, REGISTRY.last)
 
 
@@ -485,7 +486,7 @@ def closure_loop(items):
     state = {"n": 0}
 
     def peek(i):
-        slow(i)
+        slow(i, STEP)
         return (i, state["n"])
 
     out = []
@@ -505,7 +506,7 @@ def nonlocal_loop(items):
     n = 0
 
     def peek(i):
-        slow(i)
+        slow(i, STEP)
         return (i, n)
 
     out = []
