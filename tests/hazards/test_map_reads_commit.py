@@ -199,6 +199,12 @@ DOWNLOADS = Path(os.environ.get("TMPDIR", "/tmp")) / f"xcs-hazard-downloads-{os.
 NAMES = ["x.txt", "y.txt", "x.txt", "z.txt", "y.txt", "w.txt", "x.txt", "v.txt"]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _remove_downloads():
+    yield
+    shutil.rmtree(DOWNLOADS, ignore_errors=True)
+
+
 def reset_downloads():
     shutil.rmtree(DOWNLOADS, ignore_errors=True)
     DOWNLOADS.mkdir(parents=True)
