@@ -1348,3 +1348,88 @@ def reads_back_a_file_it_just_wrote(xs):
         f.close()
         out.append(io(int(open(path).read())))
     return out
+
+
+# ---------------------------------------------------------------------------- precision (issue 11.6)
+# Each of these was refused though nothing in it needs order; each must run in parallel.
+
+
+@shape("parallel", args=(XS,))
+def print_with_end_and_flush(xs):
+    out = []
+    for x in xs:
+        y = io(x)
+        print(y, end=";", flush=True)
+        out.append(y)
+    return out
+
+
+@shape("parallel", args=(["a-1", "b-2", "c-3"],))
+def regex_after_the_call(xs):
+    import re
+    out = []
+    for x in xs:
+        page = io(x)
+        out.append(re.sub(r"-(\d)", r"=\1", page))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def two_comprehensions_in_one_body(xs):
+    out = []
+    for x in xs:
+        got = io(x)
+        a = [got * k for k in range(3)]
+        b = [v + 1 for v in a]
+        out.append((a, b))
+    return out
+
+
+@shape("parallel", args=({"a": 1, "b": 2, "c": 3},))
+def replaces_values_of_the_dict_it_iterates(d):
+    for k in d:
+        d[k] = io(k)
+    return d
+
+
+@shape("parallel", args=([1, 0, 3, 4],))
+def conditional_expression_argument(xs):
+    out = []
+    for x in xs:
+        out.append(io(x) if x else None)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def cache_get_or_fetch(xs):
+    cache = {2: "cached"}
+    out = []
+    for x in xs:
+        out.append(cache.get(x) or io(x))
+    return out
+
+
+@shape("parallel", args=([1, 2, 1, 3],))
+def counts_with_get(xs):
+    d = {}
+    for x in xs:
+        d[x] = d.get(x, 0) + io(x)
+    return d
+
+
+@shape("parallel", args=(["a", "b"],))
+def string_concatenation_in_a_call(xs):
+    import json
+    out = []
+    for x in xs:
+        out.append(json.loads('"' + io(x) + '"'))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def walrus_in_a_comprehension(xs):
+    out = []
+    for x in xs:
+        got = io(x)
+        out.append([y for k in range(2) if (y := got + k) > 1])
+    return out

@@ -56,8 +56,6 @@ def with_caller_locals(items):
     return out, total
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "frame introspection in a callee not detected: `caller_locals(i)` runs in the map part, and `sys._getframe(1)` there is the loop-body code object's frame on the worker, whose f_locals are XCS temporaries (`__xcs_item`, `__xcs_stage`, ... and `i`) instead of the function's `i, items, out, total`; `sys._getframe` is refused only in the loop body, not in callees"))
 def test_getframe_caller_locals():
     same(with_caller_locals, lambda: (ITEMS,))
 
@@ -74,8 +72,6 @@ def with_caller_list(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "frame introspection in a callee not detected: `sys._getframe(1).f_locals['out']` in the map-part callee raises KeyError: the caller is the loop-body frame, which has no `out`"))
 def test_getframe_reads_caller_list_through_f_locals():
     same(with_caller_list, lambda: (ITEMS,))
 
@@ -206,8 +202,6 @@ def with_stack_depth(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "frame introspection in a callee not detected: `len(inspect.stack(0))` from the map-part callee is the worker thread's depth, not the caller's depth + 1"))
 def test_stack_depth_seen_by_callee():
     def record_anchor():
         ANCHOR_DEPTH[:] = inspect.stack(0)
@@ -331,7 +325,5 @@ def with_thread_name(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'thread identity (inherent to the pool, undocumented): `threading.current_thread()` in the map-part callee is `xcs-worker-...`, not MainThread; the README does not list thread identity among visible differences'))
 def test_callee_sees_the_callers_thread():
     same(with_thread_name, lambda: (ITEMS,))

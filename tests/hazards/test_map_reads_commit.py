@@ -181,14 +181,10 @@ def with_cache(keys):
     return out, dict(CALLS)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'C cache wrapper not analysed: `cached_fetch(key)` (functools.lru_cache) runs in the map part; concurrent misses on a repeated key each run the blocking function (calls 1:3, 2:2, 3:2 instead of once per key)'))
 def test_lru_cache_runs_blocking_call_once_per_key():
     same(with_lru, lambda: (KEYS,), setup=reset_calls)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'C cache wrapper not analysed: `cached_forever(key)` (functools.cache) runs in the map part; concurrent misses on a repeated key each run the blocking function (calls 1:3, 2:2, 3:2 instead of once per key)'))
 def test_functools_cache_runs_blocking_call_once_per_key():
     same(with_cache, lambda: (KEYS,), setup=reset_calls)
 
@@ -312,8 +308,6 @@ def precisions(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'C hidden state read in map: `divide(i)` (map) divides under the current decimal context, which the in-order `ctx.prec = 3 + i` changes; every worker reads the precision before earlier iterations set it (all 28 digits)'))
 def test_decimal_local_context_changed_in_order():
     same(precisions, lambda: (ITEMS,))
 
@@ -327,8 +321,6 @@ def precisions_getcontext(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'C hidden state read in map: `divide(i)` (map) reads the decimal context that the in-order `decimal.getcontext().prec = 3 + i` changes; all items get 28 digits'))
 def test_decimal_getcontext_prec_assigned_in_order():
     same(precisions_getcontext, lambda: (ITEMS,))
 
