@@ -54,8 +54,6 @@ def crawl(urls):
     return pages
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "map reads global commit writes: `fetch_page(i, url)` runs in the map part and reads global SEEN (`url in SEEN`), which the in-order `SEEN.add(url)` changes; callee reads of globals are not checked against the commit's writes, so repeated urls are fetched again"))
 def test_dedupe_set_read_by_callee():
     same(crawl, lambda: (URLS,), setup=reset_seen)
 
@@ -80,8 +78,6 @@ def crawl_deep(urls):
     return pages
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'map reads global commit writes: `fetch_if_new` -> `already_seen` reads global SEEN two calls deep in the map part; the in-order `SEEN.add(url)` of earlier iterations has not run yet'))
 def test_dedupe_set_read_two_levels_deep():
     same(crawl_deep, lambda: (URLS,), setup=reset_seen)
 
@@ -109,8 +105,6 @@ def fill_cache(keys):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'map reads global commit writes: `get_cached(i, key)` (map) reads global CACHE which the in-order `CACHE[key] = value` fills; every repeated key misses'))
 def test_global_dict_cache_read_by_callee():
     same(fill_cache, lambda: (KEYS,), setup=reset_cache)
 
@@ -222,8 +216,6 @@ def download_all(names):
     return log, sorted((p.name, p.read_text()) for p in DOWNLOADS.iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "file-system read vs in-order write: `needs_download(i, name)` (map) calls os.path.exists on files that the in-order `open(..., 'w')` of earlier iterations creates; repeated names are downloaded again and the last write wins"))
 def test_os_path_exists_on_files_the_loop_writes():
     same(download_all, lambda: (NAMES,), setup=reset_downloads)
 
@@ -384,8 +376,6 @@ def counted(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'map reads global commit writes: `label(i)` (map) reads global COUNTER that the in-order `COUNTER += 1` changes; every item sees 0'))
 def test_module_counter_incremented_by_body_read_by_callee():
     same(counted, lambda: (ITEMS,), setup=reset_counter)
 
@@ -409,8 +399,6 @@ class Worker:
         return ("Worker", self.count)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'map reads attribute commit writes: `self.work(i)` (map) reads `self.count`, which the in-order `self.count += 1` changes; every item sees 0'))
 def test_self_state_assigned_by_body_read_by_method():
     same(Worker.run, lambda: (Worker(), ITEMS))
 
@@ -474,8 +462,6 @@ def registered(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'map reads attribute commit writes: `read_registry(i)` (map) reads `REGISTRY.last`, which the in-order `REGISTRY.last = i` assigns; every item sees None'))
 def test_global_object_attribute_set_by_body_read_by_callee():
     same(registered, lambda: (ITEMS,), setup=reset_registry)
 
@@ -494,8 +480,6 @@ def closure_loop(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "map reads cell commit writes: closure `peek(i)` (map) reads `state['n']` through its cell; the in-order `state['n'] += 1` changes it; every item sees 0"))
 def test_closure_dict_updated_by_body_read_by_inner_function():
     same(closure_loop, lambda: (ITEMS,))
 
@@ -514,8 +498,6 @@ def nonlocal_loop(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'map reads cell commit writes: closure `peek(i)` (map) reads cell `n`, which the in-order `n += 1` (STORE_DEREF) changes; every item sees 0'))
 def test_cell_variable_updated_by_body_read_by_inner_function():
     same(nonlocal_loop, lambda: (ITEMS,))
 

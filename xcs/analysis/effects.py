@@ -569,3 +569,119 @@ def handler_depths(items) -> dict:
 
     return {item.target: item.stack_depth + (1 if item.push_lasti else 0) + 1
             for item in items if isinstance(item, TryBegin)}
+
+
+# Calls that read the file system: what an earlier iteration's in-order part created or
+# removed changes their answer.
+FILESYSTEM_READING = frozenset({
+    "genericpath.exists", "genericpath.isfile", "genericpath.isdir", "genericpath.getsize",
+    "genericpath.getmtime", "posixpath.exists", "posixpath.lexists", "posixpath.isfile", "posixpath.isdir",
+    "posixpath.islink", "posixpath.getsize", "posixpath.getmtime", "os.stat", "os.lstat", "os.listdir",
+    "os.scandir", "os.access", "os.walk", "glob.glob", "glob.iglob", "posix.stat", "posix.lstat",
+    "posix.listdir", "posix.scandir", "posix.access",
+    *(f"{cls}.{m}" for cls in ("pathlib.Path", "pathlib._local.Path", "pathlib.PurePath")
+      for m in ("exists", "is_file", "is_dir", "stat", "lstat", "read_text", "read_bytes", "iterdir", "glob",
+                "rglob", "open")),
+    "builtins.open", "io.open", "_io.open",
+})
+
+
+@dataclass(frozen=True)
+class Read:
+    """Shared state a function reads. kind: "global" (`key` = (id of its globals dict, name)),
+    "param" (`key` = parameter index, `attr` the attribute read from it or None for the whole
+    object), "cell" (a closure variable: `key` = its name in the reading function), "fs" (the
+    file system), "any" (not seen to the bottom: assume it reads anything)."""
+
+    kind: str
+    key: object = None
+    attr: str | None = None
+
+
+def shared_reads(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None) -> frozenset:
+    """The shared state `func` reads, following the user functions it calls (library code
+    keeps its own state, as the README says; what it reads of the file system counts).
+
+    Parameters are reported by index so the caller can map them onto its own arguments."""
+    from xcs.analysis.normalize import normalize
+    from xcs.analysis.stack import simulate
+
+    seen = set() if seen is None else seen
+    code = getattr(func, "__code__", None)
+    if code is None or code in seen:
+        return frozenset()
+    env = env_for(func)
+    if env.is_trusted(func):
+        return frozenset()
+    library = is_library_file(code.co_filename)
+    if depth <= 0:
+        return frozenset() if library else frozenset({Read("any")})
+    seen.add(code)
+    try:
+        items = list(normalize(code))
+        events = simulate(items, 0, len(items), 0, handler_depths(items))
+    except Exception:  # noqa: BLE001 - unreadable: it may read anything
+        return frozenset({Read("any")})
+    params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    reads: set = set()
+    if not library:
+        for i, item in enumerate(items):
+            name = getattr(item, "name", None)
+            if name == "LOAD_GLOBAL":
+                var = pyversion.global_name(item)
+                try:
+                    value = env.lookup("global", var)
+                except Exception:  # noqa: BLE001
+                    continue
+                if not isinstance(value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)):
+                    reads.add(Read("global", (id(env.globals), var)))
+            elif name == "LOAD_DEREF" or (name is not None and pyversion.is_closure_load(item)):
+                var = pyversion.deref_name(item.arg)
+                if var in code.co_freevars:
+                    reads.add(Read("cell", var))
+            elif name in ("LOAD_FAST", "LOAD_FAST_CHECK") and item.arg in params:
+                nxt = items[i + 1] if i + 1 < len(items) else None
+                attr = pyversion.attr_name(nxt) if getattr(nxt, "name", None) in ("LOAD_ATTR", "LOAD_METHOD") else None
+                reads.add(Read("param", params.index(item.arg), attr))
+    for e in events:
+        if e.op != "call" or e.target is None:
+            continue
+        target = e.target
+        try:
+            if target.kind in ("global", "deref") or (target.kind == "local" and target.name in env.arguments):
+                root = env.lookup(target.kind, target.name)
+                obj = env.lookup(target.kind, target.name, target.chain)
+            else:
+                continue
+        except Exception:  # noqa: BLE001
+            continue
+        if qualified_name_or_empty(obj) in FILESYSTEM_READING or \
+                knowledge._lookup(FILESYSTEM_READING, qualified_name_or_empty(obj)):
+            reads.add(Read("fs"))
+            continue
+        if not isinstance(obj, types.FunctionType) or library:
+            continue
+        inner = shared_reads(obj, env_for, depth - 1, seen)
+        # The inner function's parameters are this one's arguments at the call.
+        bound = bool(target.chain) and not isinstance(root, (types.ModuleType, type))
+        passed = ([receiver_of(target)] if bound else []) + list(e.args)
+        for r in inner:
+            if r.kind != "param":
+                reads.add(r)
+                continue
+            value = passed[r.key] if r.key < len(passed) else None
+            if value is not None and value.kind == "local" and value.name in params and not value.chain:
+                reads.add(Read("param", params.index(value.name), r.attr))
+            elif value is not None and value.kind == "local" and value.name in params:
+                reads.add(Read("param", params.index(value.name), value.chain[0]))
+            elif value is not None and value.kind in ("global", "deref") and not library:
+                reads.add(Read("global", (id(env.globals), value.name)) if value.kind == "global"
+                          else Read("cell", value.name))
+    return frozenset(reads)
+
+
+def receiver_of(target):
+    """The receiver of a method call `a.b.m(...)`: the value `a.b`."""
+    from xcs.analysis.stack import Value
+
+    return Value(target.kind, target.start, target.name, target.chain[:-1])

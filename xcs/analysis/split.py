@@ -665,7 +665,86 @@ class LoopAnalysis:
     def _dependency_reason(self, k, s, kinds, commit_fast, commit_names, skipped) -> Refusal | None:
         if skipped:
             return replace(skipped, line=s.line)
-        return self._read_reason(self._reads(s), commit_fast, commit_names) or self._changes_commit_read(k, kinds)
+        return self._read_reason(self._reads(s), commit_fast, commit_names) or self._changes_commit_read(k, kinds) \
+            or self._callee_reads_reason(self.events[k], kinds)
+
+    def _callee_reads_reason(self, events, kinds) -> Refusal | None:
+        """A refusal when a call in `events` reads — itself or in the functions it calls —
+        shared state that the in-order part changes (a global set the loop adds to, `self.count`
+        the loop increments, a file an earlier iteration writes): on a worker it would run
+        before the earlier iterations' in-order parts."""
+        if not getattr(self, "mutated", None) and not self.commit_names and \
+                not any(kinds[j] == "commit" for j in range(len(self.raw))):
+            return None
+        fs_changed = any(kinds[j] == "commit" and self._synchronizes(j) is not None for j in range(len(self.raw)))
+        for e in events:
+            if e.op != "call" or e.target is None:
+                continue
+            line = self.items[e.index].lineno
+            obj = self._resolve(e.target)
+            name = effects.qualified_name_or_empty(obj) if obj is not None else ""
+            if fs_changed and name and (name in effects.FILESYSTEM_READING or
+                                        knowledge._lookup(effects.FILESYSTEM_READING, name)):
+                return Refusal("commit-read", line, f"the file system, through {e.target.describe()}()")
+            if isinstance(obj, types.MethodType):
+                obj = obj.__func__
+            if not isinstance(obj, types.FunctionType) or self.env.is_trusted(obj):
+                if obj is None and e.target.kind == "local" and not e.target.chain and \
+                        not self._is_body_local(e.target.name) and self._commit_changes_cells():
+                    return Refusal("commit-read", line, f"closure variables, through {e.target.name}()")
+                continue
+            try:
+                reads = effects.shared_reads(obj, self._callee_env_for(e.target, obj))
+            except Exception:  # noqa: BLE001 - not understood: it may read anything
+                reads = frozenset({effects.Read("any")})
+            found = self._conflict(reads, e, fs_changed)
+            if found:
+                return Refusal("commit-read", line, f"{found}, through {e.target.describe()}()")
+        return None
+
+    def _commit_changes_cells(self) -> bool:
+        return bool(self.commit_names & (self.cellvars | set(self.code.co_freevars))) or \
+            any(m[0] == "deref" for m in getattr(self, "mutated", ()))
+
+    def _conflict(self, reads, e: Event, fs_changed: bool) -> str | None:
+        """What of `reads` (a callee's, for the call event `e`) the in-order part changes, or None."""
+        bound = bool(e.target.chain) and not isinstance(self._resolve_root(e.target), (types.ModuleType, type)) \
+            if e.target.kind in ("global", "deref") else bool(e.target.chain)
+        passed = ([effects.receiver_of(e.target)] if bound else []) + list(e.args)
+        for r in reads:
+            if r.kind == "any":
+                if self.commit_names or getattr(self, "mutated", None):
+                    return "what the in-order part changes (the callee is not seen to the bottom)"
+            elif r.kind == "fs":
+                if fs_changed:
+                    return "the file system, which the in-order part changes"
+            elif r.kind == "global":
+                gid, name = r.key
+                if gid == id(self.env.globals) and (name in self.commit_names or
+                                                     any(m[0] == "global" and m[1] == name for m in self.mutated)):
+                    return f"`{name}`"
+            elif r.kind == "cell":
+                if r.key in self.commit_names or any(m[0] == "deref" and m[1] == r.key for m in self.mutated):
+                    return f"`{r.key}`"
+            elif r.kind == "param" and r.key < len(passed):
+                value = passed[r.key]
+                if value.kind not in ("local", "global", "deref"):
+                    continue
+                if value.kind == "local" and self._per_iteration(value.name) and value.name not in self.aliases:
+                    continue
+                if value.kind == "local" and value.name in self.commit_fast:
+                    return f"`{value.name}`"
+                chain = value.chain + ((r.attr,) if r.attr else ())
+                kind, name, chain = self._canonical(value.kind, value.name, chain)
+                chain = up_to_any_key(chain)
+                for mkind, mname, mchain, _ in self.mutated:
+                    if mkind == kind and mname == name:
+                        n = min(len(chain), len(mchain))
+                        if chain[:n] == mchain[:n]:
+                            return f"`{render(name, chain)}`"
+                if kind in ("global", "deref") and not chain and name in self.commit_names:
+                    return f"`{name}`"
+        return None
 
     def _changes_commit_read(self, k: int, kinds) -> Refusal | None:
         """A map statement that changes an object an earlier commit statement of the same
@@ -940,11 +1019,12 @@ class LoopAnalysis:
         reason = self._read_reason(reads, self.commit_fast, self.commit_names)
         if reason is not None:
             return reason
-        for e in simulate(self.items, start, stop, 0, {}):
+        events = simulate(self.items, start, stop, 0, {})
+        for e in events:
             reason = self._event_reason(e)
             if reason is not None:
                 return reason
-        return None
+        return self._callee_reads_reason(events, self.kinds)
 
     # ----------------------------------------------------------------- inputs
     def _inputs(self, statements):
