@@ -1379,11 +1379,11 @@ def assert_parallel_and_same(fn):
     xs = list(range(N))
     expected = fn(list(xs))
     jitted = xcs.jit(fn, parallel=True)
-    got, peak = peak_of(jitted, list(xs), overlap=N)
+    got, peak = peak_of(jitted, list(xs), overlap=N, timeout=2.0)
     assert got == expected
     assert peak == N, f"peak concurrency {peak}\n" + "\n".join(map(str, xcs.explain(jitted)))
     assert any(r.parallel for r in xcs.explain(jitted))
-    again, peak = peak_of(jitted, list(xs), overlap=N)
+    again, peak = peak_of(jitted, list(xs), overlap=N, timeout=2.0)
     assert again == expected and peak == N
 
 
