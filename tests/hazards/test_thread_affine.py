@@ -107,18 +107,10 @@ def test_local_read_in_body():
     same(local_in_body, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/threading.local: `out.append(user_of(slow(x)))` hoists `user_of(...)` '
-                          'into the map part; user_of reads `state.user` of a module-level threading.local on a'
-                          ' worker, where it is unset -> AttributeError (threading.local reads are not an '
-                          'effect)')
 def test_local_read_in_callee():
     same(local_in_callee, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/threading.local: `tagged(x)` hoisted into the map part; tagged -> '
-                          'user_of reads `state.user` on a worker -> AttributeError')
 def test_local_read_two_levels_deep():
     same(local_two_levels, items)
 
@@ -198,45 +190,26 @@ def label(x):
     return thread_name_of(slow(x)).upper()
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/identity: `threading.get_ident()` (_thread.get_ident, unlisted C '
-                          'function) is hoisted out of the in-order `out.append((x, ...))` into the map part ->'
-                          ' worker idents')
 def test_get_ident_in_body():
     same(ident_body, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/identity: `ident_of(slow(x))` hoisted into the map part; ident_of '
-                          'calls threading.get_ident() on a worker')
 def test_get_ident_in_callee():
     same(ident_callee, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/identity: `threading.get_native_id()` hoisted out of the in-order '
-                          'append into the map part -> worker native ids')
 def test_get_native_id_in_body():
     same(native_id_body, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/identity: `threading.current_thread() is threading.main_thread()` '
-                          'hoisted out of the in-order append into the map part -> False')
 def test_current_thread_in_body():
     same(current_thread_body, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/identity: `thread_name_of(slow(x))` hoisted into the map part; '
-                          "current_thread().name is 'xcs-worker-..' instead of 'MainThread'")
 def test_current_thread_name_in_callee():
     same(thread_name_callee, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/identity: `label(x)` hoisted into the map part; label -> '
-                          'thread_name_of reads current_thread().name on a worker')
 def test_current_thread_name_two_levels_deep():
     same(thread_name_two_levels, items)
 
@@ -341,46 +314,26 @@ def setitimer_in_callee(xs):
     return previous
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/signals: the statement `old = signal.signal(SIGUSR1, ...)` is put in '
-                          "the map part (only the append is in order) -> ValueError 'signal only works in main "
-                          "thread'")
 def test_signal_signal_in_body(restore_signals):
     same(signal_in_body, items, setup=reset_usr1)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/signals: `install(x)` hoisted into the map part; signal.signal on a '
-                          "worker -> ValueError 'signal only works in main thread'")
 def test_signal_signal_in_callee(restore_signals):
     same(signal_in_callee, items, setup=reset_usr1)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/signals: `install_quietly(x)` hoisted into the map part; signal.signal'
-                          ' on a worker -> ValueError')
 def test_signal_signal_in_callee_result_unused(restore_signals):
     same(signal_result_unused, items, setup=reset_usr1)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='ordered process state/signals: `signal.alarm(1000 + x)` (returns the previous alarm)'
-                          ' hoisted out of the in-order append into the map part; alarms are set in completion '
-                          'order -> previous values shifted [1001, ..., 0]')
 def test_signal_alarm_in_body(restore_signals):
     same(alarm_in_body, items, setup=lambda: signal.alarm(0))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='ordered process state/signals: `arm(x)` hoisted into the map part; signal.alarm runs'
-                          ' on workers in completion order -> previous-alarm values reordered')
 def test_signal_alarm_in_callee(restore_signals):
     same(alarm_in_callee, items, setup=lambda: signal.alarm(0))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='ordered process state/signals: `timer(x)` hoisted into the map part; '
-                          'signal.setitimer runs on workers in completion order -> previous intervals reordered')
 def test_signal_setitimer_in_callee(restore_signals):
     same(setitimer_in_callee, items, setup=lambda: signal.setitimer(signal.ITIMER_REAL, 0))
 
@@ -548,16 +501,10 @@ def print_exc_callee(xs):
         return out
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/handled exception: `sys.exc_info()` is hoisted out of the in-order '
-                          'append into the map part; a worker has no exception being handled -> None')
 def test_exc_info_in_body_inside_except():
     same(exc_info_body, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/handled exception: `current_error(x)` hoisted into the map part; '
-                          'sys.exc_info() on a worker -> (None, None, None)')
 def test_exc_info_in_callee_inside_except():
     same(exc_info_callee, items)
 
@@ -576,10 +523,6 @@ def test_sys_exception_in_callee_inside_except():
 
 
 @needs_sys_exception
-@pytest.mark.xfail(strict=True,
-                   reason="thread-affine/handled exception: `current_exception_by_alias(x)` hoisted into the map "
-                          "part; `handled_error()` (= sys.exception) on a worker -> None. `sys.exception()` itself "
-                          "is caught only because 'exception' is a logging name in effects.ORDERED_METHODS")
 def test_sys_exception_by_alias_in_callee_inside_except():
     same(exception_alias_callee, items)
 
@@ -592,42 +535,22 @@ def test_bare_raise_in_callee_caught_there():
     same(bare_raise_callee, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/handled exception: `reraise(x)` hoisted into the map part; the loop '
-                          "raises RuntimeError('No active exception to reraise') instead of KeyError")
 def test_bare_raise_in_callee_escapes_the_loop():
     same(bare_raise_escapes, items)
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
-                   reason='thread-affine/handled exception (3.11): `traceback.format_exc()` hoisted out of the '
-                          "in-order append into the map part -> 'NoneType: None' (3.12+ pass only by accident: "
-                          "traceback there calls sys.exception(), and 'exception' is in effects.ORDERED_METHODS"
-                          ' for logging)')
 def test_format_exc_in_body_inside_except():
     same(format_exc_body, items)
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
-                   reason='thread-affine/handled exception (3.11): `last_line_of_error(x)` hoisted into the map'
-                          ' part; traceback.format_exc() (sys.exc_info inside, unflagged) on a worker -> '
-                          "'NoneType: None' (3.12+ flagged only via the 'exception' method name)")
 def test_format_exc_in_callee_inside_except():
     same(format_exc_callee, items)
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
-                   reason='thread-affine/handled exception (3.11): the statement `traceback.print_exc(limit=0)`'
-                          " is put in the map part (only the append is in order) and prints 'NoneType: None' "
-                          "from a worker (on 3.12+ it is kept in order via the 'exception' method-name match)")
 def test_print_exc_in_body_inside_except():
     same(print_exc_body, items)
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
-                   reason='thread-affine/handled exception (3.11): `report_and_fetch(x)` hoisted into the map '
-                          "part; traceback.print_exc on a worker prints 'NoneType: None' (3.12+: flagged only "
-                          "via the 'exception' method-name match)")
 def test_print_exc_in_callee_inside_except():
     same(print_exc_callee, items)
 

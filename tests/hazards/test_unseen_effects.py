@@ -93,16 +93,13 @@ def alias_add_then_size(xs):
     return sizes
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='bound-method alias: the whole statement `append(fetch(x))` (append = out.append) is '
-                          'put in the map part (explain lists no in-order line) -> out filled in completion '
-                          'order [70, ..., 0]')
 def test_bound_append_alias():
     same(alias_append, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="bound-method alias: in the body's list comprehension `append(fetch(y))` runs in the "
+@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
+                   reason="3.11 (comprehensions are functions of their own there): "
+                          "bound-method alias: in the body's list comprehension `append(fetch(y))` runs in the "
                           'map part of the comprehension loop and of the outer loop -> out in completion order')
 def test_bound_append_alias_in_list_comprehension():
     same(alias_append_in_comprehension, lambda: ([[0, 1], [2, 3], [4, 5], [6, 7]],))
@@ -112,10 +109,6 @@ def test_bound_set_add_alias():
     same(alias_set_add, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='bound-method alias: `add(fetch(x) % 30)` (add = seen.add) is put in the map part '
-                          'while `sizes.append(len(seen))` is in order, so len(seen) reads adds of later '
-                          'iterations -> [3, 3, ..., 2, 1]')
 def test_bound_set_add_alias_then_size():
     same(alias_add_then_size, items)
 
@@ -183,40 +176,22 @@ def delitem_outer(pending, xs):
     return out
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="builtins on outer objects: the whole statement `setattr(box, 'last', fetch(x))` is "
-                          'put in the map part (no in-order line) -> the slowest item (0) writes last')
 def test_setattr_on_outer_object():
     same(setattr_outer, lambda: (Box(), list(ITEMS)))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='builtins on outer objects: `toggle(box, x)` hoisted into the map part; '
-                          'setattr/delattr/hasattr on the shared `box` parameter in the callee are not effects '
-                          '-> toggles run in completion order')
 def test_delattr_on_outer_object_in_callee():
     same(delattr_outer, lambda: (Box(), list(ITEMS)))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="operator on outer objects: the whole statement `operator.setitem(d, 'last', "
-                          'fetch(x))` is put in the map part (_operator.setitem is not in ARGUMENT_CHANGING) ->'
-                          ' last writer is item 0')
 def test_operator_setitem_on_outer_dict():
     same(setitem_outer, lambda: ({}, list(ITEMS)))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='operator on outer objects: the whole statement `operator.iadd(acc, [fetch(x)])` is '
-                          'put in the map part (_operator.iadd unlisted) -> acc in completion order')
 def test_operator_iadd_on_outer_list():
     same(iadd_outer, lambda: ([], list(ITEMS)))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='operator on outer objects: `pop_first(pending, x)` hoisted into the map part; '
-                          'operator.delitem(pending, 0) on the shared list is not an effect -> items pop in '
-                          'completion order')
 def test_operator_delitem_on_outer_list_in_callee():
     same(delitem_outer, lambda: (list("abcdefgh"), list(ITEMS)))
 
@@ -293,16 +268,10 @@ def dispatch_by_name(h, xs):
     return out, h.events
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='callbacks: `fetch_then(x, on_done=log.append)` hoisted into the map part; the bound '
-                          'log.append passed as an argument is called on workers -> log in completion order')
 def test_callback_bound_append_passed_to_callee():
     same(callback_append, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='callbacks: `fetch_then(x, callback=counter.inc)` hoisted into the map part; '
-                          'Counter.inc (self.n += 1) runs on workers -> counts reversed')
 def test_callback_counter_method_passed_to_callee():
     same(callback_counter, lambda: (Counter(), list(ITEMS)))
 
@@ -398,10 +367,6 @@ def lookup(rec, x):
     return getattr(rec, f"field{x}")
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='constructors: `Job(slow(x))` hoisted into the map part; classes are not scanned '
-                          '(only FunctionType callees), so `Job.created += 1` in __init__ runs on workers -> '
-                          'serials reversed')
 def test_class_level_counter_in_init():
     same(class_counter, items, setup=reset_jobs)
 
@@ -486,10 +451,6 @@ def count_with_next_in_callee(xs):
     return out
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='shared counters: `tick()` (tick = itertools.count().__next__, a method-wrapper '
-                          'alias) is hoisted out of the in-order append into the map part -> tickets in '
-                          'completion order')
 def test_shared_count_bound_next():
     same(count_with_bound_next, items)
 
@@ -850,9 +811,6 @@ def umask_in_callee(xs):
     return out
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='process-wide state: `set_mask(x)` hoisted into the map part; os.umask (posix.umask) '
-                          'is not in ORDERED_QUALNAMES -> previous masks reordered')
 def test_umask_in_callee():
     original = os.umask(0o022)
     try:
@@ -923,18 +881,10 @@ def print_to_shared_in_callee(xs):
     return shared.getvalue()
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='shared file objects: the whole statement `copy_into(shared, x)` is put in the map '
-                          'part; shutil.copyfileobj is library code writing through the alias `fdst_write = '
-                          'fdst.write` -> chunks in completion order')
 def test_shutil_copyfileobj_into_shared_file():
     same(copyfileobj_shared, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='shared file objects: the whole statement `pickle.dump(fetch(x), shared)` is put in '
-                          'the map part (_pickle.dump writes to its file argument, unlisted) -> pickles in '
-                          'completion order')
 def test_pickle_dump_into_shared_file():
     same(pickle_shared, items)
 
@@ -943,10 +893,6 @@ def test_json_dump_into_shared_file():
     same(json_shared, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='shared file objects: the whole statement `csv_row(shared, x)` is put in the map '
-                          'part; csv.writer(shared).writerow is a method of a value made in the callee, not '
-                          'analysed -> rows in completion order')
 def test_csv_writerow_into_shared_file():
     same(csv_shared, items)
 
@@ -1100,11 +1046,6 @@ def warn_in_callee(xs):
     return out
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='warnings: the body statement `warnings.warn(...)` is put in the map part: its '
-                          "qualified name is `_warnings.warn`, which the registry's 'warnings.warn' entry does "
-                          "not match (a callee's warn is caught only by the method name 'warn') -> warnings in "
-                          'completion order')
 def test_warnings_warn_in_body():
     same(warn_in_body, items)
 
@@ -1164,16 +1105,10 @@ def effect_three_levels_deep(xs):
     return out, list(AUDIT)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='scan depth: `level1(x)` hoisted into the map part; AUDIT.append is 5 calls down, '
-                          "beyond ordered_effects_in's depth 3 -> AUDIT in completion order")
 def test_effect_five_levels_deep():
     same(effect_five_levels_deep, items, setup=reset_audit)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='scan depth: `level2(slow(x))` hoisted into the map part; AUDIT.append is 4 calls '
-                          'down, beyond depth 3 (3 levels is caught)')
 def test_effect_four_levels_deep():
     same(effect_four_levels_deep, items, setup=reset_audit)
 
@@ -1315,10 +1250,6 @@ def lru_cached_callee(keys):
     return out, list(MISSES)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='caches: `load(k)` hoisted into the map part; the functools._lru_cache_wrapper (C) is'
-                          ' not scanned (only FunctionType __wrapped__ is followed) -> misses run concurrently:'
-                          ' duplicated and reordered MISSES')
 def test_lru_cache_side_effect_on_miss():
     same(lru_cached_callee, lambda: ([3, 1, 3, 2, 1, 5, 4, 2],), setup=reset_cache)
 
@@ -1439,10 +1370,6 @@ def warn_alias_in_callee(xs):
     return out
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="warnings: `check_aliased(x)` hoisted into the map part; `warn` imported by name resolves to "
-                          "`_warnings.warn`, which matches neither the registry's 'warnings.warn' nor the 'warn' "
-                          "method-name rule -> warnings in completion order")
 def test_warn_imported_by_name_in_callee():
     same(warn_alias_in_callee, items)
 
@@ -1466,9 +1393,6 @@ def partial_append(xs):
     return out
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="bound-method alias: the whole statement `push(fetch(x))` (push = "
-                          "functools.partial(list.append, out)) is put in the map part -> out in completion order")
 def test_partial_of_list_append_in_body():
     same(partial_append, items)
 
