@@ -115,18 +115,10 @@ def test_local_read_two_levels_deep():
     same(local_two_levels, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="thread-affine/threading.local: `getattr(state, 'user', '<none>')` is hoisted out of "
-                          "the in-order append into the map part and reads the worker's empty local -> '<none>'"
-                          ' for every item')
 def test_local_read_with_getattr_default():
     same(local_default_via_getattr, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/threading.local: `session.get(x)` hoisted into the map part; '
-                          'Session.get reads `self.local.conn` (a threading.local on the argument) on a worker '
-                          "-> 'conn-new'")
 def test_local_read_in_method_of_argument():
     same(local_on_argument, lambda: (Session(), list(ITEMS)))
 

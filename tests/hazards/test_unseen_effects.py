@@ -276,10 +276,6 @@ def test_callback_counter_method_passed_to_callee():
     same(callback_counter, lambda: (Counter(), list(ITEMS)))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='closures: `remember(x)` hoisted into the map part; its `nonlocal last` rebinding '
-                          '(STORE_DEREF) is not an effect for ordered_effects_in (only STORE_GLOBAL is) -> '
-                          'previous values and final `last` reordered')
 def test_callee_closure_rebinds_nonlocal():
     same(nonlocal_rebinding, items)
 
@@ -375,10 +371,6 @@ def test_property_with_effect_in_body():
     same(property_with_effect, lambda: (Meter(), list(ITEMS)))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='properties: `read_meter(meter, x)` hoisted into the map part; the attribute load '
-                          '`meter.reading` runs a property getter that does self.reads += 1, unseen -> readings'
-                          ' reversed')
 def test_property_with_effect_in_callee():
     same(property_with_effect_in_callee, lambda: (Meter(), list(ITEMS)))
 
@@ -980,10 +972,6 @@ def _clear(root):
             child.unlink()
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='pathlib: the whole statement `save(path, x)` is put in the map part; '
-                          "`path.write_text` on the callee's parameter is not resolved, so FILESYSTEM_CHANGING "
-                          "is not consulted -> item 0's content wins")
 def test_path_write_text_last_item_wins(tmp_path):
     path = tmp_path / "out.txt"
     same(write_text_same_file, lambda: (path, list(ITEMS)), setup=lambda: _clear(tmp_path))
@@ -994,17 +982,11 @@ def test_path_write_bytes_last_item_wins(tmp_path):
     same(write_bytes_same_file, lambda: (path, list(ITEMS)), setup=lambda: _clear(tmp_path))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='pathlib: `touch_or_unlink(path, x)` hoisted into the map part; path.touch/unlink on '
-                          "the callee's parameter unseen -> final state from the slowest item (0), not item 7")
 def test_path_touch_and_unlink_same_file(tmp_path):
     path = tmp_path / "flag"
     same(touch_unlink_same_file, lambda: (path, list(ITEMS)), setup=lambda: _clear(tmp_path))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='pathlib: `swap(a, b, x)` hoisted into the map part; a.rename(b)/b.rename(a) on the '
-                          "callee's parameters unseen -> directions reordered")
 def test_path_rename_back_and_forth(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
 
@@ -1014,9 +996,6 @@ def test_path_rename_back_and_forth(tmp_path):
     same(rename_back_and_forth, lambda: (a, b, list(ITEMS)), setup=setup)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="pathlib: `make_dir(d, x)` hoisted into the map part; d.mkdir() on the callee's "
-                          'parameter unseen -> item 7 makes the directory, not item 0')
 def test_path_mkdir_same_dir(tmp_path):
     d = tmp_path / "d"
     same(mkdir_same_dir, lambda: (d, list(ITEMS)), setup=lambda: _clear(tmp_path))
@@ -1424,10 +1403,6 @@ def environ_alias_in_callee(xs):
     return out, os.environ.get(ENV)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="process-wide state: `export_many(x)` hoisted into the map part; ordered_effects_in "
-                          "skips MUTATORS methods whose root is a module (`os.environ.update`), and "
-                          "'os.environ.update' is not in ORDERED_QUALNAMES -> the slowest item (0) wins")
 def test_environ_update_in_callee(clean_env):
     same(environ_update_in_callee, items, setup=unset_env)
 

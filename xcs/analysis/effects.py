@@ -335,9 +335,15 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         if getattr(item, "name", None) in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             return f"{code.co_name} (line {item.lineno}) assigns global `{item.arg}`"
     shared = _SharedValues(code, shared_params, events)
-    found = _thread_bound_reads(code, items, env, library)
+    found = _thread_bound_reads(code, items, env, library) or \
+        (None if library else _attribute_reads(items, env, env_for, depth, seen))
     if found:
         return found
+    for item in () if library else items:
+        if getattr(item, "name", None) in ("STORE_DEREF", "DELETE_DEREF") and \
+                pyversion.deref_name(item.arg) in code.co_freevars:
+            return f"{code.co_name} (line {item.lineno}) rebinds `{pyversion.deref_name(item.arg)}`, " \
+                   "a variable of an enclosing function"
     for e in events:
         line = getattr(items[e.index], "lineno", "?")
         where = f"{code.co_name} (line {line})"
@@ -379,7 +385,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
             root = env.lookup(target.kind, target.name)
             obj = env.lookup(target.kind, target.name, target.chain)
         except Exception:  # noqa: BLE001
-            if library or target.kind == "local" or _trusted_prefix(env, target):
+            if library or _trusted_prefix(env, target):
                 continue
             return f"{where} calls `{target.describe()}()`, which XCS cannot resolve"
         if env.is_trusted(obj):
@@ -387,6 +393,10 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         if target.chain and not isinstance(root, types.ModuleType) and method in MUTATORS and \
                 (not library or target.kind == "deref"):
             return f"{where} calls `{target.describe()}()`"   # a library's own module state is exempt, cells are not
+        if isinstance(root, types.ModuleType) and len(target.chain) > 1 and method in MUTATORS and \
+                (not library or root.__name__ != getattr(func, "__module__", None)):
+            # `os.environ.update(...)`: another module's state, which the whole process sees.
+            return f"{where} calls `{target.describe()}()`, which changes state the whole process sees"
         if isinstance(root, types.ModuleType) and target.chain:
             if ".".join((root.__name__,) + target.chain) in ORDERED_QUALNAMES:
                 return f"{where} calls `{target.describe()}()`"
@@ -416,16 +426,81 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
             if found:
                 return found
         if isinstance(obj, types.FunctionType):
-            bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
-            passes_shared = bound_to_shared or any(shared.value(a) for a in e.args)
-            callee_env_for = env_for
-            if via_argument and len(target.chain) == 1 and obj.__code__.co_argcount:
-                # `self.error(...)` on a known instance: the callee's `self` is that instance.
-                bound = {obj.__code__.co_varnames[0]: root}
-                callee_env_for = binding(env_for, obj, bound)
-            found = ordered_effects_in(obj, callee_env_for, depth - 1, seen, None if passes_shared else frozenset())
+            receiver = None
+            if target.chain and not isinstance(root, (types.ModuleType, type)):
+                try:
+                    receiver = env.lookup(target.kind, target.name, target.chain[:-1])
+                except Exception:  # noqa: BLE001
+                    receiver = ...
+
+            def resolve(value):
+                obj_ = UNKNOWN
+                if value.kind in ("global", "deref") or (value.kind == "local" and value.name in env.arguments):
+                    try:
+                        obj_ = env.lookup(value.kind, value.name, value.chain)
+                    except Exception:  # noqa: BLE001
+                        obj_ = UNKNOWN
+                return shared.value(value), obj_
+
+            arguments, params = bind_call(obj, e.args, call_keywords(items, e.index), resolve, receiver)
+            found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params)
             if found:
                 return found
+    return None
+
+
+def attribute_effects(obj, attr: str, env_for, depth: int = SCAN_DEPTH, seen: set | None = None) -> str | None:
+    """What reading `obj.attr` does that other iterations would see, or None: a property's
+    getter or a `__getattr__` that changes state (both scanned with `self` bound to `obj`), a
+    `threading.local` that answers for the reading thread."""
+    if isinstance(obj, (types.ModuleType, type)) or obj is None:
+        return None
+    try:
+        found = inspect.getattr_static(obj, attr)
+    except AttributeError:
+        found = _MISSING
+    except Exception:  # noqa: BLE001
+        return None
+    if found is not _MISSING and knowledge.is_thread_local(found):
+        return f"`{attr}` is a threading.local: each thread sees its own"
+    getter = None
+    if isinstance(found, property):
+        getter = found.fget
+    elif found is _MISSING:
+        getter = inspect.getattr_static(type(obj), "__getattr__", None)
+    if isinstance(getter, types.FunctionType) and not is_library_file(getter.__code__.co_filename):
+        names = getter.__code__.co_varnames
+        env_with_self = binding(env_for, getter, {names[0]: obj} if names else {})
+        return ordered_effects_in(getter, env_with_self, depth - 1, seen, frozenset(names[:1]))
+    return None
+
+
+_MISSING = object()
+
+
+def _attribute_reads(items, env, env_for, depth, seen) -> str | None:
+    """Property getters and `__getattr__`s run by attribute reads on known objects (arguments
+    bound at the call, globals and closure variables that are not modules)."""
+    for i, item in enumerate(items[:-1]):
+        name = getattr(item, "name", None)
+        nxt = items[i + 1]
+        if getattr(nxt, "name", None) != "LOAD_ATTR" or pyversion.is_method_load(nxt):
+            continue
+        if name in ("LOAD_FAST", "LOAD_FAST_CHECK") and item.arg in env.arguments:
+            kind, var = "local", item.arg
+        elif name == "LOAD_GLOBAL":
+            kind, var = "global", pyversion.global_name(item)
+        elif name == "LOAD_DEREF":
+            kind, var = "deref", pyversion.deref_name(item.arg)
+        else:
+            continue
+        try:
+            obj = env.lookup(kind, var)
+        except Exception:  # noqa: BLE001
+            continue
+        found = attribute_effects(obj, pyversion.attr_name(nxt), env_for, depth, seen)
+        if found:
+            return f"reading `{var}.{pyversion.attr_name(nxt)}`: {found}"
     return None
 
 
@@ -685,3 +760,55 @@ def receiver_of(target):
     from xcs.analysis.stack import Value
 
     return Value(target.kind, target.start, target.name, target.chain[:-1])
+
+
+def call_keywords(items, index: int) -> tuple:
+    """The keyword names of the call at items[index] (3.11/3.12 `KW_NAMES`, 3.13 `CALL_KW`'s tuple)."""
+    call = items[index]
+    for back in (1, 2):
+        prev = items[index - back] if index - back >= 0 else None
+        name = getattr(prev, "name", None)
+        if name == "KW_NAMES" and isinstance(prev.arg, tuple):
+            return prev.arg
+        if getattr(call, "name", None) == "CALL_KW" and name == "LOAD_CONST" and isinstance(prev.arg, tuple):
+            return prev.arg
+        if name not in ("PRECALL",):
+            break
+    return ()
+
+
+def bind_call(func, args: tuple, keywords: tuple, resolve, receiver=None) -> tuple[dict, frozenset]:
+    """What the parameters of `func` receive at one call: ({parameter: object} for arguments
+    `resolve(value)` can name, the parameters given a value `resolve` calls shared).
+
+    `args` are the call's simulated argument values (keyword values last, named by
+    `keywords`); `receiver` is the bound object of a method call, if known (`...` when the
+    call is bound but the receiver is not known). `resolve(value)` returns
+    (shared: bool, object or `_UNKNOWN`)."""
+    code = func.__code__
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    positional = list(args[:len(args) - len(keywords)]) if keywords else list(args)
+    named = dict(zip(keywords, args[len(args) - len(keywords):])) if keywords else {}
+    bound, shared = {}, set()
+    offset = 0
+    if receiver is not None and code.co_argcount:
+        offset = 1
+        shared.add(names[0])
+        if receiver is not ...:
+            bound[names[0]] = receiver
+    pairs = list(zip(names[offset:code.co_argcount], positional)) + \
+        [(k, v) for k, v in named.items() if k in names]
+    if len(positional) > code.co_argcount - offset:
+        shared.update(names)   # *args: where the rest goes is not tracked
+    for param, value in pairs:
+        is_shared, obj = resolve(value)
+        if is_shared:
+            shared.add(param)
+        if obj is not UNKNOWN:
+            bound[param] = obj
+    if code.co_flags & 0x08:   # **kwargs
+        shared.update(names)
+    return bound, frozenset(shared)
+
+
+UNKNOWN = object()

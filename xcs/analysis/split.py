@@ -433,11 +433,7 @@ class LoopAnalysis:
                         return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                     return None
             if isinstance(obj, types.FunctionType):
-                root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
-                bound = bool(callee.chain) and not isinstance(root, types.ModuleType)
-                passes_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
-                found = effects.ordered_effects_in(obj, self._callee_env_for(callee, obj),
-                                                   shared_params=None if passes_shared else frozenset())
+                found = self._callee_effects(e, obj)
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                 return None   # read: it changes nothing other iterations see
@@ -530,6 +526,37 @@ class LoopAnalysis:
             return self.env.lookup(value.kind, value.name)
         except Exception:  # noqa: BLE001
             return None
+
+    def _callee_effects(self, e: Event, func) -> str | None:
+        """`effects.ordered_effects_in` for the Python function `func` called by event `e`, with
+        its parameters bound to the arguments the analysis can name and marked shared where
+        they receive objects other iterations see."""
+        callee = e.target
+        root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
+        receiver = None
+        if callee.chain and not isinstance(root, (types.ModuleType, type)):
+            try:
+                receiver = self.env.lookup(callee.kind, callee.name, callee.chain[:-1])
+            except Exception:  # noqa: BLE001
+                receiver = ...
+            if isinstance(receiver, (types.ModuleType, type)):
+                receiver = None
+
+        def resolve(value):
+            obj = effects.UNKNOWN
+            if value.kind in ("global", "deref") or (value.kind == "local" and value.name in self.env.arguments
+                                                     and not self._is_body_local(value.name)):
+                try:
+                    obj = self.env.lookup(value.kind, value.name, value.chain)
+                except Exception:  # noqa: BLE001
+                    obj = effects.UNKNOWN
+            return self._may_be_shared(value), obj
+
+        arguments, shared = effects.bind_call(func, e.args, effects.call_keywords(self.items, e.index), resolve,
+                                              receiver)
+        if receiver is not None and not self._may_be_shared(effects.receiver_of(callee)):
+            shared = shared - {func.__code__.co_varnames[0]} if func.__code__.co_argcount else shared
+        return effects.ordered_effects_in(func, effects.binding(self._env_for, func, arguments), shared_params=shared)
 
     def _callee_env_for(self, callee, func):
         """`_env_for`, with the callee's `self` bound when it is a method of a known object."""
@@ -1019,6 +1046,19 @@ class LoopAnalysis:
         reason = self._read_reason(reads, self.commit_fast, self.commit_names)
         if reason is not None:
             return reason
+        for i in range(start, stop):
+            ins = self.items[i]
+            if ins.name in ("LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST", "LOAD_FAST_CHECK"):
+                kind = {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "local")
+                name = pyversion.global_name(ins) if kind == "global" else pyversion.deref_name(ins.arg)
+                if kind == "local" and (name not in self.env.arguments or self._is_body_local(name)):
+                    continue
+                try:
+                    value = self.env.lookup(kind, name)
+                except Exception:  # noqa: BLE001
+                    continue
+                if knowledge.is_thread_local(value):
+                    return Refusal("commit:thread-bound", ins.lineno, name)
         events = simulate(self.items, start, stop, 0, {})
         for e in events:
             reason = self._event_reason(e)
