@@ -8,8 +8,10 @@ items ahead of the iterations is invisible. Each returns a reason in words, or N
 """
 from __future__ import annotations
 
+import builtins
 import functools
 import inspect
+import logging
 import threading
 import types
 import weakref
@@ -17,6 +19,9 @@ import weakref
 from xcs.analysis import Environment, effects
 from xcs.analysis.effects import follow_chain
 from xcs.environment import environment
+from xcs.sourcepaths import is_library_file
+
+log = logging.getLogger("xcs")
 
 _lock = threading.Lock()
 
@@ -30,6 +35,9 @@ def precheck(lp):
     cells = {name: k for k, name in enumerate(lp.closure)}
     checks = tuple((kind, index.get(name) if kind == "local" else cells.get(name), name, chain, obj)
                    for kind, name, chain, obj in lp.guards)
+    # What the verdicts on those objects rested on, a few calls deep: the functions' code,
+    # the globals, module attributes, class attributes and closure cells their code reads.
+    deep = watch([obj for *_, obj in lp.guards])
     verdicts: dict = {}
 
     def check(body, args) -> str | None:
@@ -48,6 +56,9 @@ def precheck(lp):
                 same = False
             if not same:
                 return f"`{name}` is not the object the analysis saw (rebound, or another class)"
+        changed = stale(deep)
+        if changed:
+            return changed
         for value in args:
             if callable(value) and not isinstance(value, type):
                 found = call_verdict(value, None, verdicts)
@@ -74,13 +85,14 @@ def call_verdict(obj, receiver, verdicts: dict) -> str | None:
     and callable objects' `__call__`. Verdicts are cached in `verdicts`."""
     try:
         key = (obj, type(receiver))
-        if key in verdicts:
-            return verdicts[key]
+        cached = verdicts.get(key)
     except TypeError:
-        key = None
+        key = cached = None
+    if cached is not None and stale(cached[1]) is None:
+        return cached[0]
     verdict = _verdict(obj, receiver, depth=3)
-    if key is not None and len(verdicts) < MAX_ITEM_TYPES:
-        verdicts[key] = verdict
+    if key is not None and (key in verdicts or len(verdicts) < MAX_ITEM_TYPES):
+        verdicts[key] = (verdict, watch([obj], receiver))
     return verdict
 
 
@@ -133,17 +145,36 @@ def item_check(lp):
         except Exception:  # noqa: BLE001 - the body's own unpacking will fail the same way
             return None
         try:
-            key = tuple(p if isinstance(p, types.FunctionType) else type(p) for p in parts)
-            verdict = verdicts.get(key, _UNCHECKED)
+            key = tuple(p if isinstance(p, types.FunctionType) else (type(p), _resolved(p, chain))
+                        for p, (_, chain) in zip(parts, calls))
+            cached = verdicts.get(key)
         except TypeError:
-            key, verdict = None, _UNCHECKED
-        if verdict is _UNCHECKED:
-            verdict = _item_verdict(parts, calls)
-            if key is not None and len(verdicts) < MAX_ITEM_TYPES:
-                verdicts[key] = verdict
+            key, cached = None, None
+        if cached is not None and stale(cached[1]) is None:
+            return cached[0]
+        verdict = _item_verdict(parts, calls)
+        if key is not None and (key in verdicts or len(verdicts) < MAX_ITEM_TYPES):
+            verdicts[key] = (verdict, _item_watch(parts, calls))
         return verdict
 
     return check
+
+
+def _resolved(part, chain):
+    """What `part.chain` resolves to (the class's function for a method), or None."""
+    try:
+        return follow_chain(part, chain)
+    except Exception:  # noqa: BLE001 - resolved only when the call runs
+        return None
+
+
+def _item_watch(parts, calls) -> tuple:
+    entries = ()
+    for part, (_, chain) in zip(parts, calls):
+        obj = _resolved(part, chain)
+        if obj is not None:
+            entries += watch([obj], _resolved(part, chain[:-1]) if chain else None)
+    return entries
 
 
 def _part(item, path):
@@ -164,6 +195,175 @@ def _item_verdict(parts, calls) -> str | None:
         if found:
             return found
     return None
+
+
+# ----------------------------------------------------------------- guards a few calls deep
+#
+# A verdict on a function rests on more than the function object: on its code, and on what
+# the names its code reads resolve to — globals (a `mock.patch` target), attributes of
+# modules and classes (`Model.predict = noisy_predict`), closure cells (a `nonlocal`
+# rebinding). `watch` records those as (kind, holder, name, object) entries when the verdict
+# is reached, following functions as deep as the effect scan does; `stale` re-reads them
+# with dictionary lookups and identity comparisons (TorchDynamo's guards: identity of the
+# object, of its `__code__`, of what a name resolves to). Plain data (numbers, strings,
+# containers) is not recorded: rebinding it does not change what a call does.
+
+_DICT, _MRO, _CODE, _CELL = range(4)
+_MISSING = object()
+MAX_WATCHED = 512
+_DATA = (int, float, complex, str, bytes, bytearray, bool, type(None), list, dict, set, frozenset, tuple)
+
+
+def watch(roots, receiver=None, depth: int = 4) -> tuple:
+    """The entries a verdict on the callables `roots` (called on `receiver`, if any) rests on."""
+    entries: list = []
+    seen: set = set()
+    keep: list = []   # keeps visited objects alive, so their ids stay theirs while walking
+    builtins_ = vars(builtins)
+
+    def add(kind, holder, name, value):
+        if len(entries) < MAX_WATCHED:
+            entries.append((kind, holder, name, value))
+
+    def walk(obj, depth, receiver=None):
+        if depth <= 0 or len(entries) >= MAX_WATCHED or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        keep.append(obj)
+        if isinstance(obj, functools.partial):
+            walk(obj.func, depth)
+        elif isinstance(obj, types.MethodType):
+            walk(obj.__func__, depth, obj.__self__)
+        elif isinstance(obj, types.FunctionType):
+            function(obj, depth, receiver)
+        elif isinstance(obj, type):
+            for name in ("__init__", "__new__", "__call__"):
+                found = _mro_lookup(obj, name)
+                if isinstance(found, types.FunctionType):
+                    add(_MRO, obj, name, found)
+                    walk(found, depth - 1)
+        elif callable(obj) and not isinstance(obj, (types.BuiltinFunctionType, types.BuiltinMethodType)):
+            call = _mro_lookup(type(obj), "__call__")
+            if isinstance(call, types.FunctionType):
+                add(_MRO, type(obj), "__call__", call)
+                walk(call, depth, obj)
+
+    def function(fn, depth, receiver):
+        code = fn.__code__
+        add(_CODE, fn, None, code)
+        wrapped = fn.__dict__.get("__wrapped__") if isinstance(getattr(fn, "__dict__", None), dict) else None
+        if wrapped is not None:
+            walk(wrapped, depth - 1)
+        if is_library_file(code.co_filename):
+            return   # library code: its own names are its business (as in the effect scan)
+        names = _names(code)
+        globals_ = fn.__globals__
+        builtins_of = globals_.get("__builtins__", builtins_)
+        builtins_of = vars(builtins_of) if isinstance(builtins_of, types.ModuleType) else builtins_of
+        for name in names:
+            if name in globals_:
+                value = globals_[name]
+                if not isinstance(value, _DATA):
+                    add(_DICT, globals_, name, value)
+                    follow(value, names, depth - 1)
+            elif isinstance(builtins_of, dict) and name in builtins_of:
+                add(_DICT, globals_, name, _MISSING)   # a module global may come to shadow it
+                add(_DICT, builtins_of, name, builtins_of[name])
+        for cell in fn.__closure__ or ():
+            value = _cell(cell)
+            if not isinstance(value, _DATA):
+                add(_CELL, cell, None, value)
+                follow(value, names, depth - 1)
+        if receiver is not None:
+            follow(receiver, names, depth - 1)
+
+    def follow(value, names, depth):
+        """Record what the attribute names a function reads resolve to on `value`."""
+        if depth <= 0:
+            return
+        if isinstance(value, types.ModuleType):
+            space = vars(value)
+            for name in names:
+                if name in space and not isinstance(space[name], _DATA):
+                    add(_DICT, space, name, space[name])
+                    walk(space[name], depth)
+            return
+        if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+            walk(value, depth)
+            return
+        cls = value if isinstance(value, type) else type(value)
+        if cls.__module__ == "builtins":
+            walk(value, depth)
+            return
+        for name in names:
+            found = _mro_lookup(cls, name)
+            if found is not _MISSING:
+                add(_MRO, cls, name, found)
+                if isinstance(found, (staticmethod, classmethod)):
+                    found = found.__func__
+                walk(found, depth, None if value is cls else value)
+        walk(value, depth)
+
+    for root in roots:
+        try:
+            walk(root, depth, receiver)
+        except Exception:  # noqa: BLE001 - an exotic object: guarded by identity only
+            log.debug("xcs: could not record what %r depends on", root, exc_info=True)
+    return tuple(entries)
+
+
+def stale(entries) -> str | None:
+    """Words naming the first entry that no longer holds, or None."""
+    for kind, holder, name, expected in entries:
+        if kind == _DICT:
+            now = holder.get(name, _MISSING)
+        elif kind == _MRO:
+            now = _mro_lookup(holder, name)
+        elif kind == _CODE:
+            now = holder.__code__
+        else:
+            now = _cell(holder)
+        if now is not expected:
+            return _stale_words(kind, holder, name)
+    return None
+
+
+def _stale_words(kind, holder, name) -> str:
+    if kind == _CODE:
+        return f"the code of `{getattr(holder, '__qualname__', holder)}` was replaced after the analysis"
+    if kind == _MRO:
+        return f"`{getattr(holder, '__qualname__', holder)}.{name}` is not the attribute the analysis saw"
+    if kind == _CELL:
+        return "a closure variable of a function the loop calls was rebound after the analysis"
+    owner = holder.get("__name__", "?") if isinstance(holder, dict) else "?"
+    return f"`{owner}.{name}` is not the object the analysis saw (rebound or patched)"
+
+
+def _mro_lookup(cls, name):
+    try:
+        for klass in cls.__mro__:
+            space = klass.__dict__
+            if name in space:
+                return space[name]
+    except Exception:  # noqa: BLE001 - an exotic metaclass
+        pass
+    return _MISSING
+
+
+def _cell(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _MISSING
+
+
+def _names(code) -> frozenset:
+    """The global and attribute names `code` and the code nested in it read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return frozenset(names)
 
 
 _hazards: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
