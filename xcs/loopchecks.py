@@ -8,10 +8,19 @@ items ahead of the iterations is invisible. Each returns a reason in words, or N
 """
 from __future__ import annotations
 
+import array
 import builtins
+import collections
+import csv
 import functools
+import gc
 import inspect
+import io
+import itertools
 import logging
+import os
+import stat
+import sys
 import threading
 import types
 import weakref
@@ -24,6 +33,13 @@ from xcs.sourcepaths import is_library_file
 log = logging.getLogger("xcs")
 
 _lock = threading.Lock()
+
+
+class _SequenceLike:
+    """A sequence by `__getitem__` only: `iter()` of it is CPython's generic sequence iterator."""
+
+    def __getitem__(self, k):
+        raise IndexError(k)
 
 
 def precheck(lp):
@@ -366,47 +382,309 @@ def _names(code) -> frozenset:
     return frozenset(names)
 
 
-_hazards: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# ----------------------------------------------------------------- pulling items ahead
+#
+# The runner pulls up to a window of items ahead of the iterations running them. That is
+# invisible only when pulling is: walking a container (a list, a range, a dict view, or
+# `enumerate`/`zip`/`map`/`islice`... over them), or running a generator or `__next__` the
+# effect scan proves does nothing others see, whose items are not lazy views of its own
+# source (the `chunks` recipe, `groupby` groups), and that reads nothing the loop body uses
+# (`for i, line in enumerate(f): f.tell()`). Anything else — a pipe or socket, whose next
+# line may wait for what the body writes; an iterator XCS does not know — is pulled one
+# item at a time, when the loop needs it.
+
+_CONTAINERS = frozenset({list, tuple, range, dict, set, frozenset, str, bytes, bytearray, memoryview,
+                         collections.deque, collections.OrderedDict, collections.defaultdict, array.array,
+                         type({}.keys()), type({}.values()), type({}.items())})
+_INERT = frozenset({type(iter(x)) for x in ([], (), range(0), range(1 << 70), "", "\u00e9", b"", bytearray(),
+                                            {}, {}.values(), {}.items(), set(), collections.deque(),
+                                            collections.OrderedDict(), collections.OrderedDict().values(),
+                                            collections.OrderedDict().items(), memoryview(b""), array.array("b"))}
+                   | {type(reversed(x)) for x in ([], {}, {}.values(), {}.items(), collections.deque(),
+                                                  collections.OrderedDict(), range(0))}
+                   | {itertools.count, itertools.repeat})
+_WRAPPERS = frozenset({enumerate, zip, map, filter, reversed, itertools.islice, itertools.chain,
+                       itertools.starmap, itertools.takewhile, itertools.dropwhile, itertools.compress,
+                       itertools.zip_longest, itertools.accumulate, itertools.filterfalse, itertools.cycle,
+                       itertools.product, itertools.permutations, itertools.combinations,
+                       itertools.combinations_with_replacement, type(itertools.tee(())[0]),
+                       type(iter(lambda: 0, 1)), type(csv.reader(())),
+                       *(getattr(itertools, name) for name in ("pairwise", "batched") if hasattr(itertools, name))})
+_GROUPER = type(next(itertools.groupby("a"))[1])
+_TEE_DATA = next(type(r) for r in gc.get_referents(itertools.tee(())[0]) if type(r).__name__ == "_tee_dataobject")
+_WRAPPERS = _WRAPPERS | {_TEE_DATA}
+MAX_ELEMENTS = 4096
+_SEQITER = type(iter(_SequenceLike()))
+_SCALARS = (int, float, complex, str, bytes, bool, type(None))
+_PIPE_WORDS = ("reading ahead from a pipe, socket or terminal waits for data the loop body may be the one to "
+               "cause (a request/response protocol)")
+MAX_WALK = 64
+_pull_verdicts: dict = {}
+
+
+def iterable_check(lp):
+    """`check(iterator)`, run at each loop start with the iterator the loop pulls from: why
+    its items must not be pulled ahead (a reason in words); None when pulling ahead is
+    invisible; or `view_check(item) -> reason | None` when it is, provided each item is not a
+    lazy view of the iterator's own source (checked as items arrive)."""
+    uses = lp.iterable_uses
+
+    def check(it):
+        pull = _Pull()
+        pull.walk(it, depth=6)
+        if pull.reason:
+            return pull.reason
+        for expression, changes in uses:
+            if changes or not pull.containers_only:
+                return (f"the loop body uses `{expression}`, which the iterable reads from: pulling items "
+                        f"ahead would change what it sees")
+        if pull.lazy:
+            return functools.partial(_view_reason, it)
+        return None
+
+    return check
 
 
 def iterable_hazard(iterable) -> str | None:
-    """Why `iterable` must not be pulled ahead of the loop body, or None.
-
-    XCS pulls items ahead of the iterations running them. That is invisible unless pulling
-    has visible effects or invalidates earlier items: `itertools.groupby` groups die at the
-    next pull, and a generator (or a `map`/`filter` function) that prints or changes shared
-    state would do so earlier than the plain loop. Wrappers (`enumerate`, `zip`, `map`,
-    `filter`) are looked through."""
+    """Why the items of `iterable` must not be pulled ahead of the loop body, or None (see
+    `iterable_check`; lazy items are not looked at here)."""
     try:
-        return _hazard(iterable, depth=4)
+        pull = _Pull()
+        pull.walk(iterable, depth=6)
+        return pull.reason
     except Exception as error:  # noqa: BLE001 - cannot tell: keep the loop in order
         return f"XCS could not inspect the iterable ({error!r})"
 
 
-def _hazard(iterable, depth) -> str | None:
-    import itertools
+class _Pull:
+    """What pulling from an iterator does, found by walking what it wraps (`gc.get_referents`
+    reads the references a C object or a generator's frame holds without running code)."""
 
-    if depth <= 0:
-        return None
-    if type(iterable) is itertools.groupby:
-        return "the groups of itertools.groupby are valid only until its next item is pulled"
-    if isinstance(iterable, types.GeneratorType):
-        return _code_hazard(iterable.gi_code, iterable.gi_frame)
-    if type(iterable) in (enumerate, zip, map, filter):
-        _, parts = iterable.__reduce__()[:2]
-        for part in parts:
-            if isinstance(part, types.FunctionType):
-                found = _function_hazard(part)
-            else:
-                found = _hazard(part, depth - 1)
+    def __init__(self):
+        self.reason: str | None = None
+        self.containers_only = True   # every source reached is a container (or its iterator)
+        self.lazy = False             # a generator or `__next__` produces the items: look at them
+        self.seen: set = set()
+
+    def walk(self, obj, depth) -> None:
+        if self.reason or id(obj) in self.seen:
+            return
+        self.seen.add(id(obj))
+        kind = type(obj)
+        if kind in _INERT or kind in _CONTAINERS:
+            return
+        self.containers_only = False
+        if depth <= 0 or len(self.seen) > MAX_WALK:
+            self.reason = "the iterable wraps too many layers for XCS to inspect"
+        elif kind is itertools.groupby:
+            self.reason = "the groups of itertools.groupby are valid only until its next item is pulled"
+        elif kind is _GROUPER:
+            for ref in _referents(obj):      # one group of a groupby: pulled from its source
+                if type(ref) is itertools.groupby:
+                    self.seen.add(id(ref))
+                    for inner in _referents(ref):
+                        self.referent(inner, depth - 1)
+        elif kind is itertools.chain:
+            for ref in _referents(obj):       # its source iterator yields the iterables it chains
+                if type(ref) in _INERT:
+                    self.elements(ref, depth - 1)
+                else:
+                    self.referent(ref, depth - 1)
+        elif kind in _WRAPPERS:
+            for ref in _referents(obj):
+                self.referent(ref, depth - 1)
+        elif kind is _SEQITER:
+            for ref in _referents(obj):       # a sequence read by index: its `__getitem__` runs
+                if type(ref) not in _CONTAINERS and not isinstance(ref, _SCALARS):
+                    self.indexed(ref)
+        elif isinstance(obj, types.GeneratorType):
+            self.generator(obj, depth)
+        elif isinstance(obj, io.IOBase):
+            self.stream(obj)
+        elif isinstance(_mro_lookup(kind, "__next__"), types.FunctionType):
+            self.iterator(obj, depth)
+        else:
+            self.reason = (f"XCS does not know what pulling an item from a `{kind.__module__}.{kind.__qualname__}` "
+                           f"does")
+
+    def referent(self, ref, depth) -> None:
+        """One object a wrapper or generator holds: its sources, and the functions it calls."""
+        if self.reason or isinstance(ref, (type, types.CodeType, types.ModuleType) + _SCALARS):
+            return
+        if isinstance(ref, tuple):
+            for part in ref:
+                self.referent(part, depth)
+            return
+        if _is_iterator(ref) or isinstance(ref, io.IOBase) or type(ref) in _WRAPPERS:
+            self.walk(ref, depth)
+            return
+        if callable(ref):
+            found = call_verdict(ref, None, _pull_verdicts)
             if found:
-                return found
+                self.reason = f"pulling an item calls {found}"
+                return
+            owner = getattr(ref, "__self__", None)   # `iter(f.readline, "")`: reads f
+            if owner is not None and (_is_iterator(owner) or isinstance(owner, io.IOBase)):
+                self.walk(owner, depth)
+
+    def elements(self, it, depth) -> None:
+        """The items a container's iterator will hand out, when they are iterated in turn."""
+        for container in _referents(it):
+            if type(container) not in (list, tuple, collections.deque):
+                continue
+            if len(container) > MAX_ELEMENTS:
+                self.reason = "the iterable chains more iterables than XCS inspects"
+                return
+            for element in list(container):
+                if type(element) not in _CONTAINERS and not isinstance(element, _SCALARS):
+                    self.referent(element, depth)
+
+    def indexed(self, seq) -> None:
+        getitem = _mro_lookup(type(seq), "__getitem__")
+        if isinstance(getitem, types.FunctionType):
+            self.lazy = True
+            found = call_verdict(getitem, seq, _pull_verdicts)
+            if found:
+                self.reason = f"pulling an item calls {found}"
+
+    def generator(self, gen, depth) -> None:
+        if gen.gi_frame is None:
+            return   # finished: pulling runs nothing
+        self.lazy = True
+        refs = _referents(gen)
+        function = next((r for r in refs if isinstance(r, types.FunctionType) and r.__code__ is gen.gi_code), None)
+        found = _generator_hazard(gen, function)
+        if found:
+            self.reason = found
+            return
+        for ref in refs:
+            if ref is not function:
+                self.referent(ref, depth - 1)
+
+    def stream(self, f) -> None:
+        """A file object: lines of a regular file (or of memory) may be read ahead; a pipe's,
+        a socket's or a terminal's next line may wait for the loop body."""
+        if isinstance(_mro_lookup(type(f), "fileno"), types.FunctionType):
+            self.reason = f"XCS does not know what pulling a line from a `{type(f).__qualname__}` does"
+            return
+        try:
+            fd = f.fileno()
+        except (OSError, ValueError):
+            return   # StringIO, BytesIO: memory
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError as error:
+            self.reason = f"XCS could not inspect the file the loop reads ({error!r})"
+            return
+        if not stat.S_ISREG(mode):
+            self.reason = _PIPE_WORDS
+
+    def iterator(self, it, depth) -> None:
+        """A class whose `__next__` is Python: scanned like a callee, with the iterator's
+        own state private to it; what it reads of shared objects keeps it in order."""
+        self.lazy = True
+        found = _next_hazard(it)
+        if found:
+            self.reason = found
+            return
+        for value in _instance_values(it):
+            if _is_iterator(value) or isinstance(value, io.IOBase):
+                self.walk(value, depth - 1)
+
+
+def _referents(obj) -> list:
+    own = type(obj)
+    return [r for r in gc.get_referents(obj) if r is not own]
+
+
+def _is_iterator(obj) -> bool:
+    return _mro_lookup(type(obj), "__next__") is not _MISSING
+
+
+def _instance_values(obj) -> list:
+    try:
+        space = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        return []
+    return list(space.values()) if isinstance(space, dict) else []
+
+
+_SHARED_KINDS = (list, dict, set, bytearray, collections.deque)
+
+
+def _next_hazard(it) -> str | None:
+    kind = type(it)
+    method = _mro_lookup(kind, "__next__")
+    key = (kind, method)
+    with _lock:
+        cached = _next_verdicts.get(key)
+    if cached is None or stale(cached[1]) is not None:
+        cached = (_scan_next(method, it), watch([method], it))
+        with _lock:
+            if key in _next_verdicts or len(_next_verdicts) < MAX_ITEM_TYPES:
+                _next_verdicts[key] = cached
+    if cached[0]:
+        return cached[0]
+    # What it reads of the objects its instance holds: an object someone else also holds
+    # (a counter, a list the loop body changes) may change between pulls.
+    names = _names(method.__code__)
+    try:
+        space = object.__getattribute__(it, "__dict__")
+    except AttributeError:
+        space = {}
+    for name, value in list(space.items()) if isinstance(space, dict) else ():
+        if name in names and isinstance(value, _SHARED_KINDS) and sys.getrefcount(value) > _OWN_REFS:
+            return (f"`{kind.__qualname__}.__next__` reads `self.{name}`, an object others hold: pulling "
+                    f"ahead would read it before the loop body changes it")
     return None
 
 
-def _function_hazard(func) -> str | None:
-    found = effects.ordered_effects_in(func, environment)
-    return f"pulling an item runs `{func.__qualname__}`, which {found}" if found else None
+_next_verdicts: dict = {}
+_OWN_REFS = 3   # the instance's dict, the local `value` and getrefcount's argument
+
+
+def _scan_next(method, it) -> str | None:
+    where = f"`{type(it).__qualname__}.__next__`"
+    if is_library_file(method.__code__.co_filename):
+        found = effects.ordered_effects_in(method, effects.binding(environment, method, {}), shared_params=frozenset())
+        return f"pulling an item runs {where}, which {found}" if found else None
+    self_name = method.__code__.co_varnames[:1]
+    env_for = effects.binding(environment, method, dict(zip(self_name, (it,))))
+    found = effects.ordered_effects_in(method, env_for, shared_params=frozenset())
+    if found:
+        return f"pulling an item runs {where}, which {found}"
+    shared = _shared_globals(method)
+    if shared:
+        return f"{where} reads `{shared}`, which the loop may change between pulls"
+    return None
+
+
+def _shared_globals(func) -> str | None:
+    """A global the function reads that holds a mutable object (a counter, a list)."""
+    space = func.__globals__
+    for name in _names(func.__code__):
+        value = space.get(name, _MISSING)
+        if isinstance(value, _SHARED_KINDS):
+            return name
+    return None
+
+
+def _generator_hazard(gen, function) -> str | None:
+    code = gen.gi_code
+    with _lock:
+        cached = _generator_verdicts.get(code)
+    if cached is not None and stale(cached[1]) is None:
+        return cached[0]
+    target = function if function is not None else _GeneratorCode(code, gen.gi_frame)
+    found = effects.ordered_effects_in(target, environment)
+    verdict = f"pulling an item runs `{code.co_qualname}`, which {found}" if found else None
+    entries = watch([function]) if function is not None else ()
+    with _lock:
+        _generator_verdicts[code] = (verdict, entries)
+    return verdict
+
+
+_generator_verdicts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class _GeneratorCode:
@@ -420,13 +698,33 @@ class _GeneratorCode:
         self.__module__ = self.__globals__.get("__name__")
 
 
-def _code_hazard(code, frame) -> str | None:
-    if frame is None:
-        return None          # finished: pulling runs nothing
-    with _lock:
-        if code in _hazards:
-            return _hazards[code]
-    found = _function_hazard(_GeneratorCode(code, frame))
-    with _lock:
-        _hazards[code] = found
+def _view_reason(source, item) -> str | None:
+    """Why `item` (or a part of a tuple item) is a lazy view of `source`'s own source — an
+    iterator sharing what it pulls from with the iterable (`chain([first], islice(it, n))`,
+    a `groupby` group) — so the next pull would change it; or None."""
+    candidates = [x for x in (item if type(item) is tuple else (item,)) if _is_iterator(x)]
+    if not candidates:
+        return None
+    exclude = {id(c) for c in candidates}
+    sources = _reachable(source, exclude)
+    for candidate in candidates:
+        if _reachable(candidate, {id(candidate)}) & sources:
+            return ("the iterable's items are lazy views of its own source (the next pull would change "
+                    "them): from this item on, each is handed over before the next is pulled")
+    return None
+
+
+def _reachable(obj, exclude: set, limit: int = MAX_WALK) -> set:
+    """Ids of the iterators reachable from `obj` through iterators, generators and tuples."""
+    found, stack, seen = set(), [obj], set()
+    while stack and len(seen) < limit:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if id(current) not in exclude and _is_iterator(current):
+            found.add(id(current))
+        for ref in _referents(current):
+            if isinstance(ref, tuple) or _is_iterator(ref) or type(ref) is itertools.groupby:
+                stack.append(ref)
     return found

@@ -349,6 +349,7 @@ def request_response(n):
     finally:
         watchdog.cancel()
         proc.wait()
+        proc.stdout.close()
     return out
 
 
