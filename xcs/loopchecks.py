@@ -142,7 +142,6 @@ def _verdict(obj, receiver, depth) -> str | None:
     return None
 
 
-_UNCHECKED = object()
 MAX_ITEM_TYPES = 256
 
 
@@ -402,7 +401,7 @@ _INERT = frozenset({type(iter(x)) for x in ([], (), range(0), range(1 << 70), ""
                                             collections.OrderedDict().items(), memoryview(b""), array.array("b"))}
                    | {type(reversed(x)) for x in ([], {}, {}.values(), {}.items(), collections.deque(),
                                                   collections.OrderedDict(), range(0))}
-                   | {itertools.count, itertools.repeat})
+                   | {itertools.count, itertools.repeat, type(os.scandir(os.curdir))})
 _WRAPPERS = frozenset({enumerate, zip, map, filter, reversed, itertools.islice, itertools.chain,
                        itertools.starmap, itertools.takewhile, itertools.dropwhile, itertools.compress,
                        itertools.zip_longest, itertools.accumulate, itertools.filterfalse, itertools.cycle,
