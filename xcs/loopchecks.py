@@ -223,7 +223,7 @@ def _item_verdict(parts, calls) -> str | None:
 # object, of its `__code__`, of what a name resolves to). Plain data (numbers, strings,
 # containers) is not recorded: rebinding it does not change what a call does.
 
-_DICT, _MRO, _CODE, _CELL = range(4)
+_DICT, _MRO, _CODE, _CELL, _DICT_TYPE, _CELL_TYPE = range(6)
 _MISSING = object()
 MAX_WATCHED = 512
 _DATA = (int, float, complex, str, bytes, bytearray, bool, type(None), list, dict, set, frozenset, tuple)
@@ -279,7 +279,8 @@ def watch(roots, receiver=None, depth: int = 4) -> tuple:
             if name in globals_:
                 value = globals_[name]
                 if not isinstance(value, _DATA):
-                    add(_DICT, globals_, name, value)
+                    kind, expected = _by_identity_or_type(_DICT, value)
+                    add(kind, globals_, name, expected)
                     follow(value, names, depth - 1)
             elif isinstance(builtins_of, dict) and name in builtins_of:
                 add(_DICT, globals_, name, _MISSING)   # a module global may come to shadow it
@@ -287,7 +288,8 @@ def watch(roots, receiver=None, depth: int = 4) -> tuple:
         for cell in fn.__closure__ or ():
             value = _cell(cell)
             if not isinstance(value, _DATA):
-                add(_CELL, cell, None, value)
+                kind, expected = _by_identity_or_type(_CELL, value)
+                add(kind, cell, None, expected)
                 follow(value, names, depth - 1)
         if receiver is not None:
             follow(receiver, names, depth - 1)
@@ -336,6 +338,10 @@ def stale(entries) -> str | None:
             now = _mro_lookup(holder, name)
         elif kind == _CODE:
             now = holder.__code__
+        elif kind == _DICT_TYPE:
+            now = type(holder.get(name, _MISSING))
+        elif kind == _CELL_TYPE:
+            now = type(_cell(holder))
         else:
             now = _cell(holder)
         if now is not expected:
@@ -343,12 +349,21 @@ def stale(entries) -> str | None:
     return None
 
 
+def _by_identity_or_type(kind, value) -> tuple:
+    """(kind, expected): functions, classes and modules are guarded by identity; other
+    objects (a client, a model) by their type, whose attributes are guarded in turn."""
+    if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type, types.ModuleType,
+                          functools.partial)) or type(value).__module__ in ("builtins", "unittest.mock"):
+        return kind, value
+    return (_DICT_TYPE if kind == _DICT else _CELL_TYPE), type(value)
+
+
 def _stale_words(kind, holder, name) -> str:
     if kind == _CODE:
         return f"the code of `{getattr(holder, '__qualname__', holder)}` was replaced after the analysis"
     if kind == _MRO:
         return f"`{getattr(holder, '__qualname__', holder)}.{name}` is not the attribute the analysis saw"
-    if kind == _CELL:
+    if kind in (_CELL, _CELL_TYPE):
         return "a closure variable of a function the loop calls was rebound after the analysis"
     owner = holder.get("__name__", "?") if isinstance(holder, dict) else "?"
     return f"`{owner}.{name}` is not the object the analysis saw (rebound or patched)"
@@ -631,15 +646,21 @@ def _next_hazard(it) -> str | None:
         space = object.__getattribute__(it, "__dict__")
     except AttributeError:
         space = {}
-    for name, value in list(space.items()) if isinstance(space, dict) else ():
-        if name in names and isinstance(value, _SHARED_KINDS) and sys.getrefcount(value) > _OWN_REFS:
+    if not isinstance(space, dict):
+        return None
+    for name in names:
+        if name in space and isinstance(space[name], _SHARED_KINDS) and _refs(space, name) > _OWN_REFS:
             return (f"`{kind.__qualname__}.__next__` reads `self.{name}`, an object others hold: pulling "
                     f"ahead would read it before the loop body changes it")
     return None
 
 
+def _refs(space: dict, name: str) -> int:
+    return sys.getrefcount(space[name])
+
+
 _next_verdicts: dict = {}
-_OWN_REFS = 3   # the instance's dict, the local `value` and getrefcount's argument
+_OWN_REFS = _refs({"x": []}, "x")   # held by the instance's dict alone (measured: versions differ)
 
 
 def _scan_next(method, it) -> str | None:

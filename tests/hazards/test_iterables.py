@@ -151,6 +151,29 @@ class Counter:
         return self.k * 100 + state["n"]
 
 
+class Progress:
+    """Each item reads how long a list is that the loop body appends to."""
+
+    def __init__(self, seen, n):
+        self.seen, self.k, self.n = seen, 0, n
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.k >= self.n:
+            raise StopIteration
+        self.k += 1
+        return self.k, len(self.seen)
+
+
+def over_progress(n):
+    seen = []
+    for k, m in Progress(seen, n):
+        seen.append(slow(k) * 100 + m)
+    return seen
+
+
 def over_printing_iterator(n):
     out = []
     for x in Printing(n):
@@ -173,7 +196,7 @@ def over_counter(n):
     return out
 
 
-@pytest.mark.parametrize("fn", [over_printing_iterator, over_recording_iterator, over_counter])
+@pytest.mark.parametrize("fn", [over_printing_iterator, over_recording_iterator, over_counter, over_progress])
 def test_class_iterators_whose_next_has_effects(fn):
     same(fn, lambda: (8,), setup=reset)
 
@@ -438,6 +461,29 @@ class Countdown:
         return self.n
 
 
+class Pages:
+    """A class-based iterator over a private copy of a list."""
+
+    def __init__(self, xs):
+        self.items, self.k = list(xs), 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.k >= len(self.items):
+            raise StopIteration
+        self.k += 1
+        return self.items[self.k - 1]
+
+
+def over_pages(xs):
+    out = []
+    for x in Pages(xs):
+        out.append(io(x))
+    return out
+
+
 def over_class_iterator(n):
     out = []
     for x in Countdown(n):
@@ -483,7 +529,7 @@ INERT = [(over_list, lambda: (list(range(8)),)), (over_range, lambda: (8,)),
          (over_dict_items, lambda: ({k: k * k for k in range(8)},)), (over_enumerate_list, lambda: (list(range(8)),)),
          (over_zip_lists, lambda: (list(range(8)),)), (over_pure_generator, lambda: (8,)),
          (over_islice_of_list, lambda: (list(range(10)),)), (over_map_of_range, lambda: (8,)),
-         (over_class_iterator, lambda: (8,)), (over_fresh_iterators, lambda: (8,)), (over_chain_of_lists, lambda: (8,))]
+         (over_class_iterator, lambda: (8,)), (over_pages, lambda: (list(range(8)),)), (over_fresh_iterators, lambda: (8,)), (over_chain_of_lists, lambda: (8,))]
 
 
 @pytest.mark.parametrize("fn,make_args", INERT, ids=[fn.__name__ for fn, _ in INERT])
