@@ -439,24 +439,53 @@ _pull_verdicts: dict = {}
 def iterable_check(lp):
     """`check(iterator)`, run at each loop start with the iterator the loop pulls from: why
     its items must not be pulled ahead (a reason in words); None when pulling ahead is
-    invisible; or `view_check(item) -> reason | None` when it is, provided each item is not a
-    lazy view of the iterator's own source (checked as items arrive)."""
+    invisible; or `item_check(item) -> reason | None` when it is so far, but the items must be
+    looked at as they arrive (a generator or `__next__` produces them, see `_Produced`)."""
     uses = lp.iterable_uses
 
     def check(it):
         pull = _Pull()
         pull.walk(it, depth=6)
-        if pull.reason:
-            return pull.reason
-        for expression, changes in uses:
-            if changes or not pull.containers_only:
-                return (f"the loop body uses `{expression}`, which the iterable reads from: pulling items "
-                        f"ahead would change what it sees")
-        if pull.lazy:
-            return functools.partial(_view_reason, it)
-        return None
+        reason = _pull_reason(pull, uses)
+        if reason is None and pull.lazy:
+            return _Produced(it, uses)
+        return reason
 
     return check
+
+
+def _pull_reason(pull, uses) -> str | None:
+    if pull.reason:
+        return pull.reason
+    for expression, changes in uses:
+        if changes or not pull.containers_only:
+            return (f"the loop body uses `{expression}`, which the iterable reads from: pulling items "
+                    f"ahead would change what it sees")
+    return None
+
+
+class _Produced:
+    """The per-item check for items a generator or a `__next__` produces.
+
+    A generator that has not started shows only its arguments; what it pulls from (a pipe it
+    opens, `proc.stdout` it loops over) appears in its frame with the first item. So the
+    walk is repeated after the first item arrives, before anything is pulled ahead of it.
+    Every item is then looked at for being a lazy view of the iterable's own source."""
+
+    RECHECKS = 1
+
+    def __init__(self, it, uses):
+        self.it, self.uses, self.seen = it, uses, 0
+
+    def __call__(self, item) -> str | None:
+        if self.seen < self.RECHECKS:
+            self.seen += 1
+            pull = _Pull()
+            pull.walk(self.it, depth=6)
+            reason = _pull_reason(pull, self.uses)
+            if reason:
+                return reason
+        return _view_reason(self.it, item)
 
 
 def iterable_hazard(iterable) -> str | None:

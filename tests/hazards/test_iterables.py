@@ -377,8 +377,40 @@ def request_response(n):
     return out
 
 
+child: dict = {}
+
+
+def answers():
+    for line in child["proc"].stdout:   # the pipe appears in the generator's frame once it runs
+        yield line.strip()
+
+
+def request_response_through_a_generator(n):
+    proc = child["proc"] = subprocess.Popen([sys.executable, "-c", ECHO], stdin=subprocess.PIPE,
+                                            stdout=subprocess.PIPE, text=True, bufsize=1)
+    watchdog = threading.Timer(10, proc.kill)
+    watchdog.start()
+    out = []
+    try:
+        proc.stdin.write("req0\n")
+        proc.stdin.flush()
+        for answer in answers():
+            out.append(slow(answer))
+            if len(out) < n:
+                proc.stdin.write(f"req{len(out)}\n")
+                proc.stdin.flush()
+            else:
+                proc.stdin.close()
+    finally:
+        watchdog.cancel()
+        proc.wait()
+        proc.stdout.close()
+    return out
+
+
 def test_request_response_over_a_pipe_does_not_pull_ahead():
     same(request_response, lambda: (5,))
+    same(request_response_through_a_generator, lambda: (5,))
 
 
 # ----------------------------------------------------------------- inert iterables stay parallel
