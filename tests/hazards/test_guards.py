@@ -8,6 +8,7 @@ function must then still be observably the plain one.
 """
 from __future__ import annotations
 
+import builtins
 import sys
 from unittest import mock
 
@@ -324,3 +325,77 @@ def test_closure_cell_of_the_loops_function_rebound(policy):
     parallel_now(jitted, list(range(8)))
     rebind(noisy_step)
     same_now(loop, jitted, items)
+
+
+# ----------------------------------------------------------------- what a guard must not catch, and what else it must
+
+
+class Client:
+    def get(self, x):
+        return io(x)
+
+
+client = Client()
+
+
+def fetch_with_client(x):
+    return client.get(x)
+
+
+def through_a_global_client(xs):
+    out = []
+    for x in xs:
+        out.append(fetch_with_client(x))
+    return out
+
+
+def test_a_global_rebound_to_another_object_of_the_same_class_stays_parallel():
+    global client
+    jitted = same(through_a_global_client, items)
+    old = client
+    try:
+        client = Client()
+        same_now(through_a_global_client, jitted, items)
+        parallel_now(jitted, list(range(8)))
+    finally:
+        client = old
+
+
+def measure(x):
+    return len(str(io(x)))
+
+
+def through_a_builtin(xs):
+    out = []
+    for x in xs:
+        out.append(measure(x))
+    return out, list(shared)
+
+
+def noisy_len(x):
+    slow(builtins.len(x))
+    shared.append(x)
+    return 1
+
+
+def test_a_builtin_a_callee_calls_shadowed_by_a_module_global():
+    jitted = same(through_a_builtin, items, setup=reset)
+    parallel_now(jitted, list(range(8)))
+    globals()["len"] = noisy_len
+    try:
+        same_now(through_a_builtin, jitted, items)
+    finally:
+        del globals()["len"]
+    parallel_now(jitted, list(range(8)))
+
+
+def models_one_noisy():
+    members = [Model(k) for k in range(8)]
+    for k in (3, 5):
+        members[k].predict = noisy_predict.__get__(members[k])
+    return (members,)
+
+
+def test_an_item_with_its_own_noisy_method_among_items_of_one_class():
+    jitted = same(ensemble, models)     # decided, and item verdicts cached for `Model`
+    same_now(ensemble, jitted, models_one_noisy)
