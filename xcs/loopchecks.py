@@ -245,6 +245,10 @@ def watch(roots, receiver=None, depth: int = 4) -> tuple:
             return
         seen.add(id(obj))
         keep.append(obj)
+        space = getattr(obj, "__dict__", None) if not isinstance(obj, (type, types.ModuleType)) else None
+        wrapped = space.get("__wrapped__") if isinstance(space, dict) else None
+        if wrapped is not None:   # `functools.wraps`, `lru_cache`: the wrapper runs it
+            walk(wrapped, depth - 1)
         if isinstance(obj, functools.partial):
             walk(obj.func, depth)
         elif isinstance(obj, types.MethodType):
@@ -266,9 +270,6 @@ def watch(roots, receiver=None, depth: int = 4) -> tuple:
     def function(fn, depth, receiver):
         code = fn.__code__
         add(_CODE, fn, None, code)
-        wrapped = fn.__dict__.get("__wrapped__") if isinstance(getattr(fn, "__dict__", None), dict) else None
-        if wrapped is not None:
-            walk(wrapped, depth - 1)
         if is_library_file(code.co_filename):
             return   # library code: its own names are its business (as in the effect scan)
         names = _names(code)
@@ -774,6 +775,6 @@ def _reachable(obj, exclude: set, limit: int = MAX_WALK) -> set:
         if id(current) not in exclude and _is_iterator(current):
             found.add(id(current))
         for ref in _referents(current):
-            if isinstance(ref, tuple) or _is_iterator(ref) or type(ref) is itertools.groupby:
+            if isinstance(ref, tuple) or _is_iterator(ref) or type(ref) in (itertools.groupby, _TEE_DATA):
                 stack.append(ref)
     return found

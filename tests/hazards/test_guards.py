@@ -9,6 +9,7 @@ function must then still be observably the plain one.
 from __future__ import annotations
 
 import builtins
+import functools
 import sys
 from unittest import mock
 
@@ -399,3 +400,29 @@ def models_one_noisy():
 def test_an_item_with_its_own_noisy_method_among_items_of_one_class():
     jitted = same(ensemble, models)     # decided, and item verdicts cached for `Model`
     same_now(ensemble, jitted, models_one_noisy)
+
+
+@functools.lru_cache(maxsize=None)
+def cached_helper(x):
+    return step(io(x))
+
+
+def through_a_cached_helper(xs):
+    out = []
+    for x in xs:
+        out.append(cached_helper(x))
+    return out, list(shared)
+
+
+def test_mock_patch_of_a_global_an_lru_cached_callee_calls():
+    cached_helper.cache_clear()
+    jitted = same(through_a_cached_helper, items, setup=lambda: (reset(), cached_helper.cache_clear()))
+    with mock.patch(f"{__name__}.step", noisy_step):
+        for _ in range(2):
+            cached_helper.cache_clear()
+            reset()
+            expected = observe(through_a_cached_helper, items)
+            cached_helper.cache_clear()
+            reset()
+            got = observe(jitted, items)
+            assert got == expected, "\n".join(map(str, xcs.explain(jitted)))
