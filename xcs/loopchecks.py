@@ -148,7 +148,9 @@ MAX_ITEM_TYPES = 256
 def item_check(lp):
     """`check(item)`: why running the map part for `item` on a worker could change the
     result — a method it calls on the item (`model.predict`) prints, logs or changes shared
-    state — or None. Decided once per item type (per function, for items that are functions)."""
+    state — or None. Decided once per item type and method found on it (per function, for
+    items that are functions); a cached verdict is used only while what it rested on (the
+    method's `__code__`, the names its code reads) is unchanged."""
     if not lp.item_calls:
         return None
     calls = lp.item_calls
@@ -438,21 +440,43 @@ _pull_verdicts: dict = {}
 
 
 def iterable_check(lp):
-    """`check(iterator)`, run at each loop start with the iterator the loop pulls from: why
-    its items must not be pulled ahead (a reason in words); None when pulling ahead is
-    invisible; or `item_check(item) -> reason | None` when it is so far, but the items must be
-    looked at as they arrive (a generator or `__next__` produces them, see `_Produced`)."""
-    uses = lp.iterable_uses
+    """`check(iterator, body)`, run at each loop start with the iterator the loop pulls from
+    and the loop's body function: why its items must not be pulled ahead (a reason in
+    words); None when pulling ahead is invisible; or `item_check(item) -> reason | None` when
+    it is so far, but the items must be looked at as they arrive (a generator or `__next__`
+    produces them, see `_Produced`)."""
+    uses, changed = lp.iterable_uses, lp.changed_globals
 
-    def check(it):
-        pull = _Pull()
+    def check(it, body=None):
+        space = getattr(body, "__globals__", None)
+        targets = _Changed(space, changed) if changed and isinstance(space, dict) else None
+        pull = _Pull(targets)
         pull.walk(it, depth=6)
         reason = _pull_reason(pull, uses)
         if reason is None and pull.lazy:
-            return _Produced(it, uses)
+            return _Produced(it, uses, targets)
         return reason
 
     return check
+
+
+class _Changed:
+    """The globals the loop's in-order part assigns or changes: by name in the loop's own
+    module, by object (a container) anywhere."""
+
+    def __init__(self, space: dict, names):
+        self.space, self.names = space, frozenset(names)
+        self.objects = {id(space[n]) for n in names if isinstance(space.get(n), _SHARED_KINDS)}
+
+    def read_by(self, func_globals: dict, code) -> str | None:
+        """The first of them `code` (running with `func_globals`) reads, or None."""
+        for name in _names(code):
+            if func_globals is self.space and name in self.names:
+                return name
+            value = func_globals.get(name, _MISSING)
+            if value is not _MISSING and id(value) in self.objects:
+                return name
+        return None
 
 
 def _pull_reason(pull, uses) -> str | None:
@@ -475,13 +499,13 @@ class _Produced:
 
     RECHECKS = 1
 
-    def __init__(self, it, uses):
-        self.it, self.uses, self.seen = it, uses, 0
+    def __init__(self, it, uses, changed=None):
+        self.it, self.uses, self.changed, self.seen = it, uses, changed, 0
 
     def __call__(self, item) -> str | None:
         if self.seen < self.RECHECKS:
             self.seen += 1
-            pull = _Pull()
+            pull = _Pull(self.changed)
             pull.walk(self.it, depth=6)
             reason = _pull_reason(pull, self.uses)
             if reason:
@@ -504,7 +528,8 @@ class _Pull:
     """What pulling from an iterator does, found by walking what it wraps (`gc.get_referents`
     reads the references a C object or a generator's frame holds without running code)."""
 
-    def __init__(self):
+    def __init__(self, changed: "_Changed | None" = None):
+        self.changed = changed
         self.reason: str | None = None
         self.containers_only = True   # every source reached is a container (or its iterator)
         self.lazy = False             # a generator or `__next__` produces the items: look at them
@@ -597,13 +622,20 @@ class _Pull:
         self.lazy = True
         refs = _referents(gen)
         function = next((r for r in refs if isinstance(r, types.FunctionType) and r.__code__ is gen.gi_code), None)
-        found = _generator_hazard(gen, function)
+        found = _generator_hazard(gen, function) or self.reads_changed(gen.gi_frame.f_globals, gen.gi_code)
         if found:
             self.reason = found
             return
         for ref in refs:
             if ref is not function:
                 self.referent(ref, depth - 1)
+
+    def reads_changed(self, func_globals, code) -> str | None:
+        name = self.changed.read_by(func_globals, code) if self.changed is not None else None
+        if name is None:
+            return None
+        return (f"pulling an item runs `{code.co_qualname}`, which reads `{name}`: the loop changes it, so it "
+                f"must not be read ahead")
 
     def stream(self, f) -> None:
         """A file object: lines of a regular file (or of memory) may be read ahead; a pipe's,
@@ -627,7 +659,8 @@ class _Pull:
         """A class whose `__next__` is Python: scanned like a callee, with the iterator's
         own state private to it; what it reads of shared objects keeps it in order."""
         self.lazy = True
-        found = _next_hazard(it)
+        method = _mro_lookup(type(it), "__next__")
+        found = _next_hazard(it) or self.reads_changed(method.__globals__, method.__code__)
         if found:
             self.reason = found
             return

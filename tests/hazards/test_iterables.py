@@ -196,8 +196,40 @@ def over_counter(n):
     return out
 
 
-@pytest.mark.parametrize("fn", [over_printing_iterator, over_recording_iterator, over_counter, over_progress])
-def test_class_iterators_whose_next_has_effects(fn):
+def ticks(n):
+    for k in range(n):
+        yield k * 100 + state["n"]       # reads a counter the loop body advances
+
+
+def over_ticks(n):
+    out = []
+    for x in ticks(n):
+        out.append(slow(x))
+        state["n"] += 1
+    return out
+
+
+total = 0
+
+
+def totals(n):
+    for k in range(n):
+        yield k, total                   # reads a global the loop body rebinds
+
+
+def over_totals(n):
+    global total
+    total = 0
+    out = []
+    for k, t in totals(n):
+        out.append(slow(k) + t)
+        total += k
+    return out
+
+
+@pytest.mark.parametrize("fn", [over_printing_iterator, over_recording_iterator, over_counter, over_progress,
+                                over_ticks, over_totals])
+def test_sources_with_effects_or_reading_what_the_loop_changes(fn):
     same(fn, lambda: (8,), setup=reset)
 
 
@@ -516,6 +548,21 @@ def over_pages(xs):
     return out
 
 
+TABLE = list(range(8))
+
+
+def rows():
+    for x in TABLE:                      # a global list nobody changes
+        yield x
+
+
+def over_rows():
+    out = []
+    for x in rows():
+        out.append(io(x))
+    return out
+
+
 def over_class_iterator(n):
     out = []
     for x in Countdown(n):
@@ -561,7 +608,7 @@ INERT = [(over_list, lambda: (list(range(8)),)), (over_range, lambda: (8,)),
          (over_dict_items, lambda: ({k: k * k for k in range(8)},)), (over_enumerate_list, lambda: (list(range(8)),)),
          (over_zip_lists, lambda: (list(range(8)),)), (over_pure_generator, lambda: (8,)),
          (over_islice_of_list, lambda: (list(range(10)),)), (over_map_of_range, lambda: (8,)),
-         (over_class_iterator, lambda: (8,)), (over_pages, lambda: (list(range(8)),)), (over_fresh_iterators, lambda: (8,)), (over_chain_of_lists, lambda: (8,))]
+         (over_class_iterator, lambda: (8,)), (over_rows, tuple), (over_pages, lambda: (list(range(8)),)), (over_fresh_iterators, lambda: (8,)), (over_chain_of_lists, lambda: (8,))]
 
 
 @pytest.mark.parametrize("fn,make_args", INERT, ids=[fn.__name__ for fn, _ in INERT])

@@ -78,6 +78,9 @@ class LoopFacts:
     # (`f.tell()`, `next(f)`): pulling items ahead is then visible unless the iterable only
     # walks containers the body does not change. Checked at each loop start.
     iterable_uses: tuple = ()
+    # Globals the in-order part assigns or changes (`state["n"] += 1`, `global total`): a
+    # generator or `__next__` reading one must not be pulled ahead.
+    changed_globals: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ class LoopAnalysis:
                          closure=closure, map_writes=map_writes, guards=guards,
                          item_calls=self._item_calls(statements),
                          input_calls=self._input_calls(statements, inputs),
-                         iterable_uses=self._iterable_uses(), **common)
+                         iterable_uses=self._iterable_uses(), changed_globals=self._changed_globals(), **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -269,6 +269,14 @@ class LoopAnalysis:
                 return None
             return render(name, chain), self._call_may_change_arguments(e)
         return None
+
+    def _changed_globals(self) -> tuple:
+        """Globals the in-order part assigns, or changes the object of."""
+        stored = {ins.arg if isinstance(ins.arg, str) else pyversion.global_name(ins)
+                  for s, kind in zip(self.raw, self.kinds) if kind == "commit"
+                  for _, ins in self._instrs(s) if ins.name in ("STORE_GLOBAL", "DELETE_GLOBAL")}
+        changed = {name for kind, name, _, _ in getattr(self, "mutated", ()) if kind == "global"}
+        return tuple(sorted(stored | changed))
 
     def _iterable_name(self) -> str | None:
         j = self.loop.iter_insert

@@ -15,12 +15,13 @@ among the inputs or as the first item keep that call sequential under every poli
 does a `precheck(body, args)` that names a reason (the inputs, globals or closure cells are
 not the objects the analysis saw; a function among the inputs prints or changes shared state). `item_check(item)` names what makes an item unsafe to run on a
 worker (its `predict` prints), or None: the loop runs inline from the first such item.
-`iterable_check(iterator)` gets the iterator the loop pulls from (the runner calls `iter()`
-once, where the `for` statement would) and names why its items must not be pulled ahead (a
-generator that prints, `itertools.groupby`, a pipe, an object the body also reads), or
-None; or it returns `view_check(item)`, which names items that are lazy views of the
-iterable's source (the `chunks` recipe): from the first such item the loop runs inline,
-each item pulled only after the previous iteration is done.
+`iterable_check(iterator, body)` gets the iterator the loop pulls from (the runner calls
+`iter()` once, where the `for` statement would) and names why its items must not be pulled
+ahead (a generator that prints, `itertools.groupby`, a pipe, an object the body also reads),
+or None; or it returns `check(item)`, which names an item that must not be run ahead of the
+next pull (a lazy view of the iterable's source, as in the `chunks` recipe; a pipe a
+generator only opened when it started): from the first such item the loop runs inline, each
+item pulled only after the previous iteration is done.
 """
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ class LoopRunner:
         hazard = _checked(self.precheck, body, args)
         views = None
         if hazard is None:
-            hazard = _checked(self.iterable_check, it)
+            hazard = _checked(self.iterable_check, it, body)
             if callable(hazard):
                 views, hazard = hazard, None
         if hazard is not None:
