@@ -270,6 +270,12 @@ def watch(roots, receiver=None, depth: int = 4) -> tuple:
                 walk(call, depth, obj)
 
     def function(fn, depth, receiver):
+        original = fn.__dict__.get("__xcs_original__")
+        if isinstance(original, types.FunctionType):
+            # `@xcs.jit` swaps its wrapper's code on the first call (and back when its loops
+            # are not worth it): the user's function is what it runs.
+            walk(original, depth, receiver)
+            return
         code = fn.__code__
         add(_CODE, fn, None, code)
         if is_library_file(code.co_filename):

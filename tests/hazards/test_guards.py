@@ -426,3 +426,28 @@ def test_mock_patch_of_a_global_an_lru_cached_callee_calls():
             reset()
             got = observe(jitted, items)
             assert got == expected, "\n".join(map(str, xcs.explain(jitted)))
+
+
+def plain_helper(x):
+    return io(x) * 3
+
+
+jitted_helper = xcs.jit(plain_helper, parallel=False)
+
+
+def through_a_jitted_helper(xs):
+    out = []
+    for x in xs:
+        out.append(jitted_helper(x))
+    return out
+
+
+def test_a_callee_that_is_itself_jitted_does_not_count_as_replaced_code():
+    """XCS swaps the `__code__` of a `@xcs.jit` function on its first call (and back, when
+    evidence says its loops are not worth it): that is not the user replacing it."""
+    global jitted_helper
+    jitted_helper = xcs.jit(plain_helper, parallel=False)   # not called yet: still its first-call code
+    jitted = xcs.jit(through_a_jitted_helper, parallel=True)
+    assert jitted(list(range(8))) == [x * 3 for x in range(8)]   # analysed before the helper's first call
+    parallel_now(jitted, list(range(8)))
+    same_now(through_a_jitted_helper, jitted, items)
