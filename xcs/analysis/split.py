@@ -261,7 +261,7 @@ class LoopAnalysis:
         callee = e.target
         if names(callee) and len(callee.chain) > len(chain):
             return render(name, callee.chain), callee.chain[-1] in effects.MUTATORS
-        if any(names(a) for a in e.args):
+        if any(names(a) and a.chain == chain for a in e.args):   # the object itself, not an attribute of it
             obj = self._resolve(callee)
             if isinstance(obj, types.BuiltinFunctionType) and obj.__name__ in self._NOT_ADVANCING:
                 return None
