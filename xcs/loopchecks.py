@@ -23,7 +23,6 @@ import stat
 import sys
 import threading
 import types
-import weakref
 
 from xcs.analysis import Environment, effects
 from xcs.analysis.effects import follow_chain
@@ -769,11 +768,14 @@ def _generator_hazard(gen, function) -> str | None:
     verdict = f"pulling an item runs `{code.co_qualname}`, which {found}" if found else None
     entries = watch([function]) if function is not None else ()
     with _lock:
+        if len(_generator_verdicts) >= MAX_GENERATOR_CODES:
+            _generator_verdicts.clear()   # bounded: the entries hold the functions, so no weak keys
         _generator_verdicts[code] = (verdict, entries)
     return verdict
 
 
-_generator_verdicts: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_generator_verdicts: dict = {}
+MAX_GENERATOR_CODES = 1024
 
 
 class _GeneratorCode:
