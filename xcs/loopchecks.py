@@ -246,8 +246,8 @@ def watch(roots, receiver=None, depth: int = 4) -> tuple:
             return
         seen.add(id(obj))
         keep.append(obj)
-        space = getattr(obj, "__dict__", None) if not isinstance(obj, (type, types.ModuleType)) else None
-        wrapped = space.get("__wrapped__") if isinstance(space, dict) else None
+        space = _own_dict(obj) if not isinstance(obj, (type, types.ModuleType)) else None
+        wrapped = space.get("__wrapped__") if space is not None else None
         if wrapped is not None:   # `functools.wraps`, `lru_cache`: the wrapper runs it
             walk(wrapped, depth - 1)
         if isinstance(obj, functools.partial):
@@ -269,7 +269,7 @@ def watch(roots, receiver=None, depth: int = 4) -> tuple:
                 walk(call, depth, obj)
 
     def function(fn, depth, receiver):
-        original = fn.__dict__.get("__xcs_original__")
+        original = (_own_dict(fn) or {}).get("__xcs_original__")
         if isinstance(original, types.FunctionType):
             # `@xcs.jit` swaps its wrapper's code on the first call (and back when its loops
             # are not worth it): the user's function is what it runs.
@@ -310,7 +310,8 @@ def watch(roots, receiver=None, depth: int = 4) -> tuple:
             space = vars(value)
             for name in names:
                 if name in space and not isinstance(space[name], _DATA):
-                    add(_DICT, space, name, space[name])
+                    kind, expected = _by_identity_or_type(_DICT, space[name])
+                    add(kind, space, name, expected)
                     walk(space[name], depth)
             return
         if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
@@ -683,12 +684,18 @@ def _is_iterator(obj) -> bool:
     return _mro_lookup(type(obj), "__next__") is not _MISSING
 
 
-def _instance_values(obj) -> list:
+def _own_dict(obj) -> dict | None:
+    """`obj.__dict__` read without running the object's own code (`__getattr__`), or None."""
     try:
         space = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
-        return []
-    return list(space.values()) if isinstance(space, dict) else []
+    except (AttributeError, TypeError):
+        return None
+    return space if isinstance(space, dict) else None
+
+
+def _instance_values(obj) -> list:
+    space = _own_dict(obj)
+    return list(space.values()) if space is not None else []
 
 
 _SHARED_KINDS = (list, dict, set, bytearray, collections.deque)
@@ -710,11 +717,8 @@ def _next_hazard(it) -> str | None:
     # What it reads of the objects its instance holds: an object someone else also holds
     # (a counter, a list the loop body changes) may change between pulls.
     names = _names(method.__code__)
-    try:
-        space = object.__getattribute__(it, "__dict__")
-    except AttributeError:
-        space = {}
-    if not isinstance(space, dict):
+    space = _own_dict(it)
+    if space is None:
         return None
     for name in names:
         if name in space and isinstance(space[name], _SHARED_KINDS) and _refs(space, name) > _OWN_REFS:
