@@ -565,13 +565,13 @@ class _Pull:
                     self.elements(ref, depth - 1)
                 else:
                     self.referent(ref, depth - 1)
-        elif kind in _WRAPPERS:
-            for ref in _referents(obj):
-                self.referent(ref, depth - 1)
-        elif kind is _SEQITER:
+        elif kind is _SEQITER or kind is reversed:
             for ref in _referents(obj):       # a sequence read by index: its `__getitem__` runs
                 if type(ref) not in _CONTAINERS and not isinstance(ref, _SCALARS):
                     self.indexed(ref)
+        elif kind in _WRAPPERS:
+            for ref in _referents(obj):
+                self.referent(ref, depth - 1)
         elif isinstance(obj, types.GeneratorType):
             self.generator(obj, depth)
         elif isinstance(obj, io.IOBase):

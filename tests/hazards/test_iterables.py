@@ -324,7 +324,39 @@ def tee_half_of_printing(n):
     return out, list(b)
 
 
-@pytest.mark.parametrize("fn", [islice_of_printing, map_of_printing, filter_of_logging, zip_of_recording,
+class PrintingSequence:
+    """The old sequence protocol: `for` calls `__getitem__` with 0, 1, ... until IndexError."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, k):
+        if k >= self.n:
+            raise IndexError(k)
+        print("index", k)
+        return k
+
+
+def over_printing_sequence(n):
+    out = []
+    for x in PrintingSequence(n):
+        out.append(slow(x))
+        print("got", x)
+    return out
+
+
+def reversed_printing_sequence(n):
+    out = []
+    for x in reversed(PrintingSequence(n)):
+        out.append(slow(x))
+        print("got", x)
+    return out
+
+
+@pytest.mark.parametrize("fn", [over_printing_sequence, reversed_printing_sequence, islice_of_printing, map_of_printing, filter_of_logging, zip_of_recording,
                                 enumerate_of_printing, chain_of_printing, callable_sentinel,
                                 tee_half_of_printing])
 def test_wrappers_over_effectful_sources(fn):
