@@ -96,8 +96,18 @@ def csv_reader_and_tell(source):
     return out
 
 
+def reader_named_before_the_loop(source):
+    f = text_io.StringIO(source)
+    reader = csv.reader(f)
+    out = []
+    for row in reader:
+        out.append((slow(len(row[0])), f.tell()))
+    return out
+
+
 @pytest.mark.parametrize("fn", [readline_in_body, readline_through_enumerate, tell_through_enumerate,
-                                next_through_zip, next_through_islice, csv_reader_and_tell])
+                                next_through_zip, next_through_islice, csv_reader_and_tell,
+                                reader_named_before_the_loop])
 def test_the_body_reads_the_object_the_loop_iterates(fn):
     same(fn, text)
 

@@ -207,8 +207,27 @@ class LoopAnalysis:
 
     def _iterable_roots(self) -> list:
         """(kind, name, chain) of each outer variable read by the expression the loop iterates
-        over (`f` in `enumerate(f)`, `proc.stdout` in `for line in proc.stdout`)."""
-        stop = self.loop.iter_insert
+        over (`f` in `enumerate(f)`, `proc.stdout` in `for line in proc.stdout`) and, for a
+        local assigned once before (`reader = csv.reader(f)`), by the expression assigned."""
+        roots = self._expression_roots(self.loop.iter_insert)
+        for kind, name, chain in list(roots):
+            store = self._single_store(name) if kind == "local" and not chain else None
+            if store is not None:
+                roots += [r for r in self._expression_roots(store) if r not in roots]
+        return roots
+
+    def _single_store(self, name: str):
+        """The index of the only STORE_FAST of `name` in the function, if it is not a parameter."""
+        code = self.code
+        if self._assignment_counts.get(name) != 1 or \
+                name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+            return None
+        return next((i for i, item in enumerate(self.items)
+                     if isinstance(item, Instr) and item.name == "STORE_FAST" and item.arg == name), None)
+
+    def _expression_roots(self, stop: int) -> list:
+        """The outer variables read by the expression whose value is on top of the stack just
+        before items[stop]."""
         total, start = 0, None
         for k in range(stop - 1, -1, -1):
             item = self.items[k]
