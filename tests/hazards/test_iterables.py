@@ -393,6 +393,21 @@ def the_chunks_recipe(n):
     return out
 
 
+def chunks_read_in_the_work(n):
+    out = []
+    for c in chunks(range(n), 4):
+        y = [r * 10 for r in c]          # the chunk is consumed on a worker
+        out.append(post(y))
+    return out
+
+
+def chunks_as_lists(n):
+    out = []
+    for c in chunks(range(n), 4):
+        out.append(post(list(c)))        # no comprehension: parallel-capable on 3.11 too
+    return out
+
+
 def groups_of(xs):
     for _, group in groupby(xs):
         yield group
@@ -414,6 +429,8 @@ def enumerated_chunks(n):
 
 def test_chunks_recipe_items_are_views_of_one_iterator():
     same(the_chunks_recipe, lambda: (12,))
+    same(chunks_as_lists, lambda: (12,))
+    same(chunks_read_in_the_work, lambda: (12,))
     same(enumerated_chunks, lambda: (12,))
 
 

@@ -132,7 +132,9 @@ class LoopRunner:
 
         def while_safe():
             for item in items:
-                if any(_checked(check, item) is not None for check in checks):
+                reason = next((r for r in (_checked(check, item) for check in checks) if r is not None), None)
+                if reason is not None:
+                    self.inline_reason = f"in order from one item on: {reason}"
                     unsafe.append(item)
                     return
                 yield item
