@@ -794,32 +794,47 @@ class _GeneratorCode:
 
 
 def _view_reason(source, item) -> str | None:
-    """Why `item` (or a part of a tuple item) is a lazy view of `source`'s own source — an
-    iterator sharing what it pulls from with the iterable (`chain([first], islice(it, n))`,
-    a `groupby` group) — so the next pull would change it; or None."""
-    candidates = [x for x in (item if type(item) is tuple else (item,)) if _is_iterator(x)]
-    if not candidates:
+    """Why `item` (or a part of a tuple item) is tied to what `source` does at its next pull,
+    or None. An iterator or a resource (a file, a connection) the generator still holds, or
+    whose method it holds (the pending `__exit__` of `with open(p) as f: yield f` closes the
+    file at the next pull), may be advanced or closed then; a lazy view sharing what the
+    iterable pulls from (`chain([first], islice(it, n))`, a `groupby` group) moves on with it."""
+    parts = item if type(item) is tuple else (item,)
+    views = [x for x in parts if _is_iterator(x)]
+    resources = views + [x for x in parts if not _is_iterator(x) and (
+        _mro_lookup(type(x), "__exit__") is not _MISSING or _mro_lookup(type(x), "close") is not _MISSING)]
+    if not resources:
         return None
-    exclude = {id(c) for c in candidates}
-    sources = _reachable(source, exclude)
-    for candidate in candidates:
-        if _reachable(candidate, {id(candidate)}) & sources:
+    sources, held = _under(source, {id(x) for x in resources})
+    if any(id(x) in held for x in resources):
+        return ("the iterable still holds its item, or a method of it, and may advance or close it at the "
+                "next pull: from this item on, each is handed over before the next is pulled")
+    for candidate in views:
+        if _under(candidate, {id(candidate)})[0] & sources:
             return ("the iterable's items are lazy views of its own source (the next pull would change "
                     "them): from this item on, each is handed over before the next is pulled")
     return None
 
 
-def _reachable(obj, exclude: set, limit: int = MAX_WALK) -> set:
-    """Ids of the iterators reachable from `obj` through iterators, generators and tuples."""
-    found, stack, seen = set(), [obj], set()
+def _under(obj, items: set, limit: int = MAX_WALK) -> tuple:
+    """(ids of the iterators reachable from `obj` through iterators, generators, tuples and
+    tee/groupby state, not passing through `items`; ids among `items` that this reaches
+    directly or as the owner of a bound method)."""
+    found, held, stack, seen = set(), set(), [obj], set()
     while stack and len(seen) < limit:
         current = stack.pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if id(current) not in exclude and _is_iterator(current):
+        if current is not obj and _is_iterator(current):
             found.add(id(current))
         for ref in _referents(current):
-            if isinstance(ref, tuple) or _is_iterator(ref) or type(ref) in (itertools.groupby, _TEE_DATA):
+            owner = getattr(ref, "__self__", None) if isinstance(ref, _BOUND_METHODS) else None
+            if id(ref) in items or (owner is not None and id(owner) in items):
+                held.add(id(ref) if id(ref) in items else id(owner))
+            elif isinstance(ref, tuple) or _is_iterator(ref) or type(ref) in (itertools.groupby, _TEE_DATA):
                 stack.append(ref)
-    return found
+    return found, held
+
+
+_BOUND_METHODS = (types.MethodType, types.BuiltinMethodType, types.MethodWrapperType)

@@ -434,6 +434,65 @@ def test_chunks_recipe_items_are_views_of_one_iterator():
     same(enumerated_chunks, lambda: (12,))
 
 
+def open_all(paths):
+    for p in paths:
+        with open(p) as f:
+            yield f                      # closed when the next item is pulled
+
+
+def read_each(paths):
+    out = []
+    for f in open_all(paths):
+        lines = list(f)                  # read on a worker
+        out.append(slow(len(lines[0]) if lines else 0))
+    return out
+
+
+def test_files_a_generator_closes_at_the_next_pull(tmp_path):
+    paths = []
+    for k in range(8):
+        (tmp_path / f"f{k}").write_text("x" * k)
+        paths.append(str(tmp_path / f"f{k}"))
+    same(read_each, lambda: (list(paths),))
+
+
+class Lease:
+    """A resource that must not be used once released."""
+
+    def __init__(self, k):
+        self.k, self.released = k, False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.released = True
+
+    def value(self):
+        slow(self.k)                     # a blocking call, then the lease must still be held
+        if self.released:
+            raise RuntimeError(f"lease {self.k} used after release")
+        return self.k
+
+
+def leases(n):
+    for k in range(n):
+        with Lease(k) as lease:
+            yield lease                  # released when the next item is pulled
+
+
+def use_leases(n):
+    out = []
+    for lease in leases(n):
+        v = lease.value()
+        out.append(v)
+    return out
+
+
+def test_resources_a_generator_releases_at_the_next_pull():
+    same(use_leases, lambda: (8,))
+
+
 def test_groupby_groups_handed_out_by_a_generator():
     same(groups_through_a_generator, lambda: ("AAABBCDDDDEF",))
 
