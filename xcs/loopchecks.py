@@ -8,17 +8,37 @@ items ahead of the iterations is invisible. Each returns a reason in words, or N
 """
 from __future__ import annotations
 
+import array
+import builtins
+import collections
+import csv
 import functools
+import gc
 import inspect
+import io
+import itertools
+import logging
+import os
+import stat
+import sys
 import threading
 import types
-import weakref
 
 from xcs.analysis import Environment, effects
 from xcs.analysis.effects import follow_chain
 from xcs.environment import environment
+from xcs.sourcepaths import is_library_file
+
+log = logging.getLogger("xcs")
 
 _lock = threading.Lock()
+
+
+class _SequenceLike:
+    """A sequence by `__getitem__` only: `iter()` of it is CPython's generic sequence iterator."""
+
+    def __getitem__(self, k):
+        raise IndexError(k)
 
 
 def precheck(lp):
@@ -30,6 +50,9 @@ def precheck(lp):
     cells = {name: k for k, name in enumerate(lp.closure)}
     checks = tuple((kind, index.get(name) if kind == "local" else cells.get(name), name, chain, obj)
                    for kind, name, chain, obj in lp.guards)
+    # What the verdicts on those objects rested on, a few calls deep: the functions' code,
+    # the globals, module attributes, class attributes and closure cells their code reads.
+    deep = watch([obj for *_, obj in lp.guards])
     verdicts: dict = {}
 
     def check(body, args) -> str | None:
@@ -48,6 +71,9 @@ def precheck(lp):
                 same = False
             if not same:
                 return f"`{name}` is not the object the analysis saw (rebound, or another class)"
+        changed = stale(deep)
+        if changed:
+            return changed
         for value in args:
             if callable(value) and not isinstance(value, type):
                 found = call_verdict(value, None, verdicts)
@@ -74,13 +100,14 @@ def call_verdict(obj, receiver, verdicts: dict) -> str | None:
     and callable objects' `__call__`. Verdicts are cached in `verdicts`."""
     try:
         key = (obj, type(receiver))
-        if key in verdicts:
-            return verdicts[key]
+        cached = verdicts.get(key)
     except TypeError:
-        key = None
+        key = cached = None
+    if cached is not None and stale(cached[1]) is None:
+        return cached[0]
     verdict = _verdict(obj, receiver, depth=3)
-    if key is not None and len(verdicts) < MAX_ITEM_TYPES:
-        verdicts[key] = verdict
+    if key is not None and (key in verdicts or len(verdicts) < MAX_ITEM_TYPES):
+        verdicts[key] = (verdict, watch([obj], receiver))
     return verdict
 
 
@@ -125,14 +152,15 @@ def _known_environment() -> Environment:
     return env
 
 
-_UNCHECKED = object()
 MAX_ITEM_TYPES = 256
 
 
 def item_check(lp):
     """`check(item)`: why running the map part for `item` on a worker could change the
     result — a method it calls on the item (`model.predict`) prints, logs or changes shared
-    state — or None. Decided once per item type (per function, for items that are functions)."""
+    state — or None. Decided once per item type and method found on it (per function, for
+    items that are functions); a cached verdict is used only while what it rested on (the
+    method's `__code__`, the names its code reads) is unchanged."""
     if not lp.item_calls:
         return None
     calls = lp.item_calls
@@ -144,17 +172,36 @@ def item_check(lp):
         except Exception:  # noqa: BLE001 - the body's own unpacking will fail the same way
             return None
         try:
-            key = tuple(p if isinstance(p, types.FunctionType) else type(p) for p in parts)
-            verdict = verdicts.get(key, _UNCHECKED)
+            key = tuple(p if isinstance(p, types.FunctionType) else (type(p), _resolved(p, chain))
+                        for p, (_, chain) in zip(parts, calls))
+            cached = verdicts.get(key)
         except TypeError:
-            key, verdict = None, _UNCHECKED
-        if verdict is _UNCHECKED:
-            verdict = _item_verdict(parts, calls)
-            if key is not None and len(verdicts) < MAX_ITEM_TYPES:
-                verdicts[key] = verdict
+            key, cached = None, None
+        if cached is not None and stale(cached[1]) is None:
+            return cached[0]
+        verdict = _item_verdict(parts, calls)
+        if key is not None and (key in verdicts or len(verdicts) < MAX_ITEM_TYPES):
+            verdicts[key] = (verdict, _item_watch(parts, calls))
         return verdict
 
     return check
+
+
+def _resolved(part, chain):
+    """What `part.chain` resolves to (the class's function for a method), or None."""
+    try:
+        return follow_chain(part, chain)
+    except Exception:  # noqa: BLE001 - resolved only when the call runs
+        return None
+
+
+def _item_watch(parts, calls) -> tuple:
+    entries = ()
+    for part, (_, chain) in zip(parts, calls):
+        obj = _resolved(part, chain)
+        if obj is not None:
+            entries += watch([obj], _resolved(part, chain[:-1]) if chain else None)
+    return entries
 
 
 def _part(item, path):
@@ -177,47 +224,573 @@ def _item_verdict(parts, calls) -> str | None:
     return None
 
 
-_hazards: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+# ----------------------------------------------------------------- guards a few calls deep
+#
+# A verdict on a function rests on more than the function object: on its code, and on what
+# the names its code reads resolve to — globals (a `mock.patch` target), attributes of
+# modules and classes (`Model.predict = noisy_predict`), closure cells (a `nonlocal`
+# rebinding). `watch` records those as (kind, holder, name, object) entries when the verdict
+# is reached, following functions as deep as the effect scan does; `stale` re-reads them
+# with dictionary lookups and identity comparisons (TorchDynamo's guards: identity of the
+# object, of its `__code__`, of what a name resolves to). Plain data (numbers, strings,
+# containers) is not recorded: rebinding it does not change what a call does.
+
+_DICT, _MRO, _CODE, _CELL, _DICT_TYPE, _CELL_TYPE = range(6)
+_MISSING = object()
+MAX_WATCHED = 512
+_DATA = (int, float, complex, str, bytes, bytearray, bool, type(None), list, dict, set, frozenset, tuple)
+
+
+def watch(roots, receiver=None, depth: int = 4) -> tuple:
+    """The entries a verdict on the callables `roots` (called on `receiver`, if any) rests on."""
+    entries: list = []
+    seen: set = set()
+    keep: list = []   # keeps visited objects alive, so their ids stay theirs while walking
+    builtins_ = vars(builtins)
+
+    def add(kind, holder, name, value):
+        if len(entries) < MAX_WATCHED:
+            entries.append((kind, holder, name, value))
+
+    def walk(obj, depth, receiver=None):
+        if depth <= 0 or len(entries) >= MAX_WATCHED or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        keep.append(obj)
+        space = _own_dict(obj) if not isinstance(obj, (type, types.ModuleType)) else None
+        wrapped = space.get("__wrapped__") if space is not None else None
+        if wrapped is not None:   # `functools.wraps`, `lru_cache`: the wrapper runs it
+            walk(wrapped, depth - 1)
+        if isinstance(obj, functools.partial):
+            walk(obj.func, depth)
+        elif isinstance(obj, types.MethodType):
+            walk(obj.__func__, depth, obj.__self__)
+        elif isinstance(obj, types.FunctionType):
+            function(obj, depth, receiver)
+        elif isinstance(obj, type):
+            for name in ("__init__", "__new__", "__call__"):
+                found = _mro_lookup(obj, name)
+                if isinstance(found, types.FunctionType):
+                    add(_MRO, obj, name, found)
+                    walk(found, depth - 1)
+        elif callable(obj) and not isinstance(obj, (types.BuiltinFunctionType, types.BuiltinMethodType)):
+            call = _mro_lookup(type(obj), "__call__")
+            if isinstance(call, types.FunctionType):
+                add(_MRO, type(obj), "__call__", call)
+                walk(call, depth, obj)
+
+    def function(fn, depth, receiver):
+        original = (_own_dict(fn) or {}).get("__xcs_original__")
+        if isinstance(original, types.FunctionType):
+            # `@xcs.jit` swaps its wrapper's code on the first call (and back when its loops
+            # are not worth it): the user's function is what it runs.
+            walk(original, depth, receiver)
+            return
+        code = fn.__code__
+        add(_CODE, fn, None, code)
+        if is_library_file(code.co_filename):
+            return   # library code: its own names are its business (as in the effect scan)
+        names = _names(code)
+        globals_ = fn.__globals__
+        builtins_of = globals_.get("__builtins__", builtins_)
+        builtins_of = vars(builtins_of) if isinstance(builtins_of, types.ModuleType) else builtins_of
+        for name in names:
+            if name in globals_:
+                value = globals_[name]
+                if not isinstance(value, _DATA):
+                    kind, expected = _by_identity_or_type(_DICT, value)
+                    add(kind, globals_, name, expected)
+                    follow(value, names, depth - 1)
+            elif isinstance(builtins_of, dict) and name in builtins_of:
+                add(_DICT, globals_, name, _MISSING)   # a module global may come to shadow it
+                add(_DICT, builtins_of, name, builtins_of[name])
+        for cell in fn.__closure__ or ():
+            value = _cell(cell)
+            if not isinstance(value, _DATA):
+                kind, expected = _by_identity_or_type(_CELL, value)
+                add(kind, cell, None, expected)
+                follow(value, names, depth - 1)
+        if receiver is not None:
+            follow(receiver, names, depth - 1)
+
+    def follow(value, names, depth):
+        """Record what the attribute names a function reads resolve to on `value`."""
+        if depth <= 0:
+            return
+        if isinstance(value, types.ModuleType):
+            space = vars(value)
+            for name in names:
+                if name in space and not isinstance(space[name], _DATA):
+                    kind, expected = _by_identity_or_type(_DICT, space[name])
+                    add(kind, space, name, expected)
+                    walk(space[name], depth)
+            return
+        if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+            walk(value, depth)
+            return
+        cls = value if isinstance(value, type) else type(value)
+        if cls.__module__ == "builtins":
+            walk(value, depth)
+            return
+        for name in names:
+            found = _mro_lookup(cls, name)
+            if found is not _MISSING:
+                add(_MRO, cls, name, found)
+                if isinstance(found, (staticmethod, classmethod)):
+                    found = found.__func__
+                walk(found, depth, None if value is cls else value)
+        walk(value, depth)
+
+    for root in roots:
+        try:
+            walk(root, depth, receiver)
+        except Exception:  # noqa: BLE001 - an exotic object: guarded by identity only
+            log.debug("xcs: could not record what %r depends on", root, exc_info=True)
+    return tuple(entries)
+
+
+def stale(entries) -> str | None:
+    """Words naming the first entry that no longer holds, or None."""
+    for kind, holder, name, expected in entries:
+        if kind == _DICT:
+            now = holder.get(name, _MISSING)
+        elif kind == _MRO:
+            now = _mro_lookup(holder, name)
+        elif kind == _CODE:
+            now = holder.__code__
+        elif kind == _DICT_TYPE:
+            now = type(holder.get(name, _MISSING))
+        elif kind == _CELL_TYPE:
+            now = type(_cell(holder))
+        else:
+            now = _cell(holder)
+        if now is not expected:
+            return _stale_words(kind, holder, name)
+    return None
+
+
+def _by_identity_or_type(kind, value) -> tuple:
+    """(kind, expected): functions, classes and modules are guarded by identity; other
+    objects (a client, a model) by their type, whose attributes are guarded in turn."""
+    if isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, type, types.ModuleType,
+                          functools.partial)) or type(value).__module__ in ("builtins", "unittest.mock"):
+        return kind, value
+    return (_DICT_TYPE if kind == _DICT else _CELL_TYPE), type(value)
+
+
+def _stale_words(kind, holder, name) -> str:
+    if kind == _CODE:
+        return f"the code of `{getattr(holder, '__qualname__', holder)}` was replaced after the analysis"
+    if kind == _MRO:
+        return f"`{getattr(holder, '__qualname__', holder)}.{name}` is not the attribute the analysis saw"
+    if kind in (_CELL, _CELL_TYPE):
+        return "a closure variable of a function the loop calls was rebound after the analysis"
+    owner = holder.get("__name__", "?") if isinstance(holder, dict) else "?"
+    return f"`{owner}.{name}` is not the object the analysis saw (rebound or patched)"
+
+
+def _mro_lookup(cls, name):
+    try:
+        for klass in cls.__mro__:
+            space = klass.__dict__
+            if name in space:
+                return space[name]
+    except Exception:  # noqa: BLE001 - an exotic metaclass
+        pass
+    return _MISSING
+
+
+def _cell(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _MISSING
+
+
+def _names(code) -> frozenset:
+    """The global and attribute names `code` and the code nested in it read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names(const)
+    return frozenset(names)
+
+
+# ----------------------------------------------------------------- pulling items ahead
+#
+# The runner pulls up to a window of items ahead of the iterations running them. That is
+# invisible only when pulling is: walking a container (a list, a range, a dict view, or
+# `enumerate`/`zip`/`map`/`islice`... over them), or running a generator or `__next__` the
+# effect scan proves does nothing others see, whose items are not lazy views of its own
+# source (the `chunks` recipe, `groupby` groups), and that reads nothing the loop body uses
+# (`for i, line in enumerate(f): f.tell()`). Anything else — a pipe or socket, whose next
+# line may wait for what the body writes; an iterator XCS does not know — is pulled one
+# item at a time, when the loop needs it.
+
+_CONTAINERS = frozenset({list, tuple, range, dict, set, frozenset, str, bytes, bytearray, memoryview,
+                         collections.deque, collections.OrderedDict, collections.defaultdict, array.array,
+                         type({}.keys()), type({}.values()), type({}.items())})
+_INERT = frozenset({type(iter(x)) for x in ([], (), range(0), range(1 << 70), "", "\u00e9", b"", bytearray(),
+                                            {}, {}.values(), {}.items(), set(), collections.deque(),
+                                            collections.OrderedDict(), collections.OrderedDict().values(),
+                                            collections.OrderedDict().items(), memoryview(b""), array.array("b"))}
+                   | {type(reversed(x)) for x in ([], {}, {}.values(), {}.items(), collections.deque(),
+                                                  collections.OrderedDict(), range(0))}
+                   | {itertools.count, itertools.repeat, type(os.scandir(os.curdir))})
+_WRAPPERS = frozenset({enumerate, zip, map, filter, reversed, itertools.islice, itertools.chain,
+                       itertools.starmap, itertools.takewhile, itertools.dropwhile, itertools.compress,
+                       itertools.zip_longest, itertools.accumulate, itertools.filterfalse, itertools.cycle,
+                       itertools.product, itertools.permutations, itertools.combinations,
+                       itertools.combinations_with_replacement, type(itertools.tee(())[0]),
+                       type(iter(lambda: 0, 1)), type(csv.reader(())),
+                       *(getattr(itertools, name) for name in ("pairwise", "batched") if hasattr(itertools, name))})
+_GROUPER = type(next(itertools.groupby("a"))[1])
+_TEE_DATA = next(type(r) for r in gc.get_referents(itertools.tee(())[0]) if type(r).__name__ == "_tee_dataobject")
+_WRAPPERS = _WRAPPERS | {_TEE_DATA}
+MAX_ELEMENTS = 4096
+_SEQITER = type(iter(_SequenceLike()))
+_SCALARS = (int, float, complex, str, bytes, bool, type(None))
+_PIPE_WORDS = ("reading ahead from a pipe, socket or terminal waits for data the loop body may be the one to "
+               "cause (a request/response protocol)")
+MAX_WALK = 64
+_pull_verdicts: dict = {}
+
+
+def iterable_check(lp):
+    """`check(iterator, body)`, run at each loop start with the iterator the loop pulls from
+    and the loop's body function: why its items must not be pulled ahead (a reason in
+    words); None when pulling ahead is invisible; or `item_check(item) -> reason | None` when
+    it is so far, but the items must be looked at as they arrive (a generator or `__next__`
+    produces them, see `_Produced`)."""
+    uses, changed = lp.iterable_uses, lp.changed_globals
+
+    def check(it, body=None):
+        space = getattr(body, "__globals__", None)
+        targets = _Changed(space, changed) if changed and isinstance(space, dict) else None
+        pull = _Pull(targets)
+        pull.walk(it, depth=6)
+        reason = _pull_reason(pull, uses)
+        if reason is None and pull.lazy:
+            return _Produced(it, uses, targets)
+        return reason
+
+    return check
+
+
+class _Changed:
+    """The globals the loop's in-order part assigns or changes: by name in the loop's own
+    module, by object (a container) anywhere."""
+
+    def __init__(self, space: dict, names):
+        self.space, self.names = space, frozenset(names)
+        self.objects = {id(space[n]) for n in names if isinstance(space.get(n), _SHARED_KINDS)}
+
+    def read_by(self, func_globals: dict, code) -> str | None:
+        """The first of them `code` (running with `func_globals`) reads, or None."""
+        for name in _names(code):
+            if func_globals is self.space and name in self.names:
+                return name
+            value = func_globals.get(name, _MISSING)
+            if value is not _MISSING and id(value) in self.objects:
+                return name
+        return None
+
+
+def _pull_reason(pull, uses) -> str | None:
+    if pull.reason:
+        return pull.reason
+    for expression, changes in uses:
+        if changes or not pull.containers_only:
+            return (f"the loop body uses `{expression}`, which the iterable reads from: pulling items "
+                    f"ahead would change what it sees")
+    return None
+
+
+class _Produced:
+    """The per-item check for items a generator or a `__next__` produces.
+
+    A generator that has not started shows only its arguments; what it pulls from (a pipe it
+    opens, `proc.stdout` it loops over) appears in its frame with the first item. So the
+    walk is repeated after the first item arrives, before anything is pulled ahead of it.
+    Every item is then looked at for being a lazy view of the iterable's own source."""
+
+    RECHECKS = 1
+
+    def __init__(self, it, uses, changed=None):
+        self.it, self.uses, self.changed, self.seen = it, uses, changed, 0
+
+    def __call__(self, item) -> str | None:
+        if self.seen < self.RECHECKS:
+            self.seen += 1
+            pull = _Pull(self.changed)
+            pull.walk(self.it, depth=6)
+            reason = _pull_reason(pull, self.uses)
+            if reason:
+                return reason
+        return _view_reason(self.it, item)
 
 
 def iterable_hazard(iterable) -> str | None:
-    """Why `iterable` must not be pulled ahead of the loop body, or None.
-
-    XCS pulls items ahead of the iterations running them. That is invisible unless pulling
-    has visible effects or invalidates earlier items: `itertools.groupby` groups die at the
-    next pull, and a generator (or a `map`/`filter` function) that prints or changes shared
-    state would do so earlier than the plain loop. Wrappers (`enumerate`, `zip`, `map`,
-    `filter`) are looked through."""
+    """Why the items of `iterable` must not be pulled ahead of the loop body, or None (see
+    `iterable_check`; lazy items are not looked at here)."""
     try:
-        return _hazard(iterable, depth=4)
+        pull = _Pull()
+        pull.walk(iterable, depth=6)
+        return pull.reason
     except Exception as error:  # noqa: BLE001 - cannot tell: keep the loop in order
         return f"XCS could not inspect the iterable ({error!r})"
 
 
-def _hazard(iterable, depth) -> str | None:
-    import itertools
+class _Pull:
+    """What pulling from an iterator does, found by walking what it wraps (`gc.get_referents`
+    reads the references a C object or a generator's frame holds without running code)."""
 
-    if depth <= 0:
-        return None
-    if type(iterable) is itertools.groupby:
-        return "the groups of itertools.groupby are valid only until its next item is pulled"
-    if isinstance(iterable, types.GeneratorType):
-        return _code_hazard(iterable.gi_code, iterable.gi_frame)
-    if type(iterable) in (enumerate, zip, map, filter):
-        _, parts = iterable.__reduce__()[:2]
-        for part in parts:
-            if isinstance(part, types.FunctionType):
-                found = _function_hazard(part)
-            else:
-                found = _hazard(part, depth - 1)
+    def __init__(self, changed: "_Changed | None" = None):
+        self.changed = changed
+        self.reason: str | None = None
+        self.containers_only = True   # every source reached is a container (or its iterator)
+        self.lazy = False             # a generator or `__next__` produces the items: look at them
+        self.seen: set = set()
+
+    def walk(self, obj, depth) -> None:
+        if self.reason or id(obj) in self.seen:
+            return
+        self.seen.add(id(obj))
+        kind = type(obj)
+        if kind in _INERT or kind in _CONTAINERS:
+            return
+        self.containers_only = False
+        if depth <= 0 or len(self.seen) > MAX_WALK:
+            self.reason = "the iterable wraps too many layers for XCS to inspect"
+        elif kind is itertools.groupby:
+            self.reason = "the groups of itertools.groupby are valid only until its next item is pulled"
+        elif kind is _GROUPER:
+            for ref in _referents(obj):      # one group of a groupby: pulled from its source
+                if type(ref) is itertools.groupby:
+                    self.seen.add(id(ref))
+                    for inner in _referents(ref):
+                        self.referent(inner, depth - 1)
+        elif kind is itertools.chain:
+            for ref in _referents(obj):       # its source iterator yields the iterables it chains
+                if type(ref) in _INERT:
+                    self.elements(ref, depth - 1)
+                else:
+                    self.referent(ref, depth - 1)
+        elif kind is _SEQITER or kind is reversed:
+            for ref in _referents(obj):       # a sequence read by index: its `__getitem__` runs
+                if type(ref) not in _CONTAINERS and not isinstance(ref, _SCALARS):
+                    self.indexed(ref)
+        elif kind in _WRAPPERS:
+            for ref in _referents(obj):
+                self.referent(ref, depth - 1)
+        elif isinstance(obj, types.GeneratorType):
+            self.generator(obj, depth)
+        elif isinstance(obj, io.IOBase):
+            self.stream(obj)
+        elif isinstance(_mro_lookup(kind, "__next__"), types.FunctionType):
+            self.iterator(obj, depth)
+        else:
+            self.reason = (f"XCS does not know what pulling an item from a `{kind.__module__}.{kind.__qualname__}` "
+                           f"does")
+
+    def referent(self, ref, depth) -> None:
+        """One object a wrapper or generator holds: its sources, and the functions it calls."""
+        if self.reason or isinstance(ref, (type, types.CodeType, types.ModuleType) + _SCALARS):
+            return
+        if isinstance(ref, tuple):
+            for part in ref:
+                self.referent(part, depth)
+            return
+        if _is_iterator(ref) or isinstance(ref, io.IOBase) or type(ref) in _WRAPPERS:
+            self.walk(ref, depth)
+            return
+        if callable(ref):
+            found = call_verdict(ref, None, _pull_verdicts)
             if found:
-                return found
+                self.reason = f"pulling an item calls {found}"
+                return
+            owner = getattr(ref, "__self__", None)   # `iter(f.readline, "")`: reads f
+            if owner is not None and (_is_iterator(owner) or isinstance(owner, io.IOBase)):
+                self.walk(owner, depth)
+
+    def elements(self, it, depth) -> None:
+        """The items a container's iterator will hand out, when they are iterated in turn."""
+        for container in _referents(it):
+            if type(container) not in (list, tuple, collections.deque):
+                continue
+            if len(container) > MAX_ELEMENTS:
+                self.reason = "the iterable chains more iterables than XCS inspects"
+                return
+            for element in list(container):
+                if type(element) not in _CONTAINERS and not isinstance(element, _SCALARS):
+                    self.referent(element, depth)
+
+    def indexed(self, seq) -> None:
+        getitem = _mro_lookup(type(seq), "__getitem__")
+        if isinstance(getitem, types.FunctionType):
+            self.lazy = True
+            found = call_verdict(getitem, seq, _pull_verdicts)
+            if found:
+                self.reason = f"pulling an item calls {found}"
+
+    def generator(self, gen, depth) -> None:
+        if gen.gi_frame is None:
+            return   # finished: pulling runs nothing
+        self.lazy = True
+        refs = _referents(gen)
+        function = next((r for r in refs if isinstance(r, types.FunctionType) and r.__code__ is gen.gi_code), None)
+        found = _generator_hazard(gen, function) or self.reads_changed(gen.gi_frame.f_globals, gen.gi_code)
+        if found:
+            self.reason = found
+            return
+        for ref in refs:
+            if ref is not function:
+                self.referent(ref, depth - 1)
+
+    def reads_changed(self, func_globals, code) -> str | None:
+        name = self.changed.read_by(func_globals, code) if self.changed is not None else None
+        if name is None:
+            return None
+        return (f"pulling an item runs `{code.co_qualname}`, which reads `{name}`: the loop changes it, so it "
+                f"must not be read ahead")
+
+    def stream(self, f) -> None:
+        """A file object: lines of a regular file (or of memory) may be read ahead; a pipe's,
+        a socket's or a terminal's next line may wait for the loop body."""
+        if isinstance(_mro_lookup(type(f), "fileno"), types.FunctionType):
+            self.reason = f"XCS does not know what pulling a line from a `{type(f).__qualname__}` does"
+            return
+        try:
+            fd = f.fileno()
+        except (OSError, ValueError):
+            return   # StringIO, BytesIO: memory
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError as error:
+            self.reason = f"XCS could not inspect the file the loop reads ({error!r})"
+            return
+        if not stat.S_ISREG(mode):
+            self.reason = _PIPE_WORDS
+
+    def iterator(self, it, depth) -> None:
+        """A class whose `__next__` is Python: scanned like a callee, with the iterator's
+        own state private to it; what it reads of shared objects keeps it in order."""
+        self.lazy = True
+        method = _mro_lookup(type(it), "__next__")
+        found = _next_hazard(it) or self.reads_changed(method.__globals__, method.__code__)
+        if found:
+            self.reason = found
+            return
+        for value in _instance_values(it):
+            if _is_iterator(value) or isinstance(value, io.IOBase):
+                self.walk(value, depth - 1)
+
+
+def _referents(obj) -> list:
+    own = type(obj)
+    return [r for r in gc.get_referents(obj) if r is not own]
+
+
+def _is_iterator(obj) -> bool:
+    return _mro_lookup(type(obj), "__next__") is not _MISSING
+
+
+def _own_dict(obj) -> dict | None:
+    """`obj.__dict__` read without running the object's own code (`__getattr__`), or None."""
+    try:
+        space = object.__getattribute__(obj, "__dict__")
+    except (AttributeError, TypeError):
+        return None
+    return space if isinstance(space, dict) else None
+
+
+def _instance_values(obj) -> list:
+    space = _own_dict(obj)
+    return list(space.values()) if space is not None else []
+
+
+_SHARED_KINDS = (list, dict, set, bytearray, collections.deque)
+
+
+def _next_hazard(it) -> str | None:
+    kind = type(it)
+    method = _mro_lookup(kind, "__next__")
+    key = (kind, method)
+    with _lock:
+        cached = _next_verdicts.get(key)
+    if cached is None or stale(cached[1]) is not None:
+        cached = (_scan_next(method, it), watch([method], it))
+        with _lock:
+            if key in _next_verdicts or len(_next_verdicts) < MAX_ITEM_TYPES:
+                _next_verdicts[key] = cached
+    if cached[0]:
+        return cached[0]
+    # What it reads of the objects its instance holds: an object someone else also holds
+    # (a counter, a list the loop body changes) may change between pulls.
+    names = _names(method.__code__)
+    space = _own_dict(it)
+    if space is None:
+        return None
+    for name in names:
+        if name in space and isinstance(space[name], _SHARED_KINDS) and _refs(space, name) > _OWN_REFS:
+            return (f"`{kind.__qualname__}.__next__` reads `self.{name}`, an object others hold: pulling "
+                    f"ahead would read it before the loop body changes it")
     return None
 
 
-def _function_hazard(func) -> str | None:
-    found = effects.ordered_effects_in(func, environment)
-    return f"pulling an item runs `{func.__qualname__}`, which {found}" if found else None
+def _refs(space: dict, name: str) -> int:
+    return sys.getrefcount(space[name])
+
+
+_next_verdicts: dict = {}
+_OWN_REFS = _refs({"x": []}, "x")   # held by the instance's dict alone (measured: versions differ)
+
+
+def _scan_next(method, it) -> str | None:
+    where = f"`{type(it).__qualname__}.__next__`"
+    if is_library_file(method.__code__.co_filename):
+        found = effects.ordered_effects_in(method, effects.binding(environment, method, {}), shared_params=frozenset())
+        return f"pulling an item runs {where}, which {found}" if found else None
+    self_name = method.__code__.co_varnames[:1]
+    env_for = effects.binding(environment, method, dict(zip(self_name, (it,))))
+    found = effects.ordered_effects_in(method, env_for, shared_params=frozenset())
+    if found:
+        return f"pulling an item runs {where}, which {found}"
+    shared = _shared_globals(method)
+    if shared:
+        return f"{where} reads `{shared}`, which the loop may change between pulls"
+    return None
+
+
+def _shared_globals(func) -> str | None:
+    """A global the function reads that holds a mutable object (a counter, a list)."""
+    space = func.__globals__
+    for name in _names(func.__code__):
+        value = space.get(name, _MISSING)
+        if isinstance(value, _SHARED_KINDS):
+            return name
+    return None
+
+
+def _generator_hazard(gen, function) -> str | None:
+    code = gen.gi_code
+    with _lock:
+        cached = _generator_verdicts.get(code)
+    if cached is not None and stale(cached[1]) is None:
+        return cached[0]
+    target = function if function is not None else _GeneratorCode(code, gen.gi_frame)
+    found = effects.ordered_effects_in(target, environment)
+    verdict = f"pulling an item runs `{code.co_qualname}`, which {found}" if found else None
+    entries = watch([function]) if function is not None else ()
+    with _lock:
+        if len(_generator_verdicts) >= MAX_GENERATOR_CODES:
+            _generator_verdicts.clear()   # bounded: the entries hold the functions, so no weak keys
+        _generator_verdicts[code] = (verdict, entries)
+    return verdict
+
+
+_generator_verdicts: dict = {}
+MAX_GENERATOR_CODES = 1024
 
 
 class _GeneratorCode:
@@ -231,13 +804,48 @@ class _GeneratorCode:
         self.__module__ = self.__globals__.get("__name__")
 
 
-def _code_hazard(code, frame) -> str | None:
-    if frame is None:
-        return None          # finished: pulling runs nothing
-    with _lock:
-        if code in _hazards:
-            return _hazards[code]
-    found = _function_hazard(_GeneratorCode(code, frame))
-    with _lock:
-        _hazards[code] = found
-    return found
+def _view_reason(source, item) -> str | None:
+    """Why `item` (or a part of a tuple item) is tied to what `source` does at its next pull,
+    or None. An iterator or a resource (a file, a connection) the generator still holds, or
+    whose method it holds (the pending `__exit__` of `with open(p) as f: yield f` closes the
+    file at the next pull), may be advanced or closed then; a lazy view sharing what the
+    iterable pulls from (`chain([first], islice(it, n))`, a `groupby` group) moves on with it."""
+    parts = item if type(item) is tuple else (item,)
+    views = [x for x in parts if _is_iterator(x)]
+    resources = views + [x for x in parts if not _is_iterator(x) and (
+        _mro_lookup(type(x), "__exit__") is not _MISSING or _mro_lookup(type(x), "close") is not _MISSING)]
+    if not resources:
+        return None
+    sources, held = _under(source, {id(x) for x in resources})
+    if any(id(x) in held for x in resources):
+        return ("the iterable still holds its item, or a method of it, and may advance or close it at the "
+                "next pull: from this item on, each is handed over before the next is pulled")
+    for candidate in views:
+        if _under(candidate, {id(candidate)})[0] & sources:
+            return ("the iterable's items are lazy views of its own source (the next pull would change "
+                    "them): from this item on, each is handed over before the next is pulled")
+    return None
+
+
+def _under(obj, items: set, limit: int = MAX_WALK) -> tuple:
+    """(ids of the iterators reachable from `obj` through iterators, generators, tuples and
+    tee/groupby state, not passing through `items`; ids among `items` that this reaches
+    directly or as the owner of a bound method)."""
+    found, held, stack, seen = set(), set(), [obj], set()
+    while stack and len(seen) < limit:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if current is not obj and _is_iterator(current):
+            found.add(id(current))
+        for ref in _referents(current):
+            owner = getattr(ref, "__self__", None) if isinstance(ref, _BOUND_METHODS) else None
+            if id(ref) in items or (owner is not None and id(owner) in items):
+                held.add(id(ref) if id(ref) in items else id(owner))
+            elif isinstance(ref, tuple) or _is_iterator(ref) or type(ref) in (itertools.groupby, _TEE_DATA):
+                stack.append(ref)
+    return found, held
+
+
+_BOUND_METHODS = (types.MethodType, types.BuiltinMethodType, types.MethodWrapperType)

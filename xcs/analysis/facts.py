@@ -73,6 +73,14 @@ class LoopFacts:
     # (input name, attribute chain) of calls the map part makes through inputs whose
     # methods the analysis could not resolve: checked at each loop start.
     input_calls: tuple = ()
+    # (expression, changes) for each outer object the iterable expression reads (`f` in
+    # `enumerate(f)`) that the body also calls a method of, passes to a call or stores into
+    # (`f.tell()`, `next(f)`): pulling items ahead is then visible unless the iterable only
+    # walks containers the body does not change. Checked at each loop start.
+    iterable_uses: tuple = ()
+    # Globals the in-order part assigns or changes (`state["n"] += 1`, `global total`): a
+    # generator or `__next__` reading one must not be pulled ahead.
+    changed_globals: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ class LoopAnalysis:
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
                          closure=closure, map_writes=map_writes, guards=guards,
                          item_calls=self._item_calls(statements),
-                         input_calls=self._input_calls(statements, inputs), **common)
+                         input_calls=self._input_calls(statements, inputs),
+                         iterable_uses=self._iterable_uses(), changed_globals=self._changed_globals(), **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -200,6 +201,102 @@ class LoopAnalysis:
                 callee.chain[:len(chain)] == chain:
             return render(name, chain)
         return None
+
+    # Builtins that read an argument without advancing or changing it.
+    _NOT_ADVANCING = frozenset({"len", "isinstance", "issubclass", "id", "type", "repr", "str", "hash", "bool",
+                                "callable", "hasattr", "getattr", "print", "format"})
+
+    def _iterable_roots(self) -> list:
+        """(kind, name, chain) of each outer variable read by the expression the loop iterates
+        over (`f` in `enumerate(f)`, `proc.stdout` in `for line in proc.stdout`) and, for a
+        local assigned once before (`reader = csv.reader(f)`), by the expression assigned."""
+        roots = self._expression_roots(self.loop.iter_insert)
+        for kind, name, chain in list(roots):
+            store = self._single_store(name) if kind == "local" and not chain else None
+            if store is not None:
+                roots += [r for r in self._expression_roots(store) if r not in roots]
+        return roots
+
+    def _single_store(self, name: str):
+        """The index of the only STORE_FAST of `name` in the function, if it is not a parameter."""
+        code = self.code
+        if self._assignment_counts.get(name) != 1 or \
+                name in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+            return None
+        return next((i for i, item in enumerate(self.items)
+                     if isinstance(item, Instr) and item.name == "STORE_FAST" and item.arg == name), None)
+
+    def _expression_roots(self, stop: int) -> list:
+        """The outer variables read by the expression whose value is on top of the stack just
+        before items[stop]."""
+        total, start = 0, None
+        for k in range(stop - 1, -1, -1):
+            item = self.items[k]
+            if not isinstance(item, Instr):
+                return []
+            total += item.stack_effect(jump=False)
+            if total >= 1:
+                start = k
+                break
+        if start is None:
+            return []
+        roots = []
+        for i in range(start, stop):
+            ins = self.items[i]
+            if not isinstance(ins, Instr):
+                continue
+            if ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK") and not self._is_body_local(ins.arg):
+                kind, name = "local", ins.arg
+            elif ins.name == "LOAD_GLOBAL":
+                kind, name = "global", pyversion.global_name(ins)
+            elif ins.name in ("LOAD_DEREF", "LOAD_CLASSDEREF") or pyversion.is_closure_load(ins):
+                kind, name = "deref", pyversion.deref_name(ins.arg)
+            else:
+                continue
+            roots.append((kind, name, tuple(c for c in self._read_chain(i) if not c.startswith("["))))
+        return roots
+
+    def _iterable_uses(self) -> tuple:
+        """(expression, changes) for each use the body makes of an object the iterable
+        expression reads: a method call on it, passing it to a call, a store into it."""
+        roots = self._iterable_roots()
+        found: dict = {}
+        for events in self.events:
+            for e in events:
+                for kind, name, chain in roots:
+                    use = self._iterable_use(e, kind, name, chain)
+                    if use is not None:
+                        found[use[0]] = found.get(use[0], False) or use[1]
+        return tuple(found.items())
+
+    def _iterable_use(self, e: Event, kind: str, name: str, chain: tuple):
+        def names(value):
+            return value is not None and value.kind == kind and value.name == name and \
+                value.chain[:len(chain)] == chain
+
+        if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr") and names(e.target):
+            return render(name, chain), True
+        if e.op != "call":
+            return None
+        callee = e.target
+        if names(callee) and len(callee.chain) > len(chain):
+            return render(name, callee.chain), callee.chain[-1] in effects.MUTATORS
+        if any(names(a) and a.chain == chain for a in e.args):   # the object itself, not an attribute of it
+            obj = self._resolve(callee)
+            if isinstance(obj, types.BuiltinFunctionType) and obj.__name__ in self._NOT_ADVANCING:
+                return None
+            if obj is print or obj is str or obj is repr or obj is type:
+                return None
+            return render(name, chain), self._call_may_change_arguments(e)
+        return None
+
+    def _changed_globals(self) -> tuple:
+        """Globals the in-order part assigns, or changes the object of."""
+        stored = {ins.arg if isinstance(ins.arg, str) else pyversion.global_name(ins)
+                  for s, kind in zip(self.raw, self.kinds) if kind == "commit"
+                  for _, ins in self._instrs(s) if ins.name in ("STORE_GLOBAL", "DELETE_GLOBAL")}
+        changed = {name for kind, name, _, _ in getattr(self, "mutated", ()) if kind == "global"}
+        return tuple(sorted(stored | changed))
 
     def _iterable_name(self) -> str | None:
         j = self.loop.iter_insert

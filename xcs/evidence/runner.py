@@ -15,8 +15,13 @@ among the inputs or as the first item keep that call sequential under every poli
 does a `precheck(body, args)` that names a reason (the inputs, globals or closure cells are
 not the objects the analysis saw; a function among the inputs prints or changes shared state). `item_check(item)` names what makes an item unsafe to run on a
 worker (its `predict` prints), or None: the loop runs inline from the first such item.
-`iterable_check(iterable)` names why the items must not be pulled ahead (a generator that
-prints, `itertools.groupby`), or None.
+`iterable_check(iterator, body)` gets the iterator the loop pulls from (the runner calls
+`iter()` once, where the `for` statement would) and names why its items must not be pulled
+ahead (a generator that prints, `itertools.groupby`, a pipe, an object the body also reads),
+or None; or it returns `check(item)`, which names an item that must not be run ahead of the
+next pull (a lazy view of the iterable's source, as in the `chunks` recipe; a pipe a
+generator only opened when it started): from the first such item the loop runs inline, each
+item pulled only after the previous iteration is done.
 """
 from __future__ import annotations
 
@@ -75,26 +80,29 @@ class LoopRunner:
         order, with the runtime's failure protocol. Items are pulled lazily."""
         if self.policy is False or is_worker_thread():
             return run_inline(body, iterable, args)
+        it = iter(iterable)   # once, as the `for` statement would; the checks look at what is pulled
         hazard = _checked(self.precheck, body, args)
+        views = None
         if hazard is None:
-            hazard = _checked(self.iterable_check, iterable)
+            hazard = _checked(self.iterable_check, it, body)
+            if callable(hazard):
+                views, hazard = hazard, None
         if hazard is not None:
             self.inline_reason = hazard
-            return run_inline(body, iterable, args)
+            return run_inline(body, it, args)
         self.inline_reason = None
         affine = _affine_input(body, args)
         if affine is not None:
             self._decide(Decision(False, affine, "argument"))
-            return run_inline(body, iterable, args)
+            return run_inline(body, it, args)
         decision = self.decision
         if decision is None:
-            return self._undecided(iterable, body, args)
+            return self._undecided(it, body, args, views)
         if decision.parallel:
-            return self._parallel(iterable, body, args)
-        return run_inline(body, iterable, args)
+            return self._parallel(it, body, args, views)
+        return run_inline(body, it, args)
 
-    def _parallel(self, iterable, body, args):
-        it = iter(iterable)
+    def _parallel(self, it, body, args, views=None):
         try:
             first = next(it)
         except StopIteration:
@@ -108,13 +116,15 @@ class LoopRunner:
         if _affine_type(type(first)) is not None:
             yield from run_inline(body, rest, args)
             return
-        yield from self._map(body, rest, args)
+        yield from self._map(body, rest, args, views=views)
 
-    def _map(self, body, items, args, max_workers=None):
-        """`ordered_map` over `items` while each passes `item_check`; from the first that
-        does not (a `model.predict` that prints or changes shared state), the rest run
-        inline after the ones in flight have been delivered."""
-        if self.item_check is None:
+    def _map(self, body, items, args, max_workers=None, views=None):
+        """`ordered_map` over `items` while each passes `item_check` and `views`; from the
+        first that does not (a `model.predict` that prints or changes shared state, an item
+        that is a lazy view of the iterable's source), the rest run inline after the ones in
+        flight have been delivered — each item is then pulled only when the one before it is done."""
+        checks = [check for check in (self.item_check, views) if check is not None]
+        if not checks:
             yield from ordered_map(body, items, args, max_workers=self.max_workers)
             return
         items = iter(items)
@@ -122,7 +132,9 @@ class LoopRunner:
 
         def while_safe():
             for item in items:
-                if _checked(self.item_check, item) is not None:
+                reason = next((r for r in (_checked(check, item) for check in checks) if r is not None), None)
+                if reason is not None:
+                    self.inline_reason = f"in order from one item on: {reason}"
                     unsafe.append(item)
                     return
                 yield item
@@ -131,12 +143,11 @@ class LoopRunner:
         if unsafe:
             yield from run_inline(body, itertools.chain(unsafe, items), args)
 
-    def _undecided(self, iterable, body, args):
+    def _undecided(self, it, body, args, views=None):
         """First call(s): decide from the first item's type, the body's code, else a probe.
 
         With `parallel=True` only what makes parallel execution unsafe (thread-affine or
         ordered references) can keep the loop sequential; nothing is probed."""
-        it = iter(iterable)
         try:
             first = next(it)
         except StopIteration:
@@ -157,7 +168,7 @@ class LoopRunner:
         if static is not None:
             decided = self._decide(static)
             run = self._map if decided.parallel else _inline
-            yield from run(body, itertools.chain((first,), it), args, max_workers=self.max_workers)
+            yield from run(body, itertools.chain((first,), it), args, max_workers=self.max_workers, views=views)
             return
         with Probe() as probe:
             results = list(run_inline(body, (first,), args))
@@ -166,7 +177,7 @@ class LoopRunner:
             return      # the first iteration failed: the loop stops here; decide on a later call
         decided = self._decide(_guarded(from_probe, probe.result))
         run = self._map if decided.parallel else _inline
-        yield from run(body, it, args, max_workers=self.max_workers)
+        yield from run(body, it, args, max_workers=self.max_workers, views=views)
 
     def _static_decision(self, body, args) -> Decision | None:
         if self._static is _NOT_SCANNED:
@@ -205,7 +216,7 @@ def _checked(check, *args) -> str | None:
         return f"XCS could not check this run ({error!r})"
 
 
-def _inline(body, iterable, args, max_workers=None):
+def _inline(body, iterable, args, max_workers=None, views=None):
     return run_inline(body, iterable, args)
 
 
