@@ -38,7 +38,7 @@ def rows(selected):
 def test_the_corpus_is_real_and_documented():
     assert len(LOOPS_BY_NAME) == len(loops.LOOPS) >= 25
     for loop in loops.LOOPS:
-        assert loop.expect in ("parallel", "sequential"), loop.name
+        assert {loop.expect, *loop.versions.values()} <= {"parallel", "sequential"}, loop.name
         assert ": " in loop.origin, loop.name                        # "owner/repo: path"
         doc = loop.fn.__doc__ or ""
         assert "Changes:" in doc and "    " in doc, f"{loop.name}: docstring must quote the loop and list changes"
@@ -59,10 +59,10 @@ def test_jit_gives_the_plain_results(loop, env, tmp_path):
     assert visible(jitted) == visible(plain)
     reports = xcs.explain(jitted_fn)
     text = "\n".join(map(str, reports))
-    assert any(r.parallel for r in reports) == (loop.expect == "parallel"), text
+    assert any(r.parallel for r in reports) == (loop.expected == "parallel"), text
     if loop.server and plain["requests"] > 1:
         assert plain["peak"] == 1
-        if loop.expect == "parallel":
+        if loop.expected == "parallel":
             assert jitted["peak"] >= 2, f"no overlap at the server (peak {jitted['peak']})\n{text}"
         else:
             assert jitted["peak"] == 1, f"requests overlapped in a sequential loop\n{text}"
@@ -86,5 +86,5 @@ def test_auto_mode_gives_the_plain_results(loop, env, tmp_path):
     plain = observe(loop, env, loop.fn, tmp_path / "run")
     auto = observe(loop, env, under_auto_mode, tmp_path / "run")
     assert visible(auto) == visible(plain)
-    if loop.server and loop.expect == "parallel":
+    if loop.server and loop.expected == "parallel":
         assert auto["peak"] >= 2, f"auto-mode did not run {loop.name} in parallel (peak {auto['peak']})"
