@@ -928,6 +928,129 @@ def cultrai_download_models(model_ids, token):
             print(f"❌ Failed to download {model_id}: {str(e)}")
 
 
+def _issues_args(env):
+    owner, repository = "octo", f"repo-{_token()}"
+    create_issues = [{"owner": owner, "repository": repository, "title": f"Issue {k}",
+                      "body": "x" * (k % 3), "labels": ["bug"] if k % 2 else []} for k in range(env.n)]
+    session = requests.Session()
+    session.auth = ("octo", "local")
+    return (session, create_issues, env.base)
+
+
+@loop("YumaInaura/YumaInaura: api/lib/github/create-issue.py", "parallel",
+      required="the server numbers issues in the order they are created: in parallel, the numbers go to other titles",
+      xfail="XCS sends the POSTs together; the API numbers issues in the order it finishes creating them, which "
+            "is no longer the loop's order, so `results` pairs titles with other issue numbers than the plain run. "
+            "A request that creates something on a server is an ordered side effect (like a write), but the analysis "
+            "treats every `requests` call as independent blocking work.",
+      args=_issues_args, auto=True)
+def github_create_issues(session, create_issues, api_base):
+    """Create GitHub issues from a JSON list with one authenticated session, and print the API's
+    answers (the new issues with their numbers).
+
+        for create_issue in create_issues:
+          owner = ... create_issue['owner']; repository = ... create_issue['repository']
+          api_url = 'https://api.github.com/repos/%s/%s/issues' % (owner, repository)
+          title = create_issue['title']; body = create_issue['body']
+          labels = create_issue['labels'] if 'labels' in create_issue and create_issue['labels'] else []
+          create = {'title': title, 'body': body, 'labels': labels}
+          res = session.post(url, json.dumps(create))
+          results.append(res.json())
+        print(json.dumps(results))
+
+    Changes: the API base is the local server's; the issues come as an argument (stdin
+    there); the script's slips are fixed: `url` -> `api_url`, `retults` -> `results`, and the
+    OWNER/REPOSTORY environment overrides are dropped."""
+    results = []
+
+    for create_issue in create_issues:
+        owner = create_issue['owner']
+        repository = create_issue['repository']
+
+        api_url = api_base + '/repos/%s/%s/issues' % (owner, repository)
+
+        title = create_issue['title']
+        body = create_issue['body']
+        labels = create_issue['labels'] if 'labels' in create_issue and create_issue['labels'] else []
+
+        create = {
+            'title': title,
+            'body': body,
+            'labels': labels
+        }
+
+        res = session.post(api_url, json.dumps(create))
+
+        results.append(res.json())
+
+    print(json.dumps(results))
+
+
+def eprint(*args, **kwargs):
+    print(*args, file=sys.stderr, **kwargs)
+
+
+def _more_args(env):
+    token = _token()
+    data = [{"full_name": f"owner{k}/project{k}"} for k in range(env.n)]
+    window = max(30 * env.latency, 0.3)
+    return (data, f"{env.base}/gh/{token}", {"quota": 3, "window": window})
+
+
+@loop("AlexandreLachanceGit/git-deduplication: collection/github/more.py", "parallel",
+      required="the API allows `quota` requests per window: the loop sleeps until the reset when none remain",
+      xfail="XCS runs the request, the header check and `time.sleep(sleep_time)` of every repository in the map "
+            "part, so requests no longer wait for the sleep that an earlier response asked for: they arrive in "
+            "the exhausted window and get 403 'API rate limit exceeded' (output and stderr differ). The wait is "
+            "an ordering constraint carried by the server (its quota), invisible to the analysis.",
+      args=_more_args)
+def github_more_repos(data, api, params):
+    """Collect each repository's details from the GitHub API, sleeping until the rate limit
+    resets when the last response says no request remains.
+
+        for repo in data:
+            i += 1
+            name = repo["full_name"]
+            res = requests.get(f"https://api.github.com/repos/{name}", headers=headers)
+            remaining_requests = int(res.headers.get('X-RateLimit-Remaining', 0))
+            reset_time = int(res.headers.get('X-RateLimit-Reset', 0))
+            if remaining_requests == 0:
+                sleep_time = reset_time - int(time.time()) + 60
+                eprint(f"Rate limit reached. Sleeping for {sleep_time} seconds.")
+                time.sleep(sleep_time)
+            output.append(res.json())
+            eprint(i, name, res)
+            time.sleep(0.5)
+        print(json.dumps(output, indent=4))
+
+    Changes: a local API (3 requests per window of `window` seconds) passed as `params`; the
+    reset is a float (seconds resolution would make the test sleep for seconds) and the margin
+    60 s -> 10 ms; the printed sleep time (different on every run) is printed as `> 0`;
+    0.5 s -> 1 ms; the token header is dropped."""
+    output = []
+    i = 0
+    for repo in data:
+        i += 1
+        name = repo["full_name"]
+
+        res = requests.get(f"{api}/repos/{name}", params=params)
+
+        remaining_requests = int(res.headers.get('X-RateLimit-Remaining', 0))
+        reset_time = float(res.headers.get('X-RateLimit-Reset', 0))
+
+        if remaining_requests == 0:
+            sleep_time = reset_time - time.time() + 0.01
+            eprint(f"Rate limit reached. Sleeping for {sleep_time > 0} seconds.")
+            time.sleep(max(sleep_time, 0))
+
+        output.append(res.json())
+
+        eprint(i, name, res)
+        time.sleep(0.001)
+
+    print(json.dumps(output, indent=4))
+
+
 # ============================================================ urllib downloads
 
 

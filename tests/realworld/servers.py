@@ -20,6 +20,11 @@ under test for that interpreter's GIL), each request on its own thread after `la
 - `POST /v1/engines/<e>/logprob|completions` the TextSynth API (lm-evaluation-harness); a text
                              containing `ERROR` gets `{"error": ...}`;
 - `POST /warmup/<token>/<n>` an HTML 502 page for the first n-1 posts with that token, then JSON;
+- `GET /gh/<token>/repos/<owner>/<name>?quota=Q&window=W` a GitHub-like API with a quota of Q
+                             requests per W seconds, in X-RateLimit-Remaining/-Reset headers;
+                             403 past the quota;
+- `POST /repos/<owner>/<repo>/issues` creates an issue numbered 1, 2, ... per repository in the
+                             order they are created; a body of length L takes 2*(L % 3) extra latencies;
 - `POST /predict`, `POST /test` echo what was posted, with a prediction / a count;
 - `GET /_stats`              `{"requests": n, "peak": p}` since the last `/_stats` (then reset):
                              `peak` is the most requests in flight at once — the overlap gauge.
@@ -55,6 +60,8 @@ class _Server(ThreadingHTTPServer):
         self.active = self.peak = self.requests = 0
         self.warmup: dict[str, int] = {}
         self.last_seen: dict[str, float] = {}
+        self.quota: dict[str, tuple] = {}
+        self.issues: dict[str, int] = {}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -87,10 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             arrived = time.monotonic()
             time.sleep(self.server.latency)
-            status, ctype, data = self._route_get(parts.path.strip("/").split("/"), parse_qs(parts.query), arrived)
+            status, ctype, data, *headers = self._route_get(parts.path.strip("/").split("/"), parse_qs(parts.query), arrived)
         finally:
             self._leave()
-        self._reply(status, ctype, data)
+        self._reply(status, ctype, data, *headers)
 
     def _route_get(self, segs, query, arrived):
         kind, rest = segs[0], segs[1:]
@@ -111,6 +118,20 @@ class _Handler(BaseHTTPRequestHandler):
             if seen < needed:
                 return 503, "application/json", b'{"error": "warming up"}'
             return 200, "application/json", json.dumps({"ready": True, "attempt": seen}).encode()
+        if kind == "gh" and len(rest) >= 4:           # /gh/<token>/repos/<owner>/<name>?quota=Q&window=W
+            quota = int(query.get("quota", ["3"])[0])
+            window = float(query.get("window", ["0.2"])[0])
+            now = time.time()                             # the reset is announced in wall-clock time
+            with self.server.lock:
+                start, used = self.server.quota.get(rest[0], (now, 0))
+                if now >= start + window:
+                    start, used = now, 0
+                used += 1
+                self.server.quota[rest[0]] = (start, used)
+            headers = {"X-RateLimit-Remaining": str(max(quota - used, 0)), "X-RateLimit-Reset": repr(start + window)}
+            if used > quota:
+                return 403, "application/json", json.dumps({"message": "API rate limit exceeded"}).encode(), headers
+            return 200, "application/json", json.dumps({"full_name": "/".join(rest[2:]), "stars": len(rest[-1])}).encode(), headers
         if kind == "limited" and rest:
             gap = float(query.get("gap", ["0.05"])[0])
             with self.server.lock:
@@ -125,6 +146,11 @@ class _Handler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         self._enter()
         try:
+            path = urlsplit(self.path).path.rstrip("/")
+            if isinstance(request, str) and path.endswith("/issues"):
+                request = json.loads(request)
+            if isinstance(request, dict) and path.endswith("/issues"):   # long bodies take longer
+                time.sleep(self.server.latency * 2 * (len(request.get("body") or "") % 3))
             time.sleep(self.server.latency)
             status, body = self._route_post(urlsplit(self.path).path.rstrip("/"), request)
         finally:
@@ -166,6 +192,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self._count(token) < int(needed):
                 return 502, "<html>502 Bad Gateway</html>"
             return 200, {"prediction": 0, "input": request}
+        if path.startswith("/repos/") and path.endswith("/issues"):   # numbered when created, per repository
+            with self.server.lock:
+                number = self.server.issues[path] = self.server.issues.get(path, 0) + 1
+            return 201, {"number": number, "title": request.get("title"), "state": "open"}
         if path == "/predict":
             return 200, {"prediction": sum(v for v in request.values() if isinstance(v, (int, float))), "input": request}
         if path == "/test":
@@ -183,8 +213,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(status, "text/html", body.encode())
         self._reply(status, "application/json", json.dumps(body).encode())
 
-    def _reply(self, status: int, content_type: str, data: bytes) -> None:
+    def _reply(self, status: int, content_type: str, data: bytes, headers=None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

@@ -31,7 +31,7 @@ def env():
 
 def rows(selected):
     return [pytest.param(loop, id=loop.name,
-                         marks=pytest.mark.xfail(strict=True, reason=loop.xfail) if loop.xfail else ())
+                         marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=loop.xfail) if loop.xfail else ())
             for loop in selected]
 
 
