@@ -1051,6 +1051,49 @@ def github_more_repos(data, api, params):
     print(json.dumps(output, indent=4))
 
 
+def hf_hub_download(repo_id, filename, token=None):
+    """Stand-in for `huggingface_hub.hf_hub_download` (not installed here): fetch the file from
+    the local hub (`HUB`) into ./hub/<repo>/<filename> and return that path, as the real one
+    returns its cache path."""
+    response = requests.get(f"{HUB}/file/{repo_id.replace('/', '--')}/{filename}",
+                            headers={"authorization": f"Bearer {token}"})
+    response.raise_for_status()
+    path = os.path.join("hub", repo_id.replace("/", "--"), filename)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(response.content)
+    return path
+
+
+hub_logger = logging.getLogger("hugging_face.download")
+
+
+def _hf_args(env):
+    global HUB
+    HUB = env.base
+    names = ["pytorch_model.bin", "added_tokens.json", "config.json", "generation_config.json",
+             "special_tokens_map.json", "spiece.model", "tokenizer_config.json", "vocab.txt", "merges.txt"]
+    return ("lmsys/fastchat-t5-3b-v1.0", names[:env.n], "local-token")
+
+
+@loop("ajrlewis/hugging_face: src/download.py", "sequential", args=_hf_args)
+def hugging_face_download(model_id, filenames, HUGGING_FACE_API_KEY):
+    """Download a model's files one by one from the Hugging Face Hub, logging each path.
+
+        for filename in filenames:
+            downloaded_model_path = hf_hub_download(repo_id=model_id, filename=filename, token=HUGGING_FACE_API_KEY)
+            logger.debug(f"{downloaded_model_path = }")
+
+    Changes: `hf_hub_download` is a stand-in on the local server (huggingface_hub is not
+    installed); loguru's logger is a `logging` logger (loguru is not installed either)."""
+    for filename in filenames:
+        downloaded_model_path = hf_hub_download(
+            repo_id=model_id, filename=filename, token=HUGGING_FACE_API_KEY
+        )
+        hub_logger.debug(f"{downloaded_model_path = }")
+    return downloaded_model_path
+
+
 # ============================================================ urllib downloads
 
 
