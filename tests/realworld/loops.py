@@ -1094,6 +1094,77 @@ def hugging_face_download(model_id, filenames, HUGGING_FACE_API_KEY):
     return downloaded_model_path
 
 
+statusDict = {}
+
+
+def fetchStatus(url):
+    """Syamlal-M's helper, as written: it stores each status in the module-level `statusDict`."""
+    information = requests.get(url, timeout=2)
+    statusDict[url] = information.status_code
+
+
+def _status_args(env):
+    statusDict.clear()
+    return ([f"{env.base}/status/site{k}?code={403 if k % 5 == 0 else 200}" for k in range(env.n)],)
+
+
+@loop("Syamlal-M/Website-Analysis-: README.md", "sequential", args=_status_args)
+def website_status_codes(urls):
+    """Check a list of websites' status codes through a helper that fills a global dict, then
+    print them.
+
+        def fetchStatus(url):
+          information = requests.get(url,timeout=2)
+          statusDict[url] = information.status_code
+
+        for url in urls:
+          fetchStatus(url)
+
+        for url in statusDict:
+          status = statusDict[url]
+          print('{:4} : {}'.format(status,url))
+
+    Changes: local URLs (some answer 403); the URL list is an argument; the total time print
+    (different on every run) is dropped."""
+    for url in urls:
+        fetchStatus(url)
+
+    for url in statusDict:
+        status = statusDict[url]
+
+        print('{:4} : {}'.format(status, url))
+
+
+@loop("mickey1cx/skillbox_webinars: hack_pass/day_01_hw.py", "parallel",
+      args=lambda env: ([f"{env.base}/status/site{k}?code={200 if k % 2 else 301}" for k in range(max(env.n // 2, 2))], 3))
+def skillbox_status_counts(sites, count):
+    """Homework: request each site `count` times, counting status codes and summing times.
+
+        for site in sites:
+            result = {}
+            times = {}
+            for i in range(count):
+                start_time = time.time()
+                r = requests.get(site)
+                delta_time = time.time() - start_time
+                result[r.status_code] = result.setdefault(r.status_code, 0) + 1
+                times[r.status_code] = times.setdefault(r.status_code, 0) + delta_time
+            print(site, result, times)
+
+    Changes: local sites; count 100 -> `count`; the summed times (different on every run) are
+    printed as `{code: total > 0}`."""
+    for site in sites:
+        result = {}
+        times = {}
+        for i in range(count):
+            start_time = time.time()
+            r = requests.get(site)
+            delta_time = time.time() - start_time
+            result[r.status_code] = result.setdefault(r.status_code, 0) + 1
+            times[r.status_code] = times.setdefault(r.status_code, 0) + delta_time
+        print(site, result, {code: total > 0 for code, total in times.items()})
+
+
 # ============================================================ urllib downloads
 
 
