@@ -6,8 +6,9 @@ the exception's type and message), stdout, stderr and the files left in `workdir
 server's overlap gauge for the call.
 
 Two things vary between two plain runs of the same program and are normalized in both runs
-alike: tqdm's refresh lines (how many depends on the clock; only the last one of each bar is
-kept, without its elapsed/rate field) and object addresses in reprs (`at 0x7f...`).
+alike: tqdm's renders (how many a bar prints, and where they fall between other output,
+depends on the clock: only the last render is kept, without its elapsed/rate field) and
+object addresses in reprs (`at 0x7f...`). `seconds` is the duration of the call alone.
 """
 from __future__ import annotations
 
@@ -17,33 +18,27 @@ import io
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from tests.realworld import servers
 
-_TQDM = re.compile(r"^\s*(\d+%\|.*\||\d+it) .*\[[^\]]*\]\s*$|^\s*\d+%\|.*\|\s*\d+/\d+ \[[^\]]*\]\s*$")
-_TIMING = re.compile(r" ?\[[^\]]*(<|it/s|s/it)[^\]]*\]")
+# One tqdm render: " 38%|###8      | 3/8 [00:00<00:00, 19.9it/s]" (or "3it [00:00, 19.9it/s]").
+_TQDM = re.compile(r"[ \t]*\d+%\|[^|\r\n]*\|\s*\d+/\d+(?: \[[^\]\r\n]*\])?|[ \t]*\d+it \[[^\]\r\n]*\]")
+_TIMING = re.compile(r" ?\[[^\]]*\]")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def normalize(text: str) -> str:
-    """Keep the last refresh of each run of tqdm lines, without its timing; hide addresses."""
-    out, bar = [], None
-    for piece in re.split(r"(\r|\n)", text):
-        if piece in ("\r", "\n"):
-            if bar is None and piece == "\n":
-                out.append(piece)
-            continue
-        if _TQDM.match(piece):
-            bar = _TIMING.sub("", piece)
-            continue
-        if bar is not None:
-            out.append(bar + "\n")
-            bar = None
-        out.append(piece)
-    if bar is not None:
-        out.append(bar + "\n")
-    return _ADDRESS.sub(" at 0x?", "".join(out))
+    """Take tqdm's renders out of `text` and keep only the last one, without its timing, on a
+    line of its own at the end: how many intermediate renders a bar prints, and where they
+    fall between other output, depends on the clock. Hide object addresses."""
+    renders = [match.group(0) for match in _TQDM.finditer(text)]
+    text = _TQDM.sub("", text).replace("\r", "")
+    text = re.sub(r"\n{2,}", "\n", text) if renders else text
+    if renders:
+        text = text.lstrip("\n") + "[tqdm, last render]" + _TIMING.sub("", renders[-1]).rstrip() + "\n"
+    return _ADDRESS.sub(" at 0x?", text)
 
 
 def _files(root: Path) -> dict:
@@ -67,15 +62,17 @@ def observe(loop, env, fn, workdir: Path) -> dict:
         servers.stats(env.base)                       # reset the gauge
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            start = time.perf_counter()
             try:
                 outcome = ("returned", fn(*args))
             except BaseException as error:  # noqa: BLE001 - the outcome is what we compare (SystemExit too)
                 outcome = ("raised", type(error).__name__, str(error))
+            seconds = time.perf_counter() - start
             del args
             gc.collect()                              # a tqdm left open by an exception closes now
         gauge = servers.stats(env.base)
         return {"outcome": outcome, "stdout": normalize(out.getvalue()), "stderr": normalize(err.getvalue()),
-                "files": _files(workdir), "peak": gauge["peak"], "requests": gauge["requests"]}
+                "files": _files(workdir), "peak": gauge["peak"], "requests": gauge["requests"], "seconds": seconds}
     finally:
         os.chdir(before)
 
