@@ -302,8 +302,8 @@ def modular_meta_review_embeddings(sentences):
 
 
 def _icl_queries(env):
-    # every third query fails with a 500 on its first tries? No: FAIL500 fails always; the
-    # loop gives up on it after `max_fail` failures and records it in `fail`.
+    # One query in four always gets a 500: the loop gives up on it after `max_fail` failures
+    # and records its position in `fail`.
     return [{"prompt": f"query {k}" + (" FAIL500" if k % 4 == 2 else ""), "label": k} for k in range(env.n)]
 
 
