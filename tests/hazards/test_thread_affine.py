@@ -519,10 +519,6 @@ def test_sys_exception_by_alias_in_callee_inside_except():
     same(exception_alias_callee, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='thread-affine/handled exception: `reraise_as(x)` hoisted into the map part; its bare'
-                          " `raise` on a worker raises RuntimeError('No active exception to reraise') instead "
-                          'of the KeyError')
 def test_bare_raise_in_callee_caught_there():
     same(bare_raise_callee, items)
 

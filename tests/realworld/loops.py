@@ -1191,7 +1191,7 @@ def tharnml_urlopen_files(url_list):
                 image.write(response.read())
 
 
-@loop("kaltzan/PythonAssignment1: webget.py", "sequential",
+@loop("kaltzan/PythonAssignment1: webget.py", "parallel",
       args=lambda env: ([f"{env.base}/file/doc{k}.txt" for k in range(env.n)],))
 def webget_download(urls):
     """An assignment: download each URL to a file named after its path.

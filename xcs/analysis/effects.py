@@ -225,6 +225,10 @@ def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False)
     if name in ARGUMENT_WRITERS or knowledge._lookup(ARGUMENT_WRITERS, name):
         return f"`{name}()` changes an object handed to it" if args_shared else None
     if type(obj).__name__ == "_lru_cache_wrapper":
+        wrapped = getattr(obj, "__wrapped__", None)
+        code = getattr(wrapped, "__code__", None)
+        if code is not None and is_library_file(code.co_filename):
+            return None   # a library's own cache (`urllib.parse.urlsplit`): its state, its business
         return f"`{name}()` is cached: its cache is shared by every iteration (plain code runs it once per key)"
     if getattr(type(obj), "__module__", None) == "unittest.mock" or name.startswith("unittest.mock."):
         return f"`{name}` is a mock: it records the order of its calls"
@@ -335,6 +339,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         if getattr(item, "name", None) in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             return f"{code.co_name} (line {item.lineno}) assigns global `{item.arg}`"
     shared = _SharedValues(code, shared_params, events)
+    handlers = in_handler(items)
     found = _thread_bound_reads(code, items, env, library) or \
         (None if library else _attribute_reads(items, env, env_for, depth, seen))
     if found:
@@ -370,6 +375,8 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
                 _into_other_module(e.args[0], env, func):
             return f"{where} changes an attribute of `{e.args[0].describe()}`, which the whole process sees"
         method = target.chain[-1] if target.chain else None
+        if library and _is_warnings_call(target):
+            continue   # a library's warning (a deprecation on a cold path): its output is captured
         if method in ORDERED_METHODS:
             return f"{where} calls `{target.describe()}()`"
         if target.kind == "local" and method in MUTATORS and shared.local(target.name):
@@ -402,6 +409,8 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
                 return f"{where} calls `{target.describe()}()`"
         if obj in ORDERED_OBJECTS or is_ordered_callable(obj, env):
             return f"{where} calls `{target.describe()}()`"
+        if reads_own_exception(obj, e.index, handlers):
+            continue
         bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
         if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args:
             args_shared = shared.value(e.args[0])
@@ -504,6 +513,37 @@ def _attribute_reads(items, env, env_for, depth, seen) -> str | None:
     return None
 
 
+# Calls that answer with the exception being handled: inside the calling function's own
+# `except` block that is the worker's own exception, as in plain code.
+HANDLED_EXCEPTION = frozenset({"sys.exc_info", "sys.exception", "traceback.print_exc", "traceback.format_exc"})
+
+
+def in_handler(items) -> frozenset:
+    """Indices of the items that run inside an `except` block of the same function
+    (between `PUSH_EXC_INFO` and its `POP_EXCEPT`, 3.11+), in instruction order."""
+    inside, depth = set(), 0
+    for i, item in enumerate(items):
+        name = getattr(item, "name", None)
+        if name == "PUSH_EXC_INFO":
+            depth += 1
+        elif name == "POP_EXCEPT":
+            depth = max(0, depth - 1)
+        if depth:
+            inside.add(i)
+    return frozenset(inside)
+
+
+def reads_own_exception(obj, index: int, handlers: frozenset) -> bool:
+    """True when the call of `obj` at `index` asks for the exception its own `except` handles."""
+    return index in handlers and knowledge.thread_bound(obj) in HANDLED_EXCEPTION
+
+
+def _is_warnings_call(target) -> bool:
+    """`warnings.warn(...)` / `warn(...)` as library code spells it."""
+    return (target.kind == "global" and target.name in ("warnings", "_warnings") and target.chain[-1:] in
+            (("warn",), ("warn_explicit",))) or (target.kind == "global" and not target.chain and target.name == "warn")
+
+
 def _trusted_prefix(env, target) -> bool:
     """True when the longest resolvable prefix of `target`'s chain is trusted (a library client:
     `client.chat.completions.create` where `chat` is a cached property of an `openai.OpenAI`)."""
@@ -512,21 +552,22 @@ def _trusted_prefix(env, target) -> bool:
             obj = env.lookup(target.kind, target.name, target.chain[:end])
         except Exception:  # noqa: BLE001
             continue
-        return env.is_trusted(obj) or env.is_trusted(type(obj))
+        if env.is_trusted(obj) or env.is_trusted(type(obj)):
+            return True
     return False
 
 
 def _thread_bound_reads(code, items, env, library) -> str | None:
     """A description when the function reads a `threading.local` global or closure variable:
     on a worker it would see the worker's attributes, not the caller's."""
-    for item in items:
+    handlers = in_handler(items)
+    for i_, item in enumerate(items):
         name = getattr(item, "name", None)
         if name == "LOAD_GLOBAL":
             kind, var = "global", pyversion.global_name(item)
         elif name == "LOAD_DEREF":
             kind, var = "deref", pyversion.deref_name(item.arg)
-        elif name == "RAISE_VARARGS" and item.arg == 0 and not library and \
-                not any(type(i).__name__ == "TryBegin" for i in items):
+        elif name == "RAISE_VARARGS" and item.arg == 0 and not library and i_ not in handlers:
             return f"{code.co_name} (line {item.lineno}) re-raises the exception its caller is handling"
         else:
             continue

@@ -516,7 +516,8 @@ class LoopAnalysis:
                 args_shared = self._may_be_shared(e.args[0])
             else:
                 args_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
-            found = effects.opaque_call(obj, self.env, args_shared)
+            found = None if self._reads_own_exception(obj, e.index) else \
+                effects.opaque_call(obj, self.env, args_shared)
             if found:
                 return Refusal("commit:unknown-call", line, found)
             found = self._function_arguments_effects(e)
@@ -553,6 +554,16 @@ class LoopAnalysis:
             if self._is_target(callee) and method in effects.MUTATORS:
                 return Refusal("commit:outer-call", line, callee.describe())
         return None
+
+    def _reads_own_exception(self, obj, index: int) -> bool:
+        """`sys.exc_info()` & co. inside an `except` block that the loop body itself opens: on
+        a worker that is the iteration's own exception, as in plain code (the function's
+        handlers around the loop are another matter: a worker does not see them)."""
+        handlers = getattr(self, "_body_handlers", None)
+        if handlers is None:
+            lo, hi = self.loop.for_iter, self.loop.exit
+            handlers = self._body_handlers = frozenset(lo + i for i in effects.in_handler(self.items[lo:hi]))
+        return effects.reads_own_exception(obj, index, handlers)
 
     def _function_arguments_effects(self, e: Event) -> str | None:
         """What a Python function handed to a call (`sorted(xs, key=noisy)`, `map(log, xs)`,
