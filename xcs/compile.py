@@ -129,6 +129,7 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
 
     chosen = {lp.for_iter for lp in chosen_loops(facts)} if policy is not False else set()
     runners = {}
+    by_index = {o.for_iter: o for o in facts.loops}
     for lp in facts.loops:
         in_order = _in_order(lp)
         if lp.for_iter in chosen:
@@ -148,13 +149,12 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
             if policy is False:
                 reasons = ["parallel=False was requested"]
             elif lp.nested_in in chosen:
-                reasons = [f"inside the parallel loop at line {_outer_line(facts, lp)}; runs within each of its iterations"]
+                reasons = [f"inside the parallel loop at line {_outer_line(by_index, lp)}; runs within each of its iterations"]
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line, "sequential", reasons))
     return runners
 
 
-def _outer_line(facts, lp):
-    by_index = {o.for_iter: o for o in facts.loops}
+def _outer_line(by_index, lp):
     outer = by_index.get(lp.nested_in)
     return outer.line if outer is not None else "?"
 

@@ -33,17 +33,24 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
                              refusal=Refusal("control-flow", code.co_firstlineno, str(error)))
     loops = []
     shapes = find_loops(flow)
+    shared: dict = {}   # facts about the whole function, computed once for all its loops
+    open_loops: list = []
     for shape in shapes:
         try:
-            facts = LoopAnalysis(flow, shape, env, code).facts()
+            facts = LoopAnalysis(flow, shape, env, code, shared).facts()
         except Exception as error:  # noqa: BLE001 - refusing is always safe
             line = getattr(items[shape.for_iter], "lineno", None)
             facts = LoopFacts(line=line, for_iter=shape.for_iter, head=shape.head, exit=shape.exit,
                               iter_insert=shape.iter_insert, base_depth=0, parallel=False,
                               reasons=(Refusal("internal", line, f"{type(error).__name__}: {error}"),))
-        enclosing = [o.for_iter for o in shapes if o.for_iter < shape.for_iter < o.exit]
-        if enclosing:
-            facts = _replace(facts, nested_in=max(enclosing))
+        # The innermost enclosing loop: the latest one whose body reaches past this loop's
+        # head. `shapes` is in instruction order; a loop whose exit is at or before this head
+        # encloses no later loop either.
+        while open_loops and open_loops[-1].exit <= shape.for_iter:
+            open_loops.pop()
+        if open_loops:
+            facts = _replace(facts, nested_in=open_loops[-1].for_iter)
+        open_loops.append(shape)
         loops.append(facts)
     return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops))
 

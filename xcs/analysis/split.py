@@ -37,8 +37,11 @@ PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_D
 class LoopAnalysis:
     """Analysis of one loop; `facts()` gives the immutable result."""
 
-    def __init__(self, flow: Flow, loop: LoopShape, env: effects.Environment, code):
+    def __init__(self, flow: Flow, loop: LoopShape, env: effects.Environment, code, shared: dict | None = None):
         self.flow, self.loop, self.env, self.code = flow, loop, env, code
+        # Facts about the whole function, shared by the analyses of all its loops (one scan
+        # of the function per loop made a function with many loops quadratic).
+        self.shared = {} if shared is None else shared
         self.items = flow.items
         self.base = flow.depth.get(loop.for_iter)
         self.line = self.items[loop.for_iter].lineno
@@ -215,8 +218,12 @@ class LoopAnalysis:
         return False
 
     def _deref_written(self, name: str) -> bool:
-        return any(ins.name in ("STORE_DEREF", "DELETE_DEREF") and pyversion.deref_name(ins.arg) == name
-                   for s in self.raw for _, ins in self._instrs(s))
+        return name in self._deref_writes
+
+    @functools.cached_property
+    def _deref_writes(self) -> set:
+        return {pyversion.deref_name(ins.arg) for s in self.raw for _, ins in self._instrs(s)
+                if ins.name in ("STORE_DEREF", "DELETE_DEREF")}
 
     def _resolve(self, value):
         """What a callee expression refers to, or None. Globals and closure cells resolve
@@ -251,9 +258,18 @@ class LoopAnalysis:
         self.guards[(value.kind, value.name, value.chain)] = obj
         return obj
 
+    def _per_function(self, key: str, compute):
+        """compute(), once per function (`shared`)."""
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
+
     @functools.cached_property
     def _assignment_counts(self) -> dict:
         """How many times the function assigns or deletes each local and cell variable."""
+        return self._per_function("assignment_counts", self._count_assignments)
+
+    def _count_assignments(self) -> dict:
         counts: dict = {}
         for item in self.items:
             if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR",
@@ -266,12 +282,19 @@ class LoopAnalysis:
     def _constructed(self) -> dict:
         """Locals the function assigns exactly once, from a call of a class it can resolve
         (`work = queue.Queue()`): name -> class. The class's resolution is guarded."""
+        found, guards = self._per_function("constructed", self._find_constructed)
+        self.guards.update(guards)
+        return found
+
+    def _find_constructed(self) -> tuple[dict, dict]:
+        """(`_constructed`, the guards it relies on)."""
         counts = self._assignment_counts
         params = set(self.code.co_varnames[:self.code.co_argcount + self.code.co_kwonlyargcount])
+        guards: dict = {}
         try:
             events = simulate(self.items, 0, len(self.items), 0, effects.handler_depths(self.items))
         except Exception:  # noqa: BLE001 - not understood: nothing inferred
-            return {}
+            return {}, guards
         calls = {e.index: e.target for e in events if e.op == "call"}
         found = {}
         cell_stores = [(i, pyversion.deref_name(item.arg)) for i, item in enumerate(self.items)
@@ -288,9 +311,9 @@ class LoopAnalysis:
             except Exception:  # noqa: BLE001
                 continue
             if isinstance(cls, type):
-                self.guards[(callee.kind, callee.name, callee.chain)] = cls
+                guards[(callee.kind, callee.name, callee.chain)] = cls
                 found[name] = cls
-        return found
+        return found, guards
 
     def _synchronizes(self, k: int) -> Refusal | None:
         """A reason when commit statement k waits for or signals other threads
@@ -330,6 +353,9 @@ class LoopAnalysis:
     def _imported(self) -> dict:
         """Locals bound once by an import inside the function (`import os`, `from os import
         path`) to a module already loaded: name -> the module or object. Nothing is imported."""
+        return self._per_function("imported", self._find_imported)
+
+    def _find_imported(self) -> dict:
         import sys
 
         counts = self._assignment_counts
@@ -568,7 +594,12 @@ class LoopAnalysis:
         while changed:
             changed = False
             self.mutated = self._mutated_receivers(kinds)
+            self._mutated_index = _by_object(self.mutated)
             self.commit_fast, self.commit_names = self._commit_writes(kinds)
+            self._first_commit_read = {}
+            for k in range(1, len(self.raw)):
+                if kinds[k] == "commit":
+                    self._note_commit_reads(k)
             skipped = False
             for k, s in enumerate(self.raw):
                 if kinds[k] == "commit":
@@ -580,6 +611,7 @@ class LoopAnalysis:
                 reason = self._dependency_reason(k, s, kinds, self.commit_fast, self.commit_names, skipped)
                 if reason is not None:
                     kinds[k], reasons[k], changed = "commit", reason, True
+                    self._note_commit_reads(k)
         self.kinds = kinds
         return kinds, reasons
 
@@ -602,19 +634,20 @@ class LoopAnalysis:
     def _changes_commit_read(self, k: int, kinds) -> Refusal | None:
         """A map statement that changes an object an earlier commit statement of the same
         iteration reads (`print(data); data.sort()`): on a worker it would change it first."""
-        read_before = set()
-        for j in range(1, k):
-            if kinds[j] == "commit":
-                read_before |= {name for _, name, kind in self._reads(self.raw[j]) if kind == "fast"}
-        if not read_before:
+        first_read = self._first_commit_read   # local -> first commit statement reading it
+
+        def read_before(name):
+            return first_read.get(name, k) < k
+
+        if not first_read or min(first_read.values()) >= k:
             return None
         for e in self.events[k]:
-            if e.op == "call" and any(a.kind == "local" and a.name in read_before for a in e.args) and \
+            if e.op == "call" and any(a.kind == "local" and read_before(a.name) for a in e.args) and \
                     self._call_may_change_arguments(e):
-                name = next(a.name for a in e.args if a.kind == "local" and a.name in read_before)
+                name = next(a.name for a in e.args if a.kind == "local" and read_before(a.name))
                 return Refusal("changes-commit-read", self.items[e.index].lineno, name)
             root = e.target
-            if root is None or root.kind != "local" or root.name not in read_before:
+            if root is None or root.kind != "local" or not read_before(root.name):
                 continue
             changes = e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr") or \
                 (e.op == "inplace" and root.chain) or \
@@ -622,6 +655,14 @@ class LoopAnalysis:
             if changes:
                 return Refusal("changes-commit-read", self.items[e.index].lineno, root.name)
         return None
+
+    def _note_commit_reads(self, k: int) -> None:
+        """Record the locals commit statement k reads (for `_changes_commit_read`; a
+        dictionary of first readers instead of a union of all earlier statements' reads
+        per statement, which was quadratic in the body's length)."""
+        for _, name, kind in self._reads(self.raw[k]):
+            if kind == "fast" and self._first_commit_read.get(name, k + 1) > k:
+                self._first_commit_read[name] = k
 
     def _mutated_receivers(self, kinds) -> list:
         """(kind, name, element chain, statement index) of every object a commit statement
@@ -680,7 +721,8 @@ class LoopAnalysis:
     def _outermost(self, e: Event) -> bool:
         """True for a call whose result is dropped or assigned, not passed on: a call nested
         in another is a candidate for hoisting into the map part."""
-        nxt = next((item for item in self.items[e.index + 1:] if isinstance(item, Instr)), None)
+        items = self.items
+        nxt = next((items[j] for j in range(e.index + 1, len(items)) if isinstance(items[j], Instr)), None)
         return nxt is None or nxt.name in ("POP_TOP", "STORE_FAST", "STORE_ATTR", "STORE_SUBSCR", "STORE_GLOBAL",
                                            "STORE_DEREF", "RETURN_VALUE", "UNPACK_SEQUENCE")
 
@@ -721,13 +763,12 @@ class LoopAnalysis:
         chain = up_to_any_key(chain)
         at = self.statement_of.get(i)
         own = kind == "local" and self._per_iteration(name)
-        for mkind, mname, mchain, k in getattr(self, "mutated", ()):
-            if mkind == kind and mname == name:
-                if own and at is not None and k >= at:
-                    continue   # this iteration's object, changed only after the read
-                n = min(len(chain), len(mchain))
-                if chain[:n] == mchain[:n]:
-                    return True
+        for _, _, mchain, k in getattr(self, "_mutated_index", {}).get((kind, name), ()):
+            if own and at is not None and k >= at:
+                continue   # this iteration's object, changed only after the read
+            n = min(len(chain), len(mchain))
+            if chain[:n] == mchain[:n]:
+                return True
         return False
 
     def _read_reason(self, reads, commit_fast, commit_names) -> Refusal | None:
@@ -774,11 +815,14 @@ class LoopAnalysis:
         failure, so no later map value would exist for the code after the handler.
         """
         out = list(statements)
+        work_after = [False] * len(out)   # some later statement is map or hoists
+        for k in range(len(out) - 2, -1, -1):
+            later = out[k + 1]
+            work_after[k] = work_after[k + 1] or later.kind == "map" or bool(later.hoists)
         for k, st in enumerate(out):
             if not st.hoists or not self._opens_try(st):
                 continue
-            later = out[k + 1:]
-            if any(o.kind == "map" or o.hoists for o in later):
+            if work_after[k]:
                 out[k] = replace(st, hoists=())
                 why = Refusal("commit:hoist-in-try", st.line, "")
                 if why not in notes:
@@ -899,7 +943,15 @@ class LoopAnalysis:
         code = self.code
         nargs = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
         entry = self.flow.next_instr(0)
-        defined = definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs]))
+        defined = self._per_function("defined", lambda: definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs])))
         at_loop = defined.get(self.loop.iter_insert, frozenset())
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
+
+
+def _by_object(mutated: list) -> dict:
+    """`_mutated_receivers`' entries grouped by (kind, name), in order."""
+    out: dict = {}
+    for entry in mutated:
+        out.setdefault(entry[:2], []).append(entry)
+    return out

@@ -107,10 +107,10 @@ class _Scanner:
             if root is _MISSING:
                 continue
             chain = []
-            for nxt in instrs[n + 1:]:
-                if nxt.opname not in _ATTR_LOADS:
+            for j in range(n + 1, len(instrs)):   # not instrs[n + 1:]: a copy per load is quadratic
+                if instrs[j].opname not in _ATTR_LOADS:
                     break
-                chain.append(nxt.argval)
+                chain.append(instrs[j].argval)
             self.examine(root, chain, depth, via, line)
 
     @staticmethod
