@@ -98,16 +98,19 @@ def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
     runners: list = []
     constants = {}
     compiled = Compiled(None, reports, runners)
-    for const in code.co_consts:
+    facts = analyze(code, env)
+    # Over the budget: the variant would have to be built from the whole function.
+    too_large = facts.refusal is not None and facts.refusal.kind == "too-large"
+    for const in () if too_large else code.co_consts:
         if isinstance(const, types.CodeType) and const.co_name in COMPREHENSIONS:
             inner = _build_code(const, env, policy, max_workers, compiled)
             if inner is not None:
                 constants[const] = inner
-    facts = analyze(code, env)
     variant_runners = _runners(facts, code, policy, max_workers, compiled)
     if facts.refusal is not None:
-        reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
-                                  [facts.refusal.words()]))
+        if not facts.loops:   # the loops' reports carry the refusal when there are any
+            reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
+                                      [facts.refusal.words()]))
         return compiled
     if variant_runners or constants:
         compiled.variant = build_variant(facts, variant_runners, constants)

@@ -6,6 +6,7 @@ mutates or executes the code it reads.
 """
 from __future__ import annotations
 
+from xcs.analysis.budget import too_large
 from xcs.analysis.effects import Environment
 from xcs.analysis.facts import FunctionFacts, Hoist, LoopFacts, Statement
 from xcs.analysis.flow import FlowError, build_flow
@@ -20,11 +21,17 @@ SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITER
 
 
 def analyze(code, env: Environment | None = None) -> FunctionFacts:
-    """Facts about every `for` loop of `code` (a function's or a comprehension's code object)."""
+    """Facts about every `for` loop of `code` (a function's or a comprehension's code object).
+
+    A function over the budget (`budget.MAX_INSTRUCTIONS`) is not read: its facts carry the
+    refusal "too-large", and so does each of its loops."""
     env = env or Environment()
     if code.co_flags & SUSPENDABLE:
         line = code.co_firstlineno
         return FunctionFacts(code=code, refusal=Refusal("generator", line, code.co_name))
+    over_budget = too_large(code)   # before normalizing: that alone is linear in the size
+    if over_budget is not None:
+        return over_budget
     items = list(normalize(code))
     try:
         flow = build_flow(items)

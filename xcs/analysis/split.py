@@ -258,7 +258,7 @@ class LoopAnalysis:
         self.guards[(value.kind, value.name, value.chain)] = obj
         return obj
 
-    def _per_function(self, key: str, compute):
+    def _per_function(self, key, compute):
         """compute(), once per function (`shared`)."""
         if key not in self.shared:
             self.shared[key] = compute()
@@ -439,8 +439,11 @@ class LoopAnalysis:
                 root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
                 bound = bool(callee.chain) and not isinstance(root, types.ModuleType)
                 passes_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
-                found = effects.ordered_effects_in(obj, self._callee_env_for(callee, obj),
-                                                   shared_params=None if passes_shared else frozenset())
+                # Once per callee and binding: a body calling `fetch` on every line scanned it per call.
+                found = self._per_function(
+                    ("effects", obj, callee.kind, callee.name, callee.chain, passes_shared),
+                    lambda: effects.ordered_effects_in(obj, self._callee_env_for(callee, obj),
+                                                       shared_params=None if passes_shared else frozenset()))
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                 return None   # read: it changes nothing other iterations see
@@ -713,7 +716,8 @@ class LoopAnalysis:
             return True
         if isinstance(obj, types.FunctionType):
             try:
-                return effects.ordered_effects_in(obj, self._env_for) is not None
+                return self._per_function(("effects", obj),
+                                          lambda: effects.ordered_effects_in(obj, self._env_for)) is not None
             except Exception:  # noqa: BLE001
                 return True
         return not known_only
