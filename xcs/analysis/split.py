@@ -19,6 +19,7 @@ from xcs.analysis import effects
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
+from xcs.analysis.propagate import propagate
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.stack import Event, render, simulate, subscript_element, up_to_any_key
 from xcs.analysis.statements import RawStatement, split_statements
@@ -593,28 +594,10 @@ class LoopAnalysis:
             reason = self._commit_reason(s, events)
             kinds.append("commit" if reason else "map")
             reasons.append(reason)
-        changed = True
-        while changed:
-            changed = False
-            self.mutated = self._mutated_receivers(kinds)
-            self._mutated_index = _by_object(self.mutated)
-            self.commit_fast, self.commit_names = self._commit_writes(kinds)
-            self._first_commit_read = {}
-            for k in range(1, len(self.raw)):
-                if kinds[k] == "commit":
-                    self._note_commit_reads(k)
-            skipped = False
-            for k, s in enumerate(self.raw):
-                if kinds[k] == "commit":
-                    skipped = skipped or (Refusal("after-skip", s.line, "") if s.skips else None) or \
-                        self._synchronizes(k)
-                    continue
-                if kinds[k] != "map" or k == 0:
-                    continue
-                reason = self._dependency_reason(k, s, kinds, self.commit_fast, self.commit_names, skipped)
-                if reason is not None:
-                    kinds[k], reasons[k], changed = "commit", reason, True
-                    self._note_commit_reads(k)
+        propagate(self, kinds, reasons)   # map statements that depend on the in-order part
+        self.mutated = self._mutated_receivers(kinds)
+        self._mutated_index = _by_object(self.mutated)
+        self.commit_fast, self.commit_names = self._commit_writes(kinds)
         self.kinds = kinds
         return kinds, reasons
 
@@ -637,7 +620,7 @@ class LoopAnalysis:
     def _changes_commit_read(self, k: int, kinds) -> Refusal | None:
         """A map statement that changes an object an earlier commit statement of the same
         iteration reads (`print(data); data.sort()`): on a worker it would change it first."""
-        first_read = self._first_commit_read   # local -> first commit statement reading it
+        first_read = self._first_commit_read   # local -> first commit statement reading it (`propagate`)
 
         def read_before(name):
             return first_read.get(name, k) < k
@@ -659,20 +642,14 @@ class LoopAnalysis:
                 return Refusal("changes-commit-read", self.items[e.index].lineno, root.name)
         return None
 
-    def _note_commit_reads(self, k: int) -> None:
-        """Record the locals commit statement k reads (for `_changes_commit_read`; a
-        dictionary of first readers instead of a union of all earlier statements' reads
-        per statement, which was quadratic in the body's length)."""
-        for _, name, kind in self._reads(self.raw[k]):
-            if kind == "fast" and self._first_commit_read.get(name, k + 1) > k:
-                self._first_commit_read[name] = k
-
-    def _mutated_receivers(self, kinds) -> list:
+    def _mutated_receivers(self, kinds, statements=None) -> list:
         """(kind, name, element chain, statement index) of every object a commit statement
-        may change: what it stores into or calls a mutating method on, and what it passes
-        to a call that may change its arguments (`config.write(buffer)` fills `buffer`)."""
+        (of `statements`, default all) may change: what it stores into or calls a mutating
+        method on, and what it passes to a call that may change its arguments
+        (`config.write(buffer)` fills `buffer`)."""
         out = []
-        for k, events in enumerate(self.events):
+        for k in range(len(self.events)) if statements is None else statements:
+            events = self.events[k]
             if kinds[k] != "commit":
                 continue
             for e in events:
