@@ -80,8 +80,9 @@ def propagate(analysis, kinds: list, reasons: list) -> None:
 
     initial = [j for j in range(1, n) if kinds[j] == "commit"]
     join(initial, set())
+    everything = range(n)   # nothing to queue: the first pass looks at every statement
     for j in initial:
-        note_reads(j, [], {j for j in range(n)})   # nothing to queue: the first pass looks at everything
+        note_reads(j, [], everything)
     first_skip = next((j for j in initial if skip_reason(j)), n)
     todo = [k for k in range(1, n) if kinds[k] == "map"]
     while todo:
