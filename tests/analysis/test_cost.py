@@ -209,3 +209,21 @@ def test_whole_function_facts_are_computed_once_for_all_its_loops(monkeypatch):
     facts = analyze(fn.__code__, environment(fn))
     assert len(facts.loops) == 61 and sum(lp.parallel for lp in facts.loops) == 60
     assert len(whole) == 1
+
+
+def test_a_callee_over_the_budget_is_not_read():
+    big = huge("big_callee")
+    namespace = {"big": big}
+    exec(compile(textwrap.dedent("""
+        def calls_big(items):
+            res = []
+            for x in items:
+                res.append(big([], [x]))
+            return res
+    """), "<xcs-cost-calls-big>", "exec"), namespace)
+    fn = namespace["calls_big"]
+    started = time.perf_counter()
+    text = "\n".join(map(str, xcs.explain(fn)))
+    assert time.perf_counter() - started < 20   # reading `big` took 50 s
+    assert "big_callee has more instructions than XCS reads (limit" in text, text
+    assert xcs.jit(fn)([1, 2]) == fn([1, 2])

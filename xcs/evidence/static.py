@@ -18,6 +18,7 @@ import types
 from dataclasses import dataclass
 
 from xcs import pyversion
+from xcs.analysis import budget
 from xcs.evidence import registry
 from xcs.evidence.names import qualified_name, type_name
 
@@ -93,6 +94,8 @@ class _Scanner:
     def scan(self, code, globals_, cells, known, depth, via) -> None:
         if code in self.seen or len(self.seen) >= MAX_CODE_OBJECTS:
             return
+        if depth > 0 and budget.instruction_count(code) > budget.MAX_INSTRUCTIONS:
+            return   # the analysis budget: a callee this long is not read for evidence either
         self.seen.add(code)
         builtins_ = globals_.get("__builtins__", {})
         builtins_ = vars(builtins_) if isinstance(builtins_, types.ModuleType) else builtins_
