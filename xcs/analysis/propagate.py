@@ -41,36 +41,38 @@ def propagate(analysis, kinds: list, reasons: list) -> None:
             skip_reasons[j] = (Refusal("after-skip", s.line, "") if s.skips else None) or analysis._synchronizes(j)
         return skip_reasons[j]
 
-    def touch(key, dirty):
-        for k in watchers.get(key, ()):
-            dirty.add(k)
-
-    def join(commits, dirty):
-        """Commit statements `commits` join the state a pass starts from."""
+    def join(commits) -> set:
+        """Commit statements `commits` join the state a pass starts from; returns the keys
+        whose state changed."""
+        changed = set()
         for j in commits:
             s = raw[j]
             for name in analysis._writes(s):
                 if name not in commit_fast:
                     commit_fast.add(name)
-                    touch(("fast", name), dirty)
+                    changed.add(("fast", name))
             for _, ins in analysis._instrs(s):
                 if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL"):
                     name = pyversion.deref_name(ins.arg)
                     if name not in commit_names:
                         commit_names.add(name)
-                        touch(("name", name), dirty)
+                        changed.add(("name", name))
             for entry in analysis._mutated_receivers(kinds, (j,)):
                 analysis._mutated_index.setdefault(entry[:2], []).append(entry)
-                touch(("mut",) + entry[:2], dirty)
+                changed.add(("mut",) + entry[:2])
+        return changed
 
-    def note_reads(j, heap, queued):
-        """Commit statement j's reads, seen at once by the statements after it."""
+    def note_reads(j, heap=None, queued=None):
+        """Commit statement j's reads, seen at once by the statements after it (queued on
+        `heap` when they were already examined in this pass)."""
         first = analysis._first_commit_read
         for _, name, kind in analysis._reads(raw[j]):
             if kind != "fast" or first.get(name, n) <= j:
                 continue
             old = first.get(name, n)
             first[name] = j
+            if heap is None:
+                continue
             # Statements in (j, old] now see `name` read before them; those after `old` did already.
             ks = watchers.get(("read", name), ())
             for k in ks[bisect.bisect_right(ks, j):bisect.bisect_right(ks, old)]:
@@ -79,10 +81,9 @@ def propagate(analysis, kinds: list, reasons: list) -> None:
                     heapq.heappush(heap, k)
 
     initial = [j for j in range(1, n) if kinds[j] == "commit"]
-    join(initial, set())
-    everything = range(n)   # nothing to queue: the first pass looks at every statement
+    join(initial)
     for j in initial:
-        note_reads(j, [], everything)
+        note_reads(j)   # nothing to queue: the first pass examines every statement
     first_skip = next((j for j in initial if skip_reason(j)), n)
     todo = [k for k in range(1, n) if kinds[k] == "map"]
     while todo:
@@ -100,8 +101,7 @@ def propagate(analysis, kinds: list, reasons: list) -> None:
                 kinds[k], reasons[k] = "commit", reason
                 flipped.append(k)
                 note_reads(k, heap, queued)
-        dirty: set = set()
-        join(flipped, dirty)
+        dirty = {k for key in join(flipped) for k in watchers.get(key, ())}
         earlier = next((j for j in flipped if j < first_skip and skip_reason(j)), None)  # flipped is in order
         if earlier is not None:
             dirty.update(range(earlier + 1, first_skip + 1))   # later ones are all in order already
