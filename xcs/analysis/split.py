@@ -924,7 +924,8 @@ class LoopAnalysis:
         code = self.code
         nargs = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
         entry = self.flow.next_instr(0)
-        defined = self._per_function("defined", lambda: definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs])))
+        defined = self._per_function("defined",
+                                     lambda: definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs])))
         at_loop = defined.get(self.loop.iter_insert, frozenset())
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
