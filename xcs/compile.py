@@ -98,16 +98,19 @@ def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
     runners: list = []
     constants = {}
     compiled = Compiled(None, reports, runners)
-    for const in code.co_consts:
+    facts = analyze(code, env)
+    # Over the budget: the variant would have to be built from the whole function.
+    too_large = facts.refusal is not None and facts.refusal.kind == "too-large"
+    for const in () if too_large else code.co_consts:
         if isinstance(const, types.CodeType) and const.co_name in COMPREHENSIONS:
             inner = _build_code(const, env, policy, max_workers, compiled)
             if inner is not None:
                 constants[const] = inner
-    facts = analyze(code, env)
     variant_runners = _runners(facts, code, policy, max_workers, compiled)
     if facts.refusal is not None:
-        reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
-                                  [facts.refusal.words()]))
+        if not facts.loops:   # the loops' reports carry the refusal when there are any
+            reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
+                                      [facts.refusal.words()]))
         return compiled
     if variant_runners or constants:
         compiled.variant = build_variant(facts, variant_runners, constants)
@@ -129,6 +132,7 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
 
     chosen = {lp.for_iter for lp in chosen_loops(facts)} if policy is not False else set()
     runners = {}
+    by_index = {o.for_iter: o for o in facts.loops}
     for lp in facts.loops:
         in_order = _in_order(lp)
         if lp.for_iter in chosen:
@@ -148,13 +152,12 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
             if policy is False:
                 reasons = ["parallel=False was requested"]
             elif lp.nested_in in chosen:
-                reasons = [f"inside the parallel loop at line {_outer_line(facts, lp)}; runs within each of its iterations"]
+                reasons = [f"inside the parallel loop at line {_outer_line(by_index, lp)}; runs within each of its iterations"]
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line, "sequential", reasons))
     return runners
 
 
-def _outer_line(facts, lp):
-    by_index = {o.for_iter: o for o in facts.loops}
+def _outer_line(by_index, lp):
     outer = by_index.get(lp.nested_in)
     return outer.line if outer is not None else "?"
 

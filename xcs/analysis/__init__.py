@@ -6,6 +6,7 @@ mutates or executes the code it reads.
 """
 from __future__ import annotations
 
+from xcs.analysis.budget import too_large
 from xcs.analysis.effects import Environment
 from xcs.analysis.facts import FunctionFacts, Hoist, LoopFacts, Statement
 from xcs.analysis.flow import FlowError, build_flow
@@ -20,11 +21,17 @@ SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITER
 
 
 def analyze(code, env: Environment | None = None) -> FunctionFacts:
-    """Facts about every `for` loop of `code` (a function's or a comprehension's code object)."""
+    """Facts about every `for` loop of `code` (a function's or a comprehension's code object).
+
+    A function over the budget (`budget.MAX_INSTRUCTIONS`) is not read: its facts carry the
+    refusal "too-large", and so does each of its loops."""
     env = env or Environment()
     if code.co_flags & SUSPENDABLE:
         line = code.co_firstlineno
         return FunctionFacts(code=code, refusal=Refusal("generator", line, code.co_name))
+    over_budget = too_large(code)   # before normalizing: that alone is linear in the size
+    if over_budget is not None:
+        return over_budget
     items = list(normalize(code))
     try:
         flow = build_flow(items)
@@ -33,17 +40,24 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
                              refusal=Refusal("control-flow", code.co_firstlineno, str(error)))
     loops = []
     shapes = find_loops(flow)
+    shared: dict = {}   # facts about the whole function, computed once for all its loops
+    open_loops: list = []
     for shape in shapes:
         try:
-            facts = LoopAnalysis(flow, shape, env, code).facts()
+            facts = LoopAnalysis(flow, shape, env, code, shared).facts()
         except Exception as error:  # noqa: BLE001 - refusing is always safe
             line = getattr(items[shape.for_iter], "lineno", None)
             facts = LoopFacts(line=line, for_iter=shape.for_iter, head=shape.head, exit=shape.exit,
                               iter_insert=shape.iter_insert, base_depth=0, parallel=False,
                               reasons=(Refusal("internal", line, f"{type(error).__name__}: {error}"),))
-        enclosing = [o.for_iter for o in shapes if o.for_iter < shape.for_iter < o.exit]
-        if enclosing:
-            facts = _replace(facts, nested_in=max(enclosing))
+        # The innermost enclosing loop: the latest one whose body reaches past this loop's
+        # head. `shapes` is in instruction order; a loop whose exit is at or before this head
+        # encloses no later loop either.
+        while open_loops and open_loops[-1].exit <= shape.for_iter:
+            open_loops.pop()
+        if open_loops:
+            facts = _replace(facts, nested_in=open_loops[-1].for_iter)
+        open_loops.append(shape)
         loops.append(facts)
     return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops))
 

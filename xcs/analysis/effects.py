@@ -322,6 +322,10 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
     env = env_for(func)
     if env.is_trusted(func):
         return None
+    from xcs.analysis import budget
+
+    if budget.instruction_count(code) > budget.MAX_INSTRUCTIONS:   # reading it would cost seconds
+        return f"{code.co_name} has more instructions than XCS reads (limit {budget.MAX_INSTRUCTIONS:,})"
     library = is_library_file(code.co_filename)
     if depth <= 0:
         # Not seen to the bottom: unknown, hence ordered (library code is held to what the

@@ -27,6 +27,8 @@ TEMPLATES = {
     "no-parallel-work": "nothing in the loop body can run apart from the in-order part ({name})",
     "control-flow": "control flow not understood: {name}",
     "generator": "the function is a generator or coroutine; its loops are left alone",
+    "too-large": "the function has {name}, more than XCS analyses; it runs as written: split the loop "
+                 "body into a function (or the function into smaller ones) to have it analysed",
     "commit:global": "assigns the global `{name}`",
     "commit:nonlocal": "assigns `{name}`, which closures or an enclosing function share",
     "commit:instruction": "`{name}` must run in order",

@@ -20,6 +20,7 @@ from xcs.analysis import effects, knowledge
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
+from xcs.analysis.propagate import propagate
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.stack import Event, render, simulate, subscript_element, up_to_any_key
 from xcs.analysis.statements import RawStatement, split_statements
@@ -38,8 +39,11 @@ PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_D
 class LoopAnalysis:
     """Analysis of one loop; `facts()` gives the immutable result."""
 
-    def __init__(self, flow: Flow, loop: LoopShape, env: effects.Environment, code):
+    def __init__(self, flow: Flow, loop: LoopShape, env: effects.Environment, code, shared: dict | None = None):
         self.flow, self.loop, self.env, self.code = flow, loop, env, code
+        # Facts about the whole function, shared by the analyses of all its loops (one scan
+        # of the function per loop made a function with many loops quadratic).
+        self.shared = {} if shared is None else shared
         self.items = flow.items
         self.base = flow.depth.get(loop.for_iter)
         self.line = self.items[loop.for_iter].lineno
@@ -313,8 +317,12 @@ class LoopAnalysis:
         return False
 
     def _deref_written(self, name: str) -> bool:
-        return any(ins.name in ("STORE_DEREF", "DELETE_DEREF") and pyversion.deref_name(ins.arg) == name
-                   for s in self.raw for _, ins in self._instrs(s))
+        return name in self._deref_writes
+
+    @functools.cached_property
+    def _deref_writes(self) -> set:
+        return {pyversion.deref_name(ins.arg) for s in self.raw for _, ins in self._instrs(s)
+                if ins.name in ("STORE_DEREF", "DELETE_DEREF")}
 
     def _resolve(self, value):
         """What a callee expression refers to, or None. Globals and closure cells resolve
@@ -349,9 +357,18 @@ class LoopAnalysis:
         self.guards[(value.kind, value.name, value.chain)] = obj
         return obj
 
+    def _per_function(self, key, compute):
+        """compute(), once per function (`shared`)."""
+        if key not in self.shared:
+            self.shared[key] = compute()
+        return self.shared[key]
+
     @functools.cached_property
     def _assignment_counts(self) -> dict:
         """How many times the function assigns or deletes each local and cell variable."""
+        return self._per_function("assignment_counts", self._count_assignments)
+
+    def _count_assignments(self) -> dict:
         counts: dict = {}
         for item in self.items:
             if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR",
@@ -364,12 +381,19 @@ class LoopAnalysis:
     def _constructed(self) -> dict:
         """Locals the function assigns exactly once, from a call of a class it can resolve
         (`work = queue.Queue()`): name -> class. The class's resolution is guarded."""
+        found, guards = self._per_function("constructed", self._find_constructed)
+        self.guards.update(guards)
+        return found
+
+    def _find_constructed(self) -> tuple[dict, dict]:
+        """(`_constructed`, the guards it relies on)."""
         counts = self._assignment_counts
         params = set(self.code.co_varnames[:self.code.co_argcount + self.code.co_kwonlyargcount])
+        guards: dict = {}
         try:
             events = simulate(self.items, 0, len(self.items), 0, effects.handler_depths(self.items))
         except Exception:  # noqa: BLE001 - not understood: nothing inferred
-            return {}
+            return {}, guards
         calls = {e.index: e.target for e in events if e.op == "call"}
         found = {}
         cell_stores = [(i, pyversion.deref_name(item.arg)) for i, item in enumerate(self.items)
@@ -386,9 +410,9 @@ class LoopAnalysis:
             except Exception:  # noqa: BLE001
                 continue
             if isinstance(cls, type):
-                self.guards[(callee.kind, callee.name, callee.chain)] = cls
+                guards[(callee.kind, callee.name, callee.chain)] = cls
                 found[name] = cls
-        return found
+        return found, guards
 
     def _synchronizes(self, k: int) -> Refusal | None:
         """A reason when commit statement k waits for or signals other threads
@@ -428,6 +452,9 @@ class LoopAnalysis:
     def _imported(self) -> dict:
         """Locals bound once by an import inside the function (`import os`, `from os import
         path`) to a module already loaded: name -> the module or object. Nothing is imported."""
+        return self._per_function("imported", self._find_imported)
+
+    def _find_imported(self) -> dict:
         import sys
 
         counts = self._assignment_counts
@@ -531,7 +558,11 @@ class LoopAnalysis:
                         return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                     return None
             if isinstance(obj, types.FunctionType):
-                found = self._callee_effects(e, obj)
+                # Once per callee and binding: a body calling `fetch` on every line scanned it per call.
+                key = ("effects", obj, callee.kind, callee.name, callee.chain,
+                       tuple((a.kind, a.name, a.chain, self._may_be_shared(a)) for a in e.args),
+                       effects.call_keywords(self.items, e.index))
+                found = self._per_function(key, lambda: self._callee_effects(e, obj))
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                 return None   # read: it changes nothing other iterations see
@@ -767,22 +798,10 @@ class LoopAnalysis:
             reason = self._commit_reason(s, events)
             kinds.append("commit" if reason else "map")
             reasons.append(reason)
-        changed = True
-        while changed:
-            changed = False
-            self.mutated = self._mutated_receivers(kinds)
-            self.commit_fast, self.commit_names = self._commit_writes(kinds)
-            skipped = False
-            for k, s in enumerate(self.raw):
-                if kinds[k] == "commit":
-                    skipped = skipped or (Refusal("after-skip", s.line, "") if s.skips else None) or \
-                        self._synchronizes(k)
-                    continue
-                if kinds[k] != "map" or k == 0:
-                    continue
-                reason = self._dependency_reason(k, s, kinds, self.commit_fast, self.commit_names, skipped)
-                if reason is not None:
-                    kinds[k], reasons[k], changed = "commit", reason, True
+        propagate(self, kinds, reasons)   # map statements that depend on the in-order part
+        self.mutated = self._mutated_receivers(kinds)
+        self._mutated_index = _by_object(self.mutated)
+        self.commit_fast, self.commit_names = self._commit_writes(kinds)
         self.kinds = kinds
         return kinds, reasons
 
@@ -801,15 +820,21 @@ class LoopAnalysis:
         if skipped:
             return replace(skipped, line=s.line)
         return self._read_reason(self._reads(s), commit_fast, commit_names) or self._changes_commit_read(k, kinds) \
-            or self._callee_reads_reason(self.events[k], kinds)
+            or self._callee_reads_reason(self.events[k], kinds, commit_names, commit_fast)
 
-    def _callee_reads_reason(self, events, kinds) -> Refusal | None:
+    def _mutations(self):
+        """Every (kind, name, chain, statement) the in-order part changes, as known so far."""
+        for entries in getattr(self, "_mutated_index", {}).values():
+            yield from entries
+
+    def _callee_reads_reason(self, events, kinds, commit_names=None, commit_fast=None) -> Refusal | None:
         """A refusal when a call in `events` reads — itself or in the functions it calls —
         shared state that the in-order part changes (a global set the loop adds to, `self.count`
         the loop increments, a file an earlier iteration writes): on a worker it would run
         before the earlier iterations' in-order parts."""
-        if not getattr(self, "mutated", None) and not self.commit_names and \
-                not any(kinds[j] == "commit" for j in range(len(self.raw))):
+        commit_names = self.commit_names if commit_names is None else commit_names
+        commit_fast = self.commit_fast if commit_fast is None else commit_fast
+        if not any(kinds[j] == "commit" for j in range(len(self.raw))):
             return None
         fs_changed = any(kinds[j] == "commit" and self._synchronizes(j) is not None for j in range(len(self.raw)))
         for e in events:
@@ -825,41 +850,41 @@ class LoopAnalysis:
                 obj = obj.__func__
             if not isinstance(obj, types.FunctionType) or self.env.is_trusted(obj):
                 if obj is None and e.target.kind == "local" and not e.target.chain and \
-                        not self._is_body_local(e.target.name) and self._commit_changes_cells():
+                        not self._is_body_local(e.target.name) and self._commit_changes_cells(commit_names):
                     return Refusal("commit-read", line, f"closure variables, through {e.target.name}()")
                 continue
             try:
                 reads = effects.shared_reads(obj, self._callee_env_for(e.target, obj))
             except Exception:  # noqa: BLE001 - not understood: it may read anything
                 reads = frozenset({effects.Read("any")})
-            found = self._conflict(reads, e, fs_changed)
+            found = self._conflict(reads, e, fs_changed, commit_names, commit_fast)
             if found:
                 return Refusal("commit-read", line, f"{found}, through {e.target.describe()}()")
         return None
 
-    def _commit_changes_cells(self) -> bool:
-        return bool(self.commit_names & (self.cellvars | set(self.code.co_freevars))) or \
-            any(m[0] == "deref" for m in getattr(self, "mutated", ()))
+    def _commit_changes_cells(self, commit_names) -> bool:
+        return bool(commit_names & (self.cellvars | set(self.code.co_freevars))) or \
+            any(m[0] == "deref" for m in self._mutations())
 
-    def _conflict(self, reads, e: Event, fs_changed: bool) -> str | None:
+    def _conflict(self, reads, e: Event, fs_changed: bool, commit_names, commit_fast) -> str | None:
         """What of `reads` (a callee's, for the call event `e`) the in-order part changes, or None."""
         bound = bool(e.target.chain) and not isinstance(self._resolve_root(e.target), (types.ModuleType, type)) \
             if e.target.kind in ("global", "deref") else bool(e.target.chain)
         passed = ([effects.receiver_of(e.target)] if bound else []) + list(e.args)
         for r in reads:
             if r.kind == "any":
-                if self.commit_names or getattr(self, "mutated", None):
+                if commit_names or any(True for _ in self._mutations()):
                     return "what the in-order part changes (the callee is not seen to the bottom)"
             elif r.kind == "fs":
                 if fs_changed:
                     return "the file system, which the in-order part changes"
             elif r.kind == "global":
                 gid, name = r.key
-                if gid == id(self.env.globals) and (name in self.commit_names or
-                                                     any(m[0] == "global" and m[1] == name for m in self.mutated)):
+                if gid == id(self.env.globals) and (name in commit_names or
+                                                     any(m[0] == "global" and m[1] == name for m in self._mutations())):
                     return f"`{name}`"
             elif r.kind == "cell":
-                if r.key in self.commit_names or any(m[0] == "deref" and m[1] == r.key for m in self.mutated):
+                if r.key in commit_names or any(m[0] == "deref" and m[1] == r.key for m in self._mutations()):
                     return f"`{r.key}`"
             elif r.kind == "param" and r.key < len(passed):
                 value = passed[r.key]
@@ -867,36 +892,37 @@ class LoopAnalysis:
                     continue
                 if value.kind == "local" and self._per_iteration(value.name) and value.name not in self.aliases:
                     continue
-                if value.kind == "local" and value.name in self.commit_fast:
+                if value.kind == "local" and value.name in commit_fast:
                     return f"`{value.name}`"
                 chain = value.chain + ((r.attr,) if r.attr else ())
                 kind, name, chain = self._canonical(value.kind, value.name, chain)
                 chain = up_to_any_key(chain)
-                for mkind, mname, mchain, _ in self.mutated:
+                for mkind, mname, mchain, _ in self._mutations():
                     if mkind == kind and mname == name:
                         n = min(len(chain), len(mchain))
                         if chain[:n] == mchain[:n]:
                             return f"`{render(name, chain)}`"
-                if kind in ("global", "deref") and not chain and name in self.commit_names:
+                if kind in ("global", "deref") and not chain and name in commit_names:
                     return f"`{name}`"
         return None
 
     def _changes_commit_read(self, k: int, kinds) -> Refusal | None:
         """A map statement that changes an object an earlier commit statement of the same
         iteration reads (`print(data); data.sort()`): on a worker it would change it first."""
-        read_before = set()
-        for j in range(1, k):
-            if kinds[j] == "commit":
-                read_before |= {name for _, name, kind in self._reads(self.raw[j]) if kind == "fast"}
-        if not read_before:
+        first_read = self._first_commit_read   # local -> first commit statement reading it (`propagate`)
+
+        def read_before(name):
+            return first_read.get(name, k) < k
+
+        if not first_read or min(first_read.values()) >= k:
             return None
         for e in self.events[k]:
-            if e.op == "call" and any(a.kind == "local" and a.name in read_before for a in e.args) and \
+            if e.op == "call" and any(a.kind == "local" and read_before(a.name) for a in e.args) and \
                     self._call_may_change_arguments(e):
-                name = next(a.name for a in e.args if a.kind == "local" and a.name in read_before)
+                name = next(a.name for a in e.args if a.kind == "local" and read_before(a.name))
                 return Refusal("changes-commit-read", self.items[e.index].lineno, name)
             root = e.target
-            if root is None or root.kind != "local" or root.name not in read_before:
+            if root is None or root.kind != "local" or not read_before(root.name):
                 continue
             changes = e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr") or \
                 (e.op == "inplace" and root.chain) or \
@@ -905,12 +931,14 @@ class LoopAnalysis:
                 return Refusal("changes-commit-read", self.items[e.index].lineno, root.name)
         return None
 
-    def _mutated_receivers(self, kinds) -> list:
+    def _mutated_receivers(self, kinds, statements=None) -> list:
         """(kind, name, element chain, statement index) of every object a commit statement
-        may change: what it stores into or calls a mutating method on, and what it passes
-        to a call that may change its arguments (`config.write(buffer)` fills `buffer`)."""
+        (of `statements`, default all) may change: what it stores into or calls a mutating
+        method on, and what it passes to a call that may change its arguments
+        (`config.write(buffer)` fills `buffer`)."""
         out = []
-        for k, events in enumerate(self.events):
+        for k in range(len(self.events)) if statements is None else statements:
+            events = self.events[k]
             if kinds[k] != "commit":
                 continue
             for e in events:
@@ -954,7 +982,8 @@ class LoopAnalysis:
             return True
         if isinstance(obj, types.FunctionType):
             try:
-                return effects.ordered_effects_in(obj, self._env_for) is not None
+                return self._per_function(("effects", obj),
+                                          lambda: effects.ordered_effects_in(obj, self._env_for)) is not None
             except Exception:  # noqa: BLE001
                 return True
         return not known_only
@@ -962,7 +991,8 @@ class LoopAnalysis:
     def _outermost(self, e: Event) -> bool:
         """True for a call whose result is dropped or assigned, not passed on: a call nested
         in another is a candidate for hoisting into the map part."""
-        nxt = next((item for item in self.items[e.index + 1:] if isinstance(item, Instr)), None)
+        items = self.items
+        nxt = next((items[j] for j in range(e.index + 1, len(items)) if isinstance(items[j], Instr)), None)
         return nxt is None or nxt.name in ("POP_TOP", "STORE_FAST", "STORE_ATTR", "STORE_SUBSCR", "STORE_GLOBAL",
                                            "STORE_DEREF", "RETURN_VALUE", "UNPACK_SEQUENCE")
 
@@ -1003,13 +1033,12 @@ class LoopAnalysis:
         chain = up_to_any_key(chain)
         at = self.statement_of.get(i)
         own = kind == "local" and self._per_iteration(name)
-        for mkind, mname, mchain, k in getattr(self, "mutated", ()):
-            if mkind == kind and mname == name:
-                if own and at is not None and k >= at:
-                    continue   # this iteration's object, changed only after the read
-                n = min(len(chain), len(mchain))
-                if chain[:n] == mchain[:n]:
-                    return True
+        for _, _, mchain, k in getattr(self, "_mutated_index", {}).get((kind, name), ()):
+            if own and at is not None and k >= at:
+                continue   # this iteration's object, changed only after the read
+            n = min(len(chain), len(mchain))
+            if chain[:n] == mchain[:n]:
+                return True
         return False
 
     def _read_reason(self, reads, commit_fast, commit_names) -> Refusal | None:
@@ -1056,11 +1085,14 @@ class LoopAnalysis:
         failure, so no later map value would exist for the code after the handler.
         """
         out = list(statements)
+        work_after = [False] * len(out)   # some later statement is map or hoists
+        for k in range(len(out) - 2, -1, -1):
+            later = out[k + 1]
+            work_after[k] = work_after[k + 1] or later.kind == "map" or bool(later.hoists)
         for k, st in enumerate(out):
             if not st.hoists or not self._opens_try(st):
                 continue
-            later = out[k + 1:]
-            if any(o.kind == "map" or o.hoists for o in later):
+            if work_after[k]:
                 out[k] = replace(st, hoists=())
                 why = Refusal("commit:hoist-in-try", st.line, "")
                 if why not in notes:
@@ -1195,7 +1227,16 @@ class LoopAnalysis:
         code = self.code
         nargs = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)
         entry = self.flow.next_instr(0)
-        defined = definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs]))
+        defined = self._per_function("defined",
+                                     lambda: definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs])))
         at_loop = defined.get(self.loop.iter_insert, frozenset())
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
+
+
+def _by_object(mutated: list) -> dict:
+    """`_mutated_receivers`' entries grouped by (kind, name), in order."""
+    out: dict = {}
+    for entry in mutated:
+        out.setdefault(entry[:2], []).append(entry)
+    return out

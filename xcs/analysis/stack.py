@@ -238,7 +238,8 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
 
 
 def _next_is_pop(items: list, i: int) -> bool:
-    for item in items[i + 1:]:
+    for j in range(i + 1, len(items)):   # not items[i + 1:]: a copy per call is quadratic
+        item = items[j]
         if isinstance(item, Instr):
             return item.name == "POP_TOP"
         if isinstance(item, (Label, TryBegin)):

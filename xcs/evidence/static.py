@@ -18,6 +18,7 @@ import types
 from dataclasses import dataclass
 
 from xcs import pyversion
+from xcs.analysis import budget
 from xcs.evidence import registry
 from xcs.evidence.names import qualified_name, type_name
 
@@ -93,6 +94,8 @@ class _Scanner:
     def scan(self, code, globals_, cells, known, depth, via) -> None:
         if code in self.seen or len(self.seen) >= MAX_CODE_OBJECTS:
             return
+        if depth > 0 and budget.instruction_count(code) > budget.MAX_INSTRUCTIONS:
+            return   # the analysis budget: a callee this long is not read for evidence either
         self.seen.add(code)
         builtins_ = globals_.get("__builtins__", {})
         builtins_ = vars(builtins_) if isinstance(builtins_, types.ModuleType) else builtins_
@@ -107,10 +110,10 @@ class _Scanner:
             if root is _MISSING:
                 continue
             chain = []
-            for nxt in instrs[n + 1:]:
-                if nxt.opname not in _ATTR_LOADS:
+            for j in range(n + 1, len(instrs)):   # not instrs[n + 1:]: a copy per load is quadratic
+                if instrs[j].opname not in _ATTR_LOADS:
                     break
-                chain.append(nxt.argval)
+                chain.append(instrs[j].argval)
             self.examine(root, chain, depth, via, line)
 
     @staticmethod

@@ -24,9 +24,9 @@ def chosen_loops(facts) -> list:
     """Parallel loops not nested inside another parallel loop."""
     parallel = {lp.for_iter: lp for lp in facts.loops if lp.parallel}
     chosen = []
+    by_index = {o.for_iter: o for o in facts.loops}
     for lp in parallel.values():
         outer, enclosed = lp.nested_in, False
-        by_index = {o.for_iter: o for o in facts.loops}
         while outer is not None:
             if outer in parallel:
                 enclosed = True
