@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import copy_context
@@ -162,6 +163,8 @@ def _ordered(body, it, args, workers, window):
     pulling = True
     source_error = None
     fallback = None               # (item,) that could not be submitted: run it and the rest inline
+    current = None                # the future being waited for
+    stragglers = []               # futures of abandoned iterations still running
     install_audit_hook()
     capture.acquire()
     try:
@@ -195,7 +198,9 @@ def _ordered(body, it, args, workers, window):
                 break
             future, iteration, context, item = in_flight.popleft()
             loop.grant(iteration)
+            current = future
             error = _wait(future, workers_pool)
+            current = None
             if error is _STOLEN:
                 result, error = _run_here(context, body, item, args)
                 if error is not None:
@@ -212,7 +217,7 @@ def _ordered(body, it, args, workers, window):
                         error = replay_error
             context = item = None
             if error is not None:
-                _abandon(loop, in_flight)
+                _abandon(loop, in_flight, stragglers)
                 yield (trimmed(error),)
                 return
             yield result
@@ -221,8 +226,10 @@ def _ordered(body, it, args, workers, window):
         elif source_error is not None:
             yield (trimmed(source_error),)
     finally:
-        _abandon(loop, in_flight)
-        capture.release()
+        _abandon(loop, in_flight, stragglers)
+        if current is not None and not current.done():
+            stragglers.append(current)   # KeyboardInterrupt while waiting for it
+        _release_when_done(stragglers)
 
 
 _STOLEN = object()
@@ -242,14 +249,38 @@ def _wait(future, workers_pool):
             continue
 
 
-def _abandon(loop, in_flight) -> None:
-    """Cancel the not started, wake the ones waiting for a turn (they raise Abandoned)."""
+def _abandon(loop, in_flight, stragglers) -> None:
+    """Cancel the not started, wake the ones waiting for a turn (they raise Abandoned);
+    add the futures of those still running to `stragglers`."""
     if not in_flight:
         return
     loop.abandon([entry[1] for entry in in_flight])
     for entry in in_flight:
-        entry[0].cancel()
+        future = entry[0]
+        if not future.cancel() and not future.done():
+            stragglers.append(future)
     in_flight.clear()
+
+
+def _release_when_done(futures) -> None:
+    """Release the loop's hold on the capture once `futures` are all done: an abandoned
+    iteration still running writes into its buffer, which is dropped, never to the streams
+    (the plain loop would never have run it)."""
+    if not futures:
+        capture.release()
+        return
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def done(_future):
+        with lock:
+            remaining[0] -= 1
+            last = not remaining[0]
+        if last:
+            capture.release()
+
+    for future in futures:
+        future.add_done_callback(done)
 
 
 def _chain(first: tuple, it):
