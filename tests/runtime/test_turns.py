@@ -421,3 +421,49 @@ def test_each_effect_takes_the_turn_before_it_happens(tmp_path):
     finally:
         os.environ.pop("XCS_TURN_TEST", None)
     assert results == [(None, name, True, False) for name in names]
+
+
+# --- effects nobody can observe are not turn points (they are made under library locks) --
+
+def test_opening_os_devnull_under_a_lock_an_earlier_iteration_needs_does_not_deadlock():
+    # Iteration 1 holds the lock while opening os.devnull for writing (as a subprocess
+    # launched under functools.cached_property's lock does on 3.11); iteration 0 needs the
+    # lock. Were that open a turn point, 1 would wait for 0 and 0 for the lock.
+    lock = threading.Lock()
+    one_holds = threading.Event()
+
+    def body(x):
+        if x == 1:
+            with lock:
+                one_holds.set()
+                time.sleep(0.05)
+                with open(os.devnull, "w") as f:
+                    f.write("nothing")
+                still = in_iteration()
+            return (None, x, still)
+        assert one_holds.wait(10)
+        assert lock.acquire(timeout=10), "deadlock: iteration 1 waits for its turn holding the lock"
+        lock.release()
+        return (None, x, in_iteration())
+
+    assert list(ordered_map(body, range(2), max_workers=2)) == [(None, 0, True), (None, 1, True)]
+
+
+def test_writing_a_modules_bytecode_cache_on_import_is_not_a_turn_point(tmp_path, monkeypatch):
+    import importlib
+    import sys as _sys
+
+    (tmp_path / "xcs_turn_probe_mod.py").write_text("VALUE = 42\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(_sys, "dont_write_bytecode", False)
+    importlib.invalidate_caches()
+
+    def body(x):
+        module = importlib.import_module("xcs_turn_probe_mod")
+        return (None, module.VALUE, in_iteration())
+
+    try:
+        assert list(ordered_map(body, range(2), max_workers=2)) == [(None, 42, True)] * 2
+    finally:
+        _sys.modules.pop("xcs_turn_probe_mod", None)
+    assert list((tmp_path / "__pycache__").glob("xcs_turn_probe_mod*.pyc"))

@@ -150,10 +150,33 @@ def _audit(event, args):
     if _state.iteration is None:
         return
     if event == "open":
-        if _writes(args):
+        if _writes(args) and not _internal(args):
             take_turn()
-    elif event in TURN_EVENTS:
+    elif event in TURN_EVENTS and not _internal(args):
         take_turn()
+
+
+# Effects no program can observe, made by library code that typically holds a lock while
+# making them: waiting for the turn there would deadlock with an earlier iteration waiting
+# for the same lock (3.11's functools.cached_property lock around platform.processor(),
+# which runs a subprocess that opens os.devnull; a module's import lock around writing its
+# __pycache__ file; tempfile's lock around probing the temporary directory).
+_INTERNAL_FILES = frozenset({"<frozen importlib._bootstrap_external>", "<frozen importlib._bootstrap>"})
+_internal_codes: set = set()
+
+
+def _internal(args) -> bool:
+    """Whether an effect is one of those above (os.devnull, bytecode cache, tempfile probe)."""
+    if args and args[0] == os.devnull:
+        return True
+    frame = sys._getframe(2)   # the Python code that called the function raising the event
+    code = frame.f_code
+    if code.co_filename in _INTERNAL_FILES:
+        return True
+    if not _internal_codes:
+        import tempfile
+        _internal_codes.add(tempfile._get_default_tempdir.__code__)
+    return code in _internal_codes
 
 
 def _writes(args) -> bool:
