@@ -467,3 +467,18 @@ def test_writing_a_modules_bytecode_cache_on_import_is_not_a_turn_point(tmp_path
     finally:
         _sys.modules.pop("xcs_turn_probe_mod", None)
     assert list((tmp_path / "__pycache__").glob("xcs_turn_probe_mod*.pyc"))
+
+
+def test_input_reads_the_shared_stdin_in_order(monkeypatch):
+    import io as text_io
+    import sys as _sys
+
+    def body(x):
+        shrinking(x)
+        before = in_iteration()
+        line = input()
+        return (None, before, line, in_iteration())
+
+    monkeypatch.setattr(_sys, "stdin", text_io.StringIO("".join(f"line {n}\n" for n in range(6))))
+    results = list(ordered_map(body, range(6), max_workers=3))
+    assert results == [(None, True, f"line {n}", False) for n in range(6)]

@@ -14,7 +14,14 @@ across loops and threads):
   to `sys.stdout`/`sys.stderr` (`contextlib.redirect_stdout` in the loop's in-order part)
   in a proxy too, and makes such an assignment a turn point on an iteration.
 
-When the last loop ends, each of these is put back only if it is still the one installed.
+When the last loop ends (and the abandoned iterations still running have ended), each of
+these is put back only if it is still the one installed.
+
+Not captured, so not reordered: writes through a reference to the stream taken before
+the loop started (`out = sys.stdout` at import, `sys.__stdout__`), writes to file
+descriptors (`os.write(1, ...)`, child processes inheriting them) and records given to a
+handler directly. Asking a captured iteration's stream for `buffer` or `fileno` takes
+the turn first, so byte-level writes through them stay in order.
 `replay(buffer)` writes a buffer out on the current thread: stdout text, stderr text,
 flushes and records in the order they were produced.
 """

@@ -89,6 +89,10 @@ def take_turn() -> None:
     returns at once, after one thread-local lookup.
 
     Raises `Abandoned` if the loop is abandoned before the turn comes or already was.
+
+    A body must not hold a lock that an earlier iteration may need when it takes the turn
+    (explicitly or at an effect of `TURN_EVENTS`): the earlier iteration would wait for the
+    lock and this one for the earlier iteration. Sequential code cannot deadlock there.
     """
     iteration = _state.iteration
     if iteration is not None:
@@ -137,6 +141,7 @@ TURN_EVENTS = frozenset({
     "os.fork", "os.forkpty", "os.setxattr", "os.removexattr",
     "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.copytree",
     "shutil.move", "shutil.chown", "signal.pthread_kill",
+    "builtins.input",   # reads the shared sys.stdin (and writes its prompt)
 })
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _WRITE_MODE_CHARS = frozenset("wax+")
