@@ -531,3 +531,9 @@ def test_everything_is_restored_after_the_last_of_several_loops_and_only_if_stil
         assert sys.stdout is mine
     finally:
         sys.stdout = out
+
+
+def test_unwrap_gives_the_wrapped_stream_and_leaves_other_objects_alone():
+    real = sys.stdout
+    assert _while_a_loop_runs(lambda: capture.unwrap(sys.stdout)) is real
+    assert capture.unwrap(real) is real and capture.unwrap(42) == 42

@@ -241,6 +241,15 @@ def release() -> None:
             sys.__class__ = types.ModuleType
 
 
+def unwrap(stream):
+    """The stream a capture proxy wraps (through proxies of proxies); any other object itself.
+
+    For code that compares a stream with `sys.stdout` by identity while a loop may run."""
+    while type(stream) is _Stream:
+        stream = object.__getattribute__(stream, "_xcs_stream")
+    return stream
+
+
 def active() -> int:
     """How many loops hold the capture now."""
     return _active
