@@ -4,9 +4,13 @@
 pool and yields the results in iteration order; see its docstring for the ordering,
 cancellation and exception rules. `run_inline` is its sequential twin with the same
 protocol, and `is_worker_thread()` tells whether the current thread is one of XCS's.
+`take_turn()` makes the rest of a body run in order (OpenMP `ordered`), `in_iteration()`
+tells whether the current thread runs an iteration without the turn, and `Abandoned` is
+what a body waiting for a turn that never comes is unwound with.
 """
 from xcs.runtime.inline import run_inline
 from xcs.runtime.ordered import ordered_map
 from xcs.runtime.pools import is_worker_thread
+from xcs.runtime.turns import Abandoned, in_iteration, take_turn
 
-__all__ = ["is_worker_thread", "ordered_map", "run_inline"]
+__all__ = ["Abandoned", "in_iteration", "is_worker_thread", "ordered_map", "run_inline", "take_turn"]

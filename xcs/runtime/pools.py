@@ -35,7 +35,9 @@ class WorkerPool:
 
     `submit(fn, *args)` returns a `concurrent.futures.Future`; a future cancelled before
     its call starts is skipped. Raises RuntimeError when a needed thread cannot start (the
-    call then stays queued and runs if a thread of this pool frees up).
+    call then stays queued and runs if a thread of this pool frees up). `saturated()` is
+    True while every one of `size` threads is running a call, so a call queued now waits
+    for one of them to finish.
     """
 
     def __init__(self, size: int, idle_seconds: float = IDLE_SECONDS):
@@ -61,30 +63,36 @@ class WorkerPool:
         """How many of this pool's threads exist now."""
         return self._threads
 
+    def saturated(self) -> bool:
+        """True while the pool has all its threads and each is running a call (a racy read:
+        a thread about to take a queued call, or just done with one, counts as idle)."""
+        return self._threads >= self.size and not self._idle
+
     def _start_thread(self) -> None:
         thread = threading.Thread(
             target=self._work, name=f"xcs-worker-{self.size}_{next(self._names)}", daemon=True
         )
+        # A thread counts as idle from its start: it is about to take a call, not running one.
         self._threads += 1
+        self._idle += 1
         try:
             thread.start()
         except BaseException:
             self._threads -= 1
+            self._idle -= 1
             raise
 
     def _work(self) -> None:
         _local.is_worker = True
         while True:
-            with self._lock:
-                self._idle += 1
             try:
                 future, fn, args = self._jobs.get(timeout=self.idle_seconds)
             except queue.Empty:
                 with self._lock:
-                    self._idle -= 1
                     # Submits count their call as pending before queueing it, under this
                     # lock: none pending means none queued, so this thread may go.
                     if not self._pending:
+                        self._idle -= 1
                         self._threads -= 1
                         return
                 continue
@@ -93,9 +101,20 @@ class WorkerPool:
                 self._pending -= 1
             if future.set_running_or_notify_cancel():
                 try:
-                    future.set_result(fn(*args))
+                    result = fn(*args)
                 except BaseException as error:  # noqa: BLE001 - delivered through the future
+                    with self._lock:
+                        self._idle += 1     # idle again before the waiter hears of it
                     future.set_exception(error)
+                    error = None
+                else:
+                    with self._lock:
+                        self._idle += 1
+                    future.set_result(result)
+                    result = None
+            else:
+                with self._lock:
+                    self._idle += 1
             future = fn = args = None  # an idle thread keeps nothing of the last call alive
 
 
