@@ -1199,10 +1199,6 @@ def http_client_debug(port, xs):
     return out
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='library output: `get_page(port, x)` hoisted into the map part; http.client with '
-                          'debuglevel=1 prints send:/reply:/header: lines from workers (print in library code '
-                          'on a connection made in the callee is unseen) -> stdout interleaved')
 def test_http_client_debug_prints(page_server):
     same(http_client_debug, lambda: (page_server, list(ITEMS)))
 
