@@ -1305,19 +1305,10 @@ def quiet_lib_logger():
     root.setLevel(old[1])
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="benign, should be parallel: get_or_report's `print` inside an `except OSError` "
-                          'branch counts as an ordered effect of the whole callee -> loop sequential (barrier '
-                          'breaks)')
 def test_benign_print_only_in_untaken_except_stays_parallel():
     assert_parallel_and_same(benign_print_in_untaken_except)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='benign, should be parallel: the scan descends into logging.getLogger -> '
-                          'Manager.getLogger and flags `_loggerClass()` (logging.Logger is registered ORDERED '
-                          'as a class); `.debug` on a disabled logger would be flagged too (ORDERED_METHODS) ->'
-                          ' loop sequential')
 def test_benign_library_debug_log_stays_parallel(quiet_lib_logger):
     assert_parallel_and_same(benign_debug_log)
 

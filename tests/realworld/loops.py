@@ -724,7 +724,7 @@ def download(url):
     print(url, "->", status, "|", seconds >= 0, "sec |", msg)
 
 
-@loop("giridhar276/fedelity2302026: programs/readurlswithoutthread.py", "sequential",
+@loop("giridhar276/fedelity2302026: programs/readurlswithoutthread.py", "parallel",
       args=lambda env: ([f"{env.base}/status/{k}?code={500 if k % 3 == 2 else 200}" for k in range(env.n)],))
 def fedelity_download_all(urls):
     """A course example, "without threading": a helper fetches and prints each URL's status.

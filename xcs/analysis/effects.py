@@ -295,7 +295,7 @@ SCAN_DEPTH = 6
 
 
 def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None,
-                       shared_params: frozenset | None = None) -> str | None:
+                       shared_params: frozenset | None = None, outputs: list | None = None) -> str | None:
     """Scan a Python function's bytecode (and the functions it calls, `depth` levels) for
     effects whose order is visible: print/logging calls, writes, global stores, mutating
     method calls on globals or on parameters that receive shared objects
@@ -309,6 +309,11 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
     attributes are not the caller's to see.
     Functions the user vouched for (`Environment.trusted`) are not scanned.
 
+    With `outputs` (a list), output that XCS captures on a worker and replays in order —
+    `print` to the standard streams, `sys.stdout.write`, logging records — is not an effect:
+    a description of each is appended to `outputs` instead (the caller keeps such a call
+    after any in-order output of the iteration).
+
     Returns a description of the first one found, or None.
     """
     from xcs.analysis.normalize import normalize
@@ -316,7 +321,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
 
     seen = set() if seen is None else seen
     code = getattr(func, "__code__", None)
-    key = (code, shared_params)
+    key = (code, shared_params, outputs is not None)
     if code is None or key in seen:
         return None
     env = env_for(func)
@@ -381,6 +386,9 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         method = target.chain[-1] if target.chain else None
         if library and _is_warnings_call(target):
             continue   # a library's warning (a deprecation on a cold path): its output is captured
+        if outputs is not None and captured_output(target, e, items, env, shared):
+            outputs.append(f"{where} calls `{target.describe()}()`")
+            continue
         if method in ORDERED_METHODS:
             return f"{where} calls `{target.describe()}()`"
         if target.kind == "local" and method in MUTATORS and shared.local(target.name):
@@ -411,6 +419,8 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         if isinstance(root, types.ModuleType) and target.chain:
             if ".".join((root.__name__,) + target.chain) in ORDERED_QUALNAMES:
                 return f"{where} calls `{target.describe()}()`"
+        if outputs is not None and library and isinstance(obj, type) and obj.__module__ == "logging":
+            continue   # `logging.getLogger` making its Logger: the logging module's own registry
         if obj in ORDERED_OBJECTS or is_ordered_callable(obj, env):
             return f"{where} calls `{target.describe()}()`"
         if reads_own_exception(obj, e.index, handlers):
@@ -435,7 +445,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         wrapped = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
         if isinstance(wrapped, types.FunctionType):
             # A decorated function (`@contextmanager`, `functools.wraps`): the wrapper runs it.
-            found = ordered_effects_in(wrapped, env_for, depth - 1, seen)
+            found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs)
             if found:
                 return found
         if isinstance(obj, types.FunctionType):
@@ -456,7 +466,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
                 return shared.value(value), obj_
 
             arguments, params = bind_call(obj, e.args, call_keywords(items, e.index), resolve, receiver)
-            found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params)
+            found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params, outputs)
             if found:
                 return found
     return None
@@ -540,6 +550,47 @@ def in_handler(items) -> frozenset:
 def reads_own_exception(obj, index: int, handlers: frozenset) -> bool:
     """True when the call of `obj` at `index` asks for the exception its own `except` handles."""
     return index in handlers and knowledge.thread_bound(obj) in HANDLED_EXCEPTION
+
+
+def captured_output(target, e, items, env, shared=None) -> bool:
+    """True when the call event `e` only writes output the runtime captures per iteration and
+    replays in order: `print` to the standard streams, `sys.stdout/stderr.write`, a logging
+    call on a logger (the record goes through `Logger.handle`, which the runtime captures)."""
+    method = target.chain[-1] if target.chain else None
+    if target.kind == "global" and not target.chain and target.name == "print":
+        try:
+            if env.lookup("global", "print") is not builtins.print:
+                return False
+        except Exception:  # noqa: BLE001
+            return False
+        keywords = call_keywords(items, e.index)
+        if "file" not in keywords:
+            return True
+        value = e.args[len(e.args) - len(keywords) + keywords.index("file")]
+        return _is_standard_stream(value)
+    if method in ("write", "writelines", "flush") and _is_standard_stream(receiver_of(target)):
+        return True
+    if method in LOGGING_METHODS:
+        if target.kind == "global" and target.name == "logging" and len(target.chain) == 1:
+            return True
+        if target.kind in ("global", "deref") or (target.kind == "local" and target.name in env.arguments):
+            try:
+                receiver = env.lookup(target.kind, target.name, target.chain[:-1])
+            except Exception:  # noqa: BLE001
+                return False
+            import logging
+
+            return isinstance(receiver, (logging.Logger, logging.LoggerAdapter))
+        # A logger the function made itself (`log = logging.getLogger(...)`), not one it was handed.
+        return target.kind in ("local", "call") and not (shared is not None and target.kind == "local" and
+                                                         shared.local(target.name))
+    return False
+
+
+def _is_standard_stream(value) -> bool:
+    """`sys.stdout` / `sys.stderr` as the code spells it."""
+    return value is not None and value.kind == "global" and value.name == "sys" and \
+        value.chain in (("stdout",), ("stderr",))
 
 
 def _is_warnings_call(target) -> bool:

@@ -17,7 +17,7 @@ MODULE_ALIASES = {
     "_curses": "curses", "_select": "select", "_operator": "operator", "_pickle": "pickle", "_json": "json",
     "_random": "random", "_collections": "collections", "_functools": "functools", "_heapq": "heapq",
     "_bisect": "bisect", "_datetime": "datetime", "_decimal": "decimal", "_struct": "struct",
-    "_weakref": "weakref", "_sre": "re", "_csv": "csv", "_signal": "signal",
+    "_weakref": "weakref", "_sre": "re", "_csv": "csv", "_signal": "signal", "_warnings": "warnings",
 }
 
 DESCRIPTORS = (types.MethodDescriptorType, types.WrapperDescriptorType, types.ClassMethodDescriptorType,

@@ -62,6 +62,8 @@ def propagate(analysis, kinds: list, reasons: list) -> None:
                 changed.add(("mut",) + entry[:2])
         if changed or commits:
             changed.add(("callee",))   # what callees read is checked against everything in order
+        if any(analysis.may_output_in_order(j, kinds) for j in commits):
+            changed.add(("output",))   # captured output must not follow in-order output
         return changed
 
     def note_reads(j, heap=None, queued=None):
@@ -121,6 +123,8 @@ def _keys(analysis, k: int) -> set:
         keys.add(("fast", name) if kind == "fast" else ("name", name))
     if any(e.op == "call" for e in analysis.events[k]):
         keys.add(("callee",))
+    if analysis._outputs(k):
+        keys.add(("output",))
     for e in analysis.events[k]:
         for value in e.args:
             if getattr(value, "kind", None) == "local":

@@ -39,6 +39,7 @@ TEMPLATES = {
     "commit:outer-call": "`{name}()` changes an object other iterations can see",
     "commit:unknown-call": "{name}",
     "commit:thread-bound": "reads `{name}`, a threading.local: each thread sees its own",
+    "commit:output-order": "its output would come before what the in-order statement at line {name} prints",
     "commit:hoist-in-try": "the work inside this `try` stays in order: more work of the iteration follows it",
     "internal": "XCS could not transform this loop ({name}); it runs as written",
 }

@@ -49,6 +49,7 @@ class LoopAnalysis:
         self.line = self.items[loop.for_iter].lineno
         self.cellvars = set(code.co_cellvars)
         self.guards: dict = {}   # (kind, name, chain) -> the object it resolved to
+        self._output_events: set = set()   # calls whose only effect is output the runtime captures
 
     # ----------------------------------------------------------------- entry point
     def facts(self) -> LoopFacts:
@@ -562,7 +563,9 @@ class LoopAnalysis:
                 key = ("effects", obj, callee.kind, callee.name, callee.chain,
                        tuple((a.kind, a.name, a.chain, self._may_be_shared(a)) for a in e.args),
                        effects.call_keywords(self.items, e.index))
-                found = self._per_function(key, lambda: self._callee_effects(e, obj))
+                found, outputs = self._per_function(key, lambda: self._callee_effects(e, obj))
+                if not found and outputs:
+                    self._output_events.add(e.index)   # captured on a worker, replayed in order
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                 return None   # read: it changes nothing other iterations see
@@ -695,7 +698,10 @@ class LoopAnalysis:
                                               receiver)
         if receiver is not None and not self._may_be_shared(effects.receiver_of(callee)):
             shared = shared - {func.__code__.co_varnames[0]} if func.__code__.co_argcount else shared
-        return effects.ordered_effects_in(func, effects.binding(self._env_for, func, arguments), shared_params=shared)
+        outputs: list = []
+        found = effects.ordered_effects_in(func, effects.binding(self._env_for, func, arguments), shared_params=shared,
+                                           outputs=outputs)
+        return found, tuple(outputs)
 
     def _callee_env_for(self, callee, func):
         """`_env_for`, with the callee's `self` bound when it is a method of a known object."""
@@ -798,6 +804,7 @@ class LoopAnalysis:
             reason = self._commit_reason(s, events)
             kinds.append("commit" if reason else "map")
             reasons.append(reason)
+        self._initial_reasons = list(reasons)
         propagate(self, kinds, reasons)   # map statements that depend on the in-order part
         self.mutated = self._mutated_receivers(kinds)
         self._mutated_index = _by_object(self.mutated)
@@ -816,9 +823,38 @@ class LoopAnalysis:
                       if ins.name in ("STORE_DEREF", "STORE_GLOBAL", "DELETE_DEREF", "DELETE_GLOBAL")}
         return fast, names
 
+    # In-order statements that may write output (print, logging, a callee XCS cannot see into).
+    OUTPUT_KINDS = frozenset({"commit:ordered", "commit:ordered-callee", "commit:unknown-call", "commit:instruction",
+                              "commit:thread-bound", "commit:outer-call"})
+
+    def _outputs(self, k: int) -> bool:
+        """True when statement k calls something whose output the runtime captures."""
+        return any(e.index in self._output_events for e in self.events[k])
+
+    def may_output_in_order(self, j: int, kinds) -> bool:
+        """True when in-order statement j may write output of its own."""
+        if kinds[j] != "commit":
+            return False
+        reason = self._initial_reasons[j] if j < len(getattr(self, "_initial_reasons", ())) else None
+        return (reason is not None and reason.kind in self.OUTPUT_KINDS) or self._outputs(j)
+
+    def _output_order_reason(self, k: int, kinds) -> Refusal | None:
+        """Captured output is replayed before the iteration's in-order part runs: a statement
+        whose callees print may run on a worker only if no earlier in-order statement of the
+        iteration may print before it."""
+        if not self._outputs(k):
+            return None
+        for j in range(1, k):
+            if self.may_output_in_order(j, kinds):
+                return Refusal("commit:output-order", self.raw[k].line, self.raw[j].line)
+        return None
+
     def _dependency_reason(self, k, s, kinds, commit_fast, commit_names, skipped) -> Refusal | None:
         if skipped:
             return replace(skipped, line=s.line)
+        found = self._output_order_reason(k, kinds)
+        if found:
+            return found
         return self._read_reason(self._reads(s), commit_fast, commit_names) or self._changes_commit_read(k, kinds) \
             or self._callee_reads_reason(self.events[k], kinds, commit_names, commit_fast)
 
@@ -982,8 +1018,10 @@ class LoopAnalysis:
             return True
         if isinstance(obj, types.FunctionType):
             try:
-                return self._per_function(("effects", obj),
-                                          lambda: effects.ordered_effects_in(obj, self._env_for)) is not None
+                # Output it writes (captured and replayed in order) changes no argument.
+                return self._per_function(("effects-captured", obj),
+                                          lambda: effects.ordered_effects_in(obj, self._env_for, outputs=[])) \
+                    is not None
             except Exception:  # noqa: BLE001
                 return True
         return not known_only
@@ -1137,7 +1175,7 @@ class LoopAnalysis:
                 span = self._span(value, e, s)
                 if span is None or any(a < span[1] and span[0] < b for a, b in taken):
                     continue
-                why = self._hoist_refusal(*span)
+                why = self._hoist_refusal(*span) or self._hoist_output_order(s, *span)
                 if why is None and not self._unconditional(s, span[0]):
                     continue
                 if why is None:
@@ -1148,6 +1186,21 @@ class LoopAnalysis:
                     notes.append(why)
         hoists.sort(key=lambda h: h.start)
         return tuple(hoists), count
+
+    def _hoist_output_order(self, s, start: int, stop: int) -> Refusal | None:
+        """A hoisted expression whose callees print runs before the whole in-order part: only
+        when nothing in order before it — earlier statements, or earlier calls of its own
+        statement — may print first."""
+        if not any(start <= i < stop for i in self._output_events):
+            return None
+        k = next(j for j, raw in enumerate(self.raw) if raw.start == s.start)
+        for j in range(1, k):
+            if self.may_output_in_order(j, self.kinds):
+                return Refusal("commit:output-order", s.line, self.raw[j].line)
+        if any(isinstance(self.items[i], Instr) and self.items[i].name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
+               for i in range(s.start, start)):
+            return Refusal("commit:output-order", s.line, s.line)
+        return None
 
     def _span(self, value, event, s):
         """items[start:stop] computing `value`, or None if it is not a self-contained expression."""

@@ -30,13 +30,25 @@ class Decision:
         return self.reason
 
 
+# Output the runtime captures on a worker and replays in iteration order (`xcs.runtime.capture`):
+# in the map part it is no reason to stay sequential. The analysis has already kept in order
+# what would reorder it (a `print(..., file=f)` to another file, output after in-order output).
+CAPTURED = ("builtins.print", "logging.")
+
+
+def captured(name: str) -> bool:
+    """True for a callable whose output the runtime captures and replays in order."""
+    return name == "builtins.print" or name.startswith("logging.")
+
+
 def from_static(evidence: StaticEvidence) -> Decision | None:
-    """Sequential if anything thread-affine or ordered was found, parallel if something
-    blocking was, None (probe it) when the code shows neither."""
+    """Sequential if anything thread-affine or ordered (and not captured) was found, parallel
+    if something blocking was, None (probe it) when the code shows neither."""
     if evidence.thread_affine:
         return Decision(False, "thread-affine: " + _listed(evidence.thread_affine), "static")
-    if evidence.ordered:
-        return Decision(False, "ordered output in the map part: " + _listed(evidence.ordered), "static")
+    ordered = tuple(f for f in evidence.ordered if not captured(f.name))
+    if ordered:
+        return Decision(False, "ordered output in the map part: " + _listed(ordered), "static")
     if evidence.blocking:
         return Decision(True, "blocking: " + _listed(evidence.blocking), "static")
     return None
@@ -46,9 +58,9 @@ def from_probe(result: ProbeResult) -> Decision:
     """The decision for a loop whose first iteration was measured as `result`."""
     if result.thread_affine:
         return Decision(False, "thread-affine: " + ", ".join(f"`{n}`" for n in result.thread_affine), "probe")
-    if result.ordered:
-        return Decision(False, "ordered output in the map part: " + ", ".join(f"`{n}`" for n in result.ordered),
-                        "probe")
+    ordered = tuple(n for n in result.ordered if not captured(n))
+    if ordered:
+        return Decision(False, "ordered output in the map part: " + ", ".join(f"`{n}`" for n in ordered), "probe")
     share = result.blocked_fraction
     ms = result.wall * 1e3
     if share < BLOCKED_FRACTION:
