@@ -1418,7 +1418,7 @@ def counts_with_get(xs):
     return d
 
 
-@shape("parallel", args=(["a", "b"],), xfail="refused: 'stores into `kw`'")
+@shape("parallel", args=(["a", "b"],))
 def string_concatenation_in_a_call(xs):
     import json
     out = []
@@ -1434,3 +1434,31 @@ def walrus_in_a_comprehension(xs):
         got = io(x)
         out.append([y for k in range(2) if (y := got + k) > 1])
     return out
+
+
+# ------------------------------------------------------------ precision: shapes that must not be relaxed
+# Each tries to break one relaxed rule of issue 11.6; each is compared with plain CPython.
+
+
+class _Tally:
+    """`tally + x` returns the tally itself: the operator's result is the shared operand."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __add__(self, other):
+        return self
+
+
+def _record(tally, x):
+    tally.seen.append(x)
+    return x
+
+
+@shape("sequential", "changes `tally`", args=(XS,))
+def operator_result_is_the_shared_operand(xs):
+    tally = _Tally()
+    out = []
+    for x in xs:
+        out.append(_record(tally + 0, io(x)))
+    return out, tally.seen

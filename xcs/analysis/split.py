@@ -413,8 +413,7 @@ class LoopAnalysis:
             if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING and \
                     any(self._may_be_shared(a) for a in e.args):
                 return Refusal("commit:outer-call", line, callee.describe())
-            bound = bool(callee.chain) and not isinstance(self._resolve_root(callee), types.ModuleType) \
-                if callee.kind in ("global", "deref") else bool(callee.chain)
+            bound = self._is_bound_method(callee)
             if obj in (setattr, delattr) and e.args:
                 args_shared = self._may_be_shared(e.args[0])
             else:
@@ -433,8 +432,7 @@ class LoopAnalysis:
                         return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                     return None
             if isinstance(obj, types.FunctionType):
-                root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
-                bound = bool(callee.chain) and not isinstance(root, types.ModuleType)
+                bound = self._is_bound_method(callee)
                 passes_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
                 found = effects.ordered_effects_in(obj, self._callee_env_for(callee, obj),
                                                    shared_params=None if passes_shared else frozenset())
@@ -525,7 +523,20 @@ class LoopAnalysis:
             return Refusal("commit:ordered-callee", line, f"with {described}(): {found}")
         return None
 
+    def _is_bound_method(self, callee) -> bool:
+        """True for a callee read as an attribute of an object (`self.fetch`), False for a
+        plain function and for a module's function (`json.loads`, also with `import json`
+        inside the function): a module is no receiver its function could change."""
+        if not callee.chain:
+            return False
+        if callee.kind in ("global", "deref") or (callee.kind == "local" and callee.name in self._imported):
+            return not isinstance(self._resolve_root(callee), types.ModuleType)
+        return True
+
     def _resolve_root(self, value):
+        if value.kind in ("local", "deref") and value.name in self._imported and \
+                (value.kind == "local" or value.name in self.cellvars):
+            return self._imported[value.name]   # `import os` inside the function
         try:
             return self.env.lookup(value.kind, value.name)
         except Exception:  # noqa: BLE001
@@ -595,7 +606,8 @@ class LoopAnalysis:
         found = {}
         for callee in self._map_callees(statements):
             if callee.kind == "local" and callee.name in inputs and callee.chain and \
-                    (callee.kind, callee.name, callee.chain) not in self.guards:
+                    (callee.kind, callee.name, callee.chain) not in self.guards and \
+                    callee.name not in self._imported:   # `import json` inside: resolved here
                 found[(callee.name, callee.chain)] = None
         return tuple(found)
 
