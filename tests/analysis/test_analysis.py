@@ -136,3 +136,24 @@ def test_analysis_reads_without_executing():
 def test_refusal_words():
     assert Refusal("carried", 12, "total").words().startswith("line 12: `total` is carried")
     assert Refusal("break", None).words().startswith("`break`")
+
+
+def show_item(item):
+    print(item)
+
+
+def item_passed_to_an_ordered_call(xs):
+    out = []
+    for x in xs:
+        show_item(x)
+        out.append(fetch(x))
+    return out
+
+
+def test_the_loop_item_is_not_reported_as_changed_by_the_in_order_part():
+    # `show_item(x)` runs in order; it may change the object `x` names, never rebind `x`.
+    (loop,) = facts_of(item_passed_to_an_ordered_call).loops
+    assert not loop.parallel
+    assert not any(r.kind == "commit-read" and r.name == "x" for r in loop.reasons), loop.reasons
+    words = [r.words() for r in loop.reasons]
+    assert any("`x`, the loop's item" in w for w in words), words

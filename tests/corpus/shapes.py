@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.corpus.probe import fail_on, io
+from tests.corpus.probe import calls, fail_on, io
 
 
 @dataclass
@@ -1014,8 +1014,10 @@ def try_followed_by_more_work_keeps_the_try_in_order(xs):
     return out
 
 
-@shape("sequential", "produces ordered output", args=(XS,))
+@shape("parallel", args=(XS,))
 def try_around_a_print_of_the_call(xs):
+    # The conditional expression runs whole in the map part (issue 11.6); the prints, and the
+    # ValueError of item 3 re-raised inside the `try`, stay in order.
     for x in xs:
         try:
             print(fail_on(x, 3) if x % 2 else -x)
@@ -1265,8 +1267,10 @@ def draws_from_a_generator_of_unknown_type(xs):
     return out
 
 
-@shape("sequential", "`heapq.heappop()`", args=(XS,))
+@shape("parallel", args=(XS,))
 def pops_from_a_shared_heap(xs):
+    # `io(x)` runs in the map part (issue 11.6: a call inside an argument that cannot move);
+    # `heapq.heappop(heap)` stays in order.
     import heapq
     heap = [5, 1, 4, 2, 3, 0, 9]
     out = []
@@ -1393,7 +1397,7 @@ def replaces_values_of_the_dict_it_iterates(d):
     return d
 
 
-@shape("parallel", args=([1, 0, 3, 4],), xfail="the conditional expression is not hoisted: 'no call outside the in-order part'")
+@shape("parallel", args=([1, 0, 3, 4],))
 def conditional_expression_argument(xs):
     out = []
     for x in xs:
@@ -1401,7 +1405,7 @@ def conditional_expression_argument(xs):
     return out
 
 
-@shape("parallel", args=(XS,), xfail="`a or b` is not hoisted: 'no call outside the in-order part'")
+@shape("parallel", args=(XS,))
 def cache_get_or_fetch(xs):
     cache = {2: "cached"}
     out = []
@@ -1410,7 +1414,7 @@ def cache_get_or_fetch(xs):
     return out
 
 
-@shape("parallel", args=([1, 2, 1, 3],), xfail="`fetch(x)` inside `d.get(x, 0) + fetch(x)` is not hoisted")
+@shape("parallel", args=([1, 2, 1, 3],))
 def counts_with_get(xs):
     d = {}
     for x in xs:
@@ -1455,10 +1459,86 @@ def _record(tally, x):
     return x
 
 
-@shape("sequential", "changes `tally`", args=(XS,))
+@shape("parallel", args=(XS,))
 def operator_result_is_the_shared_operand(xs):
+    # `io(x)` runs in the map part; `_record(tally + 0, ...)` changes the tally: in order.
     tally = _Tally()
     out = []
     for x in xs:
         out.append(_record(tally + 0, io(x)))
     return out, tally.seen
+
+
+@shape("sequential", "`heapq.heappop()`", args=(XS,))
+def the_work_needs_a_shared_heap_pop(xs):
+    import heapq
+    heap = [5, 1, 4, 2, 3, 0, 9]
+    out = []
+    for x in xs:
+        out.append(io(heapq.heappop(heap) + x))
+    return out
+
+
+@shape("sequential", "the work reads `out`", args=(XS,))
+def condition_reads_what_the_commit_changes(xs):
+    out = []
+    for x in xs:
+        out.append(io(x) if len(out) < 3 else None)
+    return out
+
+
+def _noisy_fetch(x):
+    print("fetching", x)
+    return io(x)
+
+
+@shape("sequential", "calls `print()`", args=(XS,))
+def short_circuit_with_an_ordered_right_side(xs):
+    cache = {2: "cached"}
+    out = []
+    for x in xs:
+        out.append(cache.get(x) or _noisy_fetch(x))
+    return out
+
+
+@shape("sequential", "produces ordered output", args=([1, 0, 3],))
+def conditional_with_an_ordered_branch(xs):
+    out = []
+    for x in xs:
+        out.append(io(x) if x else print("empty"))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def short_circuit_skips_the_fetch(xs):
+    cache = {2: "two", 4: "four"}
+    out = []
+    for x in xs:
+        out.append(cache.get(x) or io(x))
+    return out, calls()
+
+
+@shape("parallel", args=(XS,))
+def and_skips_the_fetch(xs):
+    out = []
+    for x in xs:
+        out.append(x % 3 != 0 and io(x))
+    return out, calls()
+
+
+@shape("sequential", "`total`", args=(XS,))
+def sub_expression_reads_a_carried_total(xs):
+    d = {}
+    total = 0
+    for x in xs:
+        d[x] = d.get(x, 0) + io(x + total)
+        total += d[x]
+    return d, total
+
+
+@shape("parallel", args=([1, 2, 1, 3],), overlap=4)   # two calls per iteration, one after the other
+def sub_expressions_of_a_call_argument(xs):
+    seen = []
+    for x in xs:
+        seen.append((len(seen), io(x), str(io(-x))))
+    return seen

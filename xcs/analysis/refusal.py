@@ -17,6 +17,7 @@ TEMPLATES = {
     "late-binding": "`{name}` is captured by a closure created in the loop; each closure must see its own iteration's value",
     "carried": "`{name}` is carried from one iteration to the next (read before it is assigned in the same iteration)",
     "commit-read": "the work reads `{name}`, which the in-order part of the loop changes",
+    "item-changed": "the work reads `{name}`, the loop's item, which the in-order part may change in place (a call it is passed to, or a store into it)",
     "changes-commit-read": "changes `{name}`, which an earlier in-order statement of the iteration reads",
     "unbound-input": "`{name}` may be unassigned when the loop starts",
     "frame-introspection": "`{name}()` inspects or changes the running frame",

@@ -13,7 +13,7 @@ import inspect
 import types
 from dataclasses import replace
 
-from bytecode import Instr, Label, TryBegin
+from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
 from xcs.analysis import effects, knowledge
@@ -33,6 +33,10 @@ PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_D
             "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", "FORMAT_VALUE", "FORMAT_SIMPLE",
             "FORMAT_WITH_SPEC", "CONVERT_VALUE", "LIST_TO_TUPLE", "CALL_INTRINSIC_1", "NOP",
             "LOAD_SMALL_INT", "COPY_FREE_VARS"}
+
+# Branches inside one expression (`a if c else b`, `a or b`): hoisted only whole, with every
+# jump going forward inside it (`_self_contained`).
+BRANCH_OPS = pyversion.CONDITIONAL_JUMPS | {"JUMP_FORWARD", "JUMP", "COPY", "POP_TOP", "NOP"}
 
 
 class LoopAnalysis:
@@ -814,7 +818,11 @@ class LoopAnalysis:
         for i, name, kind in reads:
             line = self.items[i].lineno
             if self._reads_mutated(i, name, kind):
-                return Refusal("commit-read", line, render(name, self._read_chain(i)))
+                # The loop target is never rebound by the in-order part (that is a
+                # `commit-read` below); what may change is the item object it names, passed to
+                # an in-order call that may change its arguments (`log_item(x)`).
+                kind_of = "item-changed" if kind == "fast" and name in self._target_names() else "commit-read"
+                return Refusal(kind_of, line, render(name, self._read_chain(i)))
             if kind == "fast":
                 if name in commit_fast:
                     return Refusal("commit-read", line, name)
@@ -868,10 +876,14 @@ class LoopAnalysis:
     def _opens_try(self, st) -> bool:
         return bool(st.handlers) or any(isinstance(self.items[i], TryBegin) for i in range(st.start, st.stop))
 
-    def _unconditional(self, s, start: int) -> bool:
+    def _unconditional(self, s, start: int, taken=()) -> bool:
         """True when items[start] runs exactly once whenever statement s runs: nothing
-        before it in the statement jumps, is jumped to, or enters a `with` block."""
-        for item in self.items[s.start:start]:
+        before it in the statement jumps, is jumped to, or enters a `with` block (jumps
+        inside expressions already hoisted, `taken`, run whole in the map part)."""
+        for i in range(s.start, start):
+            if any(lo <= i < hi for lo, hi in taken):
+                continue
+            item = self.items[i]
             if isinstance(item, Label):
                 return False
             if isinstance(item, Instr) and (isinstance(item.arg, Label) or
@@ -898,57 +910,160 @@ class LoopAnalysis:
             # in the map part, like the value of an in-order assignment.
             if e.op == "enter" and self._enter_reason(e, None) is not None:
                 continue   # a manager that swaps process-wide state: its block is the point
-            operands = [e.target] if e.op in ("store-local", "enter") else list(e.args)
-            for value in operands:
-                span = self._span(value, e, s)
-                if span is None or any(a < span[1] and span[0] < b for a, b in taken):
-                    continue
-                why = self._hoist_refusal(*span)
-                if why is None and not self._unconditional(s, span[0]):
-                    continue
-                if why is None:
-                    taken.append(span)
-                    hoists.append(Hoist(span[0], span[1], f"__xcs_h{count}"))
-                    count += 1
-                elif why not in notes:
-                    notes.append(why)
-        hoists.sort(key=lambda h: h.start)
+            for span in self._operand_spans(s, e):
+                self._hoist(s, span, taken, notes)
+        taken.sort()
+        for start, stop in taken:
+            hoists.append(Hoist(start, stop, f"__xcs_h{count}"))
+            count += 1
         return tuple(hoists), count
 
-    def _span(self, value, event, s):
-        """items[start:stop] computing `value`, or None if it is not a self-contained expression."""
-        if not value.calls or value.start < s.start:
-            return None
-        if event.op in ("store-local", "enter"):
-            starts = [event.target.start]
-        else:
-            starts = sorted({v.start for v in event.args} | ({event.target.start} if event.target else set()))
-        later = [x for x in starts if x > value.start]
-        stop = min(later) if later else event.index
-        while stop > value.start and isinstance(self.items[stop - 1], Instr) and \
-                self.items[stop - 1].name in ("PRECALL", "KW_NAMES"):
-            stop -= 1
-        depth = 0
-        for item in self.items[value.start:stop]:
-            if not isinstance(item, Instr):
-                return None
-            depth += item.stack_effect(jump=False)
-            if depth < 0:
-                return None
-        return (value.start, stop) if depth == 1 else None
+    def _hoist(self, s, span, taken, notes) -> None:
+        """Hoist items[start:stop] into the map part, or else the self-contained call
+        expressions inside it that may run there (`d[x] = d.get(x, 0) + fetch(x)`: `d.get`
+        reads what the statement writes, `fetch(x)` does not), recursively."""
+        start, stop = span
+        if any(a < stop and start < b for a, b in taken) or not self._has_call(start, stop):
+            return
+        why = self._hoist_refusal(start, stop)
+        if why is None:
+            if self._unconditional(s, start, taken):
+                taken.append(span)
+            return
+        before = len(taken)
+        for sub in self._sub_spans(s, start, stop):
+            self._hoist(s, sub, taken, [])
+        if len(taken) == before and why not in notes:
+            notes.append(why)
+
+    def _has_call(self, start, stop) -> bool:
+        return any(isinstance(item, Instr) and item.name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
+                   for item in self.items[start:stop])
+
+    def _operand_spans(self, s, e) -> list:
+        """(start, stop) of the expressions computing the operands of event e that may be
+        hoisted: a call's arguments, a stored value and subscript key, an appended value,
+        an assigned value, a `with` manager."""
+        end = self._group_start(s, e.index)
+        depth = self.flow.depth.get(end)
+        if depth is None:
+            return []
+        ins = self.items[e.index]
+        if e.op == "call":
+            pops = 3 + (ins.arg & 1) if ins.name == "CALL_FUNCTION_EX" else \
+                ins.arg + (3 if ins.name == "CALL_KW" else 2)
+            wanted = [depth - pops + 2 + k for k in range(len(e.args))]
+            lowest = depth - pops + 2
+        elif e.op == "store-subscr":
+            wanted, lowest = [depth - 3, depth - 1], depth - 3
+        elif e.op == "store-attr":
+            wanted, lowest = [depth - 2], depth - 2
+        elif e.op == "append":
+            wanted = [depth - len(e.args) + k for k in range(len(e.args))]
+            lowest = min(wanted, default=depth)
+        else:   # inplace (the right operand), store-local, enter
+            wanted, lowest = [depth - 1], depth - 1
+        return [span for slot, span in self._slot_spans(s, lowest, depth, end).items() if slot in wanted]
+
+    def _group_start(self, s, index: int) -> int:
+        """index, moved back over the PRECALL / KW_NAMES (3.11, 3.12) that belong to it."""
+        while index > s.start and isinstance(self.items[index - 1], Instr) and \
+                self.items[index - 1].name in ("PRECALL", "KW_NAMES"):
+            index -= 1
+        return index
+
+    def _slot_spans(self, s, lowest: int, depth: int, end: int) -> dict:
+        """Stack slot -> (start, stop) of the self-contained expression that pushed it, for
+        the slots lowest..depth-1 on the stack before items[end] (found from the top down:
+        an expression starts where the stack last had its slot's depth, at a point no jump
+        crosses — inside `a if c else b` the depth drops back after the condition)."""
+        crossed = self._crossed(s)
+        spans = {}
+        stop = end
+        for slot in range(depth - 1, lowest - 1, -1):
+            start = None
+            for j in range(stop - 1, s.start - 1, -1):
+                item = self.items[j]
+                if not isinstance(item, Instr):
+                    continue
+                d = self.flow.depth.get(j)
+                if d is None or d < slot:
+                    break
+                if d == slot and j not in crossed:
+                    start = j
+                    break
+            if start is None:
+                break
+            if self._self_contained(s, start, stop):
+                spans[slot] = (start, stop)
+            stop = start
+        return spans
+
+    def _crossed(self, s) -> set:
+        """Item indices of statement s that a jump inside s passes over (`a if c else b`
+        after its condition, a loop's body): no expression of the statement starts there.
+        Jumps out of the statement (`continue`, the end of a `try`) merge nothing inside it."""
+        crossed = set()
+        for i in range(s.start, s.stop):
+            item = self.items[i]
+            if not (isinstance(item, Instr) and isinstance(item.arg, Label)):
+                continue
+            t = self.flow.label_index.get(item.arg)
+            if t is not None and s.start <= t < s.stop:
+                crossed.update(range(i + 1, t + 1) if t > i else range(t + 1, i + 1))
+        return crossed
+
+    def _self_contained(self, s, start: int, stop: int) -> bool:
+        """True when items[start:stop] holds no try range, its jumps go forward to labels
+        inside it, and nothing else in the statement jumps into it."""
+        inside = set()
+        for i in range(start, stop):
+            item = self.items[i]
+            if isinstance(item, (TryBegin, TryEnd)):
+                return False
+            if isinstance(item, Label):
+                inside.add(item)
+            elif not isinstance(item, Instr):
+                return False
+        for i in s.indices():
+            item = self.items[i]
+            if not (isinstance(item, Instr) and isinstance(item.arg, Label)):
+                continue
+            t = self.flow.label_index.get(item.arg)
+            if start <= i < stop:
+                if item.arg not in inside or t <= i:
+                    return False
+            elif item.arg in inside:
+                return False
+        return True
+
+    def _sub_spans(self, s, start: int, stop: int) -> list:
+        """The operand expressions of the operation that ends items[start:stop], when it
+        has no jumps: `d.get(x, 0)` and `fetch(x)` in `d.get(x, 0) + fetch(x)`."""
+        if any(not isinstance(item, Instr) or isinstance(item.arg, Label) for item in self.items[start:stop]):
+            return []
+        end = self._group_start(s, stop - 1)
+        depth = self.flow.depth.get(end)
+        slot = self.flow.depth.get(start)
+        if depth is None or slot is None or end <= start:
+            return []
+        return [span for _, span in sorted(self._slot_spans(s, slot, depth, end).items())
+                if span != (start, stop) and span[0] >= start]
 
     def _hoist_refusal(self, start, stop) -> Refusal | None:
         """Why the argument expression items[start:stop] cannot run in the map part, or None."""
         instrs = self.items[start:stop]
         for ins in instrs:
-            if ins.name not in PURE_OPS:
+            if not isinstance(ins, Instr):
+                continue   # the labels of a conditional expression or a short-circuit
+            if ins.name not in PURE_OPS and ins.name not in BRANCH_OPS:
                 return Refusal("commit:instruction", ins.lineno, ins.name)
         reads = [(i, *rest) for i, *rest in
                  ((i, pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else
                    (pyversion.deref_name(ins.arg) if ins.name == "LOAD_DEREF" else ins.arg),
                    {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "fast"))
                   for i, ins in zip(range(start, stop), instrs)
-                  if ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"))]
+                  if isinstance(ins, Instr) and ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"))]
         reason = self._read_reason(reads, self.commit_fast, self.commit_names)
         if reason is not None:
             return reason
