@@ -137,7 +137,7 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
                                 on_decided=lambda _r, c=weakref.ref(compiled): _decided(c()),
                                 precheck=loopchecks.precheck(lp),
                                 item_check=loopchecks.item_check(lp),
-                                iterable_check=loopchecks.iterable_hazard)
+                                iterable_check=loopchecks.iterable_check(lp))
             runners[lp.for_iter] = runner
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,

@@ -1390,7 +1390,7 @@ def two_comprehensions_in_one_body(xs):
     return out
 
 
-@shape("parallel", args=({"a": 1, "b": 2, "c": 3},), xfail="refused as 'changes the sequence it iterates over' though it only replaces values")
+@shape("parallel", args=({"a": 1, "b": 2, "c": 3},))
 def replaces_values_of_the_dict_it_iterates(d):
     for k in d:
         d[k] = io(k)
@@ -1567,3 +1567,63 @@ def comprehension_fails_and_the_next_one_runs(xs):
         b = [v * got for v in (a or [])]
         out.append((a, b))
     return out
+
+
+@shape("sequential", "changes `d`, the sequence it iterates over", args=({"a": 1, "b": 2, "c": 3},))
+def adds_keys_to_the_dict_it_iterates(d):
+    # Plain CPython raises RuntimeError (dictionary changed size during iteration) at the
+    # second item, after the first store: the same error, at the same point.
+    for k in d:
+        d[k + "!"] = io(k)
+    return d
+
+
+@shape("sequential", "changes `d`, the sequence it iterates over", args=({"a": 1, "b": 2},))
+def rebinds_the_key_before_storing(d):
+    for k in d:
+        k = k.upper()
+        d[k] = io(k)
+    return d
+
+
+class _RenamingDict(dict):
+    """A dict whose stores add a new key: `d[k] = v` in `for k in d` changes its size."""
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key + "!", value)
+
+
+@shape("sequential", "not a plain dict", args=(_RenamingDict(a=1, b=2, c=3),))
+def replaces_values_of_a_dict_subclass_it_iterates(d):
+    for k in d:
+        d[k] = io(k)
+    return d
+
+
+@shape("sequential", "not a plain dict", args=([1, 0, 2],))
+def stores_into_the_list_it_iterates(xs):
+    # `xs[k]` may be a later item: the plain loop sees the stored value as its next item.
+    for k in xs:
+        xs[k] = io(k) + 1
+    return xs
+
+
+@shape("parallel", args=({"a": 1, "b": 2, "c": 3},))
+def replaces_values_while_iterating_items(d):
+    for k, v in d.items():
+        d[k] = io(v) * 10
+    return d
+
+
+@shape("sequential", "changes `d`, the sequence it iterates over", args=({"a": 1, "b": 2, "c": 3},))
+def adds_keys_while_iterating_items(d):
+    for k, v in d.items():
+        d[k + "!"] = io(v)
+    return d
+
+
+@shape("sequential", "changes `d`, the sequence it iterates over", args=({"a": 1, "b": 2, "c": 3},))
+def stores_at_a_value_while_iterating_values(d):
+    for v in d.values():
+        d[v] = io(v)
+    return d

@@ -73,6 +73,10 @@ class LoopFacts:
     # (input name, attribute chain) of calls the map part makes through inputs whose
     # methods the analysis could not resolve: checked at each loop start.
     input_calls: tuple = ()
+    # The body stores into the dict it iterates at the current key (`for k in d: d[k] = ...`):
+    # true only for a plain dict's keys, whose size such a store never changes; the runner
+    # checks the iterator at each loop start.
+    replaces_iterated_values: bool = False
 
 
 @dataclass(frozen=True)

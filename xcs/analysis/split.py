@@ -49,6 +49,7 @@ class LoopAnalysis:
         self.line = self.items[loop.for_iter].lineno
         self.cellvars = set(code.co_cellvars)
         self.guards: dict = {}   # (kind, name, chain) -> the object it resolved to
+        self.replaces_iterated_values = False
 
     # ----------------------------------------------------------------- entry point
     def facts(self) -> LoopFacts:
@@ -89,7 +90,8 @@ class LoopAnalysis:
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
                          closure=closure, map_writes=map_writes, guards=guards,
                          item_calls=self._item_calls(statements),
-                         input_calls=self._input_calls(statements, inputs), **common)
+                         input_calls=self._input_calls(statements, inputs),
+                         replaces_iterated_values=self.replaces_iterated_values, **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -165,11 +167,30 @@ class LoopAnalysis:
                         out.append(Refusal("frame-introspection", self.items[e.index].lineno, trick))
                 if iterable and e.target is not None and e.target.name == iterable and e.target.kind != "fresh" \
                         and self._mutates(e):
+                    if self._replaces_current_value(e):
+                        self.replaces_iterated_values = True
+                        continue
                     out.append(Refusal("iterable-mutated", self.items[e.index].lineno, iterable))
                 used = self._uses_iterated_object(e)
                 if used:
                     out.append(Refusal("iterable-used", self.items[e.index].lineno, used))
         return out
+
+    def _replaces_current_value(self, e: Event) -> bool:
+        """True for `d[k] = value` in `for k in d` (or `for k, v in d.items()`): a store at
+        the key being visited, which
+        the body never rebinds. On a dict that replaces a value and keeps the keys, their
+        order and the size (a new key would make the plain loop fail at its next item, so
+        any other key stays refused); the runner checks that the loop walks a plain dict's
+        keys (`LoopFacts.replaces_iterated_values`)."""
+        if e.op != "store-subscr" or e.target.chain or not e.args:
+            return False
+        key = e.args[-1]
+        view = self._view[1] if self._view else None
+        at = {"keys": (), "items": (0,)}.get(view)   # where the key is in the item
+        if key.kind != "local" or key.chain or at is None or self._target_paths().get(key.name) != at:
+            return False
+        return not any(key.name in self._writes(s) for s in self.raw[1:])
 
     def _iterated_object(self):
         """(kind, name, attribute chain) of the expression the loop iterates over
@@ -206,10 +227,34 @@ class LoopAnalysis:
         return None
 
     def _iterable_name(self) -> str | None:
-        j = self.loop.iter_insert
-        prev = self.items[j - 1] if j > 0 else None
-        if isinstance(prev, Instr) and prev.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"):
-            return pyversion.global_name(prev) if prev.name == "LOAD_GLOBAL" else pyversion.deref_name(prev.arg)
+        view = self._iterated_view()
+        return view[0] if view else None
+
+    @functools.cached_property
+    def _view(self):
+        return self._iterated_view()
+
+    def _iterated_view(self):
+        """(name, view) of the variable the loop iterates: `for k in d` -> (d, "keys");
+        `d.keys()`, `d.items()`, `d.values()` -> (d, that method's name); else None."""
+        def named(ins):
+            if isinstance(ins, Instr) and ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"):
+                return pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else pyversion.deref_name(ins.arg)
+            return None
+
+        j = self.loop.iter_insert - 1
+        prev = self.items[j] if j >= 0 else None
+        if named(prev):
+            return named(prev), "keys"
+        if not (isinstance(prev, Instr) and prev.name == "CALL" and prev.arg == 0):
+            return None
+        k = j - 1
+        while k > 0 and isinstance(self.items[k], Instr) and self.items[k].name == "PRECALL":
+            k -= 1
+        method = self.items[k]
+        if k > 0 and isinstance(method, Instr) and method.name in ("LOAD_METHOD", "LOAD_ATTR") and \
+                pyversion.attr_name(method) in ("keys", "items", "values") and named(self.items[k - 1]):
+            return named(self.items[k - 1]), pyversion.attr_name(method)
         return None
 
     def _mutates(self, e: Event) -> bool:
