@@ -1379,7 +1379,7 @@ def regex_after_the_call(xs):
     return out
 
 
-@shape("parallel", args=(XS,), xfail="3.11: `got` is a cell the comprehension functions capture; one cell for all iterations, written in order ('captured by a closure created in the loop')")
+@shape("parallel", args=(XS,))
 def two_comprehensions_in_one_body(xs):
     out = []
     for x in xs:
@@ -1431,7 +1431,7 @@ def string_concatenation_in_a_call(xs):
     return out
 
 
-@shape("parallel", args=(XS,), xfail="3.11: a walrus in a comprehension ('COPY must run in order')")
+@shape("parallel", args=(XS,))
 def walrus_in_a_comprehension(xs):
     out = []
     for x in xs:
@@ -1544,7 +1544,7 @@ def sub_expressions_of_a_call_argument(xs):
     return seen
 
 
-@shape("parallel", args=(XS,), xfail="3.11: the comprehension functions capture the cell `got` ('captured by a closure created in the loop')")
+@shape("parallel", args=(XS,))
 def two_comprehensions_in_one_statement(xs):
     out = []
     for x in xs:
@@ -1553,7 +1553,7 @@ def two_comprehensions_in_one_statement(xs):
     return out
 
 
-@shape("parallel", args=([0, 1, 2, 3],), xfail="3.11: the comprehension functions capture the cell `got` ('captured by a closure created in the loop')")
+@shape("parallel", args=([0, 1, 2, 3],))
 def comprehension_fails_and_the_next_one_runs(xs):
     # The first comprehension's cleanup handler (3.12+) restores `k` and re-raises into the
     # statement's `except`; the second's handler is its own.
@@ -1627,3 +1627,62 @@ def stores_at_a_value_while_iterating_values(d):
     for v in d.values():
         d[v] = io(v)
     return d
+
+
+@shape("parallel", args=(XS,))
+def closures_share_the_cell_as_in_plain_code(xs):
+    # Late binding: every lambda sees the last value of `got`; its stores run in order.
+    fs = []
+    for x in xs:
+        got = io(x)
+        fs.append(lambda: got)
+    return [f() for f in fs]
+
+
+@shape("parallel", args=(XS,))
+def closure_reads_the_previous_iteration_cell(xs):
+    prev = None
+    out = []
+    for x in xs:
+        got = io(x)
+        out.append((got, (lambda: prev)()))
+        prev = got
+    return out, prev
+
+
+def _echo(value):
+    return value
+
+
+@shape("parallel", args=(XS,))
+def work_through_a_closure_stays_in_order(xs):
+    # `double` reads the cell `got`: the call of it stays in order, after the store.
+    out = []
+    for x in xs:
+        got = io(x)
+        double = lambda: got * 2   # noqa: E731
+        out.append(_echo(double()))
+    return out
+
+
+@shape("sequential", "captured by a closure made outside the loop", args=(XS,))
+def work_calls_a_closure_over_a_cell_the_loop_assigns(xs):
+    # `peek` reads the cell `got`: called by the work, it would see an older value.
+    got = 0
+    peek = lambda: got   # noqa: E731
+    out = []
+    for x in xs:
+        got = x * 10
+        out.append(io(peek()))
+    return out
+
+
+@shape("sequential", "captured by a closure made outside the loop", args=(XS,))
+def assigned_cell_value_calls_a_closure_over_it(xs):
+    got = 0
+    peek = lambda: got   # noqa: E731
+    out = []
+    for x in xs:
+        got = io(x) + peek()
+        out.append(got)
+    return out

@@ -15,6 +15,7 @@ TEMPLATES = {
     "yield": "`yield`/`await` inside the loop body suspends the frame",
     "target": "the loop target `{name}` is not a plain local variable",
     "late-binding": "`{name}` is captured by a closure created in the loop; each closure must see its own iteration's value",
+    "captured-outside": "`{name}` is captured by a closure made outside the loop, which the work could call before the loop assigns `{name}` in order",
     "carried": "`{name}` is carried from one iteration to the next (read before it is assigned in the same iteration)",
     "commit-read": "the work reads `{name}`, which the in-order part of the loop changes",
     "item-changed": "the work reads `{name}`, the loop's item, which the in-order part may change in place (a call it is passed to, or a store into it)",

@@ -152,13 +152,18 @@ class LoopAnalysis:
         iterable = self._iterable_name()
         for s, events in zip(self.raw, self.events):
             for _, ins in self._instrs(s):
-                if pyversion.is_closure_load(ins):
-                    name = pyversion.deref_name(ins.arg)
-                    if name in self.body_writes or self._deref_written(name):
-                        out.append(Refusal("late-binding", ins.lineno, name))
+                # A closure made in the body over a cell the body assigns (3.11: any
+                # comprehension using `got`) needs no refusal: the cell's stores run in order
+                # (`commit:nonlocal`), so every statement that reads it, closures included,
+                # runs in order after them (`commit-read`), seeing the one cell as plain code
+                # does. A closure made outside the body is another matter (`_shared_cells`).
                 if iterable and ins.name in ("STORE_FAST", "STORE_GLOBAL", "STORE_DEREF") and \
                         pyversion.deref_name(ins.arg) == iterable:
                     out.append(Refusal("iterable-mutated", ins.lineno, iterable))
+            for i, ins in self._instrs(s):
+                if ins.name == "STORE_DEREF" and self._shared_cells.get(pyversion.deref_name(ins.arg)) is not None:
+                    name = pyversion.deref_name(ins.arg)
+                    out.append(Refusal("captured-outside", self._shared_cells[name], name))
             for e in events:
                 if e.op == "call":
                     obj = self._resolve(e.target)
@@ -191,6 +196,31 @@ class LoopAnalysis:
         if key.kind != "local" or key.chain or at is None or self._target_paths().get(key.name) != at:
             return False
         return not any(key.name in self._writes(s) for s in self.raw[1:])
+
+    @functools.cached_property
+    def _shared_cells(self) -> dict:
+        """Cells the body assigns that code outside the body may read while the loop runs ->
+        the line of a closure that captures it (None for a free variable: the enclosing
+        function and its other closures share it, unseen). A closure made before the loop
+        (`peek = lambda: got`), or anywhere when code after the loop jumps back before it,
+        could be called by the map part and read the cell before the in-order store."""
+        written = {pyversion.deref_name(ins.arg) for s in self.raw for _, ins in self._instrs(s)
+                   if ins.name in ("STORE_DEREF", "DELETE_DEREF")}
+        if not written:
+            return {}
+        found = {name: None for name in written if name not in self.cellvars}
+        loop = self.loop
+        loops_back = any(isinstance(item, Instr) and isinstance(item.arg, Label) and
+                         self.flow.label_index.get(item.arg, loop.exit) <= loop.for_iter
+                         for item in self.items[loop.exit:])
+        body = set(self.statement_of)
+        for i, item in enumerate(self.items):
+            if isinstance(item, Instr) and pyversion.is_closure_load(item) and i not in body and \
+                    (i < loop.for_iter or loops_back):
+                name = pyversion.deref_name(item.arg)
+                if name in written and name not in found:
+                    found[name] = item.lineno
+        return found
 
     def _iterated_object(self):
         """(kind, name, attribute chain) of the expression the loop iterates over
@@ -949,12 +979,15 @@ class LoopAnalysis:
         for e in events:
             if e.op == "call" and not e.discarded:
                 continue
-            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append", "store-local", "enter"):
+            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append", "store-local", "store-cell",
+                            "enter"):
                 continue
             # A `with` in the in-order part: its manager expression (`urlopen(url)`) may run
             # in the map part, like the value of an in-order assignment.
             if e.op == "enter" and self._enter_reason(e, None) is not None:
                 continue   # a manager that swaps process-wide state: its block is the point
+            if e.op == "store-cell" and e.args[0] in self._shared_cells:
+                continue   # a nonlocal: functions the work calls may read it before the store
             for span in self._operand_spans(s, e):
                 self._hoist(s, span, taken, notes)
         taken.sort()

@@ -68,7 +68,8 @@ def up_to_any_key(chain: tuple) -> tuple:
 class Event:
     """Something an instruction does that matters for the split.
 
-    op: "store-local" (value in `target`, the local's name in `args`),
+    op: "store-local" (value in `target`, the local's name in `args`), "store-cell" (the same
+        for a cell or free variable),
         "call" (callee in `target`, args in `args`, `discarded` when the result is popped),
         "store-attr" / "store-subscr" / "delete-attr" / "delete-subscr" (receiver in `target`),
         "inplace" (left operand in `target`, right in `args`), "append" (LIST_APPEND and
@@ -156,6 +157,9 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
             stack.extend(pair)
         else:
             stack.append(value)
+        return
+    if name == "STORE_DEREF" and stack:
+        events.append(Event("store-cell", i, target=stack.pop(), args=(pyversion.deref_name(instr.arg),)))
         return
     if name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
         stack.append(Value("deref", i, pyversion.deref_name(instr.arg)))
