@@ -1686,3 +1686,21 @@ def assigned_cell_value_calls_a_closure_over_it(xs):
         got = io(x) + peek()
         out.append(got)
     return out
+
+
+@shape("parallel", args=(XS,))
+def carried_total_with_a_fetch_inside(xs):
+    # `io(x)` reads only the item: it runs in the map part; the carried `total` is
+    # computed in order from it.
+    total = 0
+    for x in xs:
+        total = total * 2 + io(x)
+    return total
+
+
+@shape("sequential", "`total`", args=(XS,))
+def fetch_of_a_carried_total(xs):
+    total = 0
+    for x in xs:
+        total = io(total * 2 + x)
+    return total

@@ -514,9 +514,9 @@ def nonlocal_loop(items):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    'map reads cell commit writes: closure `peek(i)` (map) reads cell `n`, which the in-order `n += 1` (STORE_DEREF) changes; every item sees 0'))
 def test_cell_variable_updated_by_body_read_by_inner_function():
+    # Fixed by issue 11.6: a closure made outside the loop over a cell the loop assigns
+    # keeps the loop sequential ("captured by a closure made outside the loop").
     same(nonlocal_loop, lambda: (ITEMS,))
 
 
