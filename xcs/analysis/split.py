@@ -160,7 +160,7 @@ class LoopAnalysis:
                 if iterable and ins.name in ("STORE_FAST", "STORE_GLOBAL", "STORE_DEREF") and \
                         pyversion.deref_name(ins.arg) == iterable:
                     out.append(Refusal("iterable-mutated", ins.lineno, iterable))
-            for i, ins in self._instrs(s):
+            for _, ins in self._instrs(s):
                 if ins.name == "STORE_DEREF" and self._shared_cells.get(pyversion.deref_name(ins.arg)) is not None:
                     name = pyversion.deref_name(ins.arg)
                     out.append(Refusal("captured-outside", self._shared_cells[name], name))
@@ -183,11 +183,10 @@ class LoopAnalysis:
 
     def _replaces_current_value(self, e: Event) -> bool:
         """True for `d[k] = value` in `for k in d` (or `for k, v in d.items()`): a store at
-        the key being visited, which
-        the body never rebinds. On a dict that replaces a value and keeps the keys, their
-        order and the size (a new key would make the plain loop fail at its next item, so
-        any other key stays refused); the runner checks that the loop walks a plain dict's
-        keys (`LoopFacts.replaces_iterated_values`)."""
+        the key being visited, which the body never rebinds. On a dict that replaces a value
+        and keeps the keys, their order and the size (a new key would make the plain loop
+        fail at its next item, so any other key stays refused); the runner checks that the
+        loop walks a plain dict (`LoopFacts.replaces_iterated_values`)."""
         if e.op != "store-subscr" or e.target.chain or not e.args:
             return False
         key = e.args[-1]
