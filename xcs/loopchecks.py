@@ -530,6 +530,35 @@ class _Produced:
         return _view_reason(self.it, item)
 
 
+def iterable_check(lp):
+    """`check(iterator)` for loop `lp`: `iterable_hazard`, and for a loop that replaces values
+    of the dict it iterates (`for k in d: d[k] = fetch(k)`), that the iterator walks the keys
+    (or items) of a plain dict — a store at an existing key keeps a dict's size, so the plain loop could
+    not fail on it; a dict subclass's `__setitem__`, or a list's `xs[k] = ...` (a later item),
+    could change what later items are."""
+    if not lp.replaces_iterated_values:
+        return iterable_hazard
+
+    def check(iterator) -> str | None:
+        if type(iterator) not in _DICT_ITERATORS or type(_iterated_dict(iterator)) is not dict:
+            return "the loop stores into the object it iterates, which is not a plain dict"
+        return iterable_hazard(iterator)
+
+    return check
+
+
+_DICT_ITERATORS = (type(iter({})), type(iter({}.keys())), type(iter({}.items())))
+
+
+def _iterated_dict(iterator):
+    """The dict a dict key or item iterator walks (CPython's iterator holds it, and for items
+    a reused result tuple), or None."""
+    import gc
+
+    found = [o for o in gc.get_referents(iterator) if isinstance(o, dict)]
+    return found[0] if len(found) == 1 else None
+
+
 def iterable_hazard(iterable) -> str | None:
     """Why the items of `iterable` must not be pulled ahead of the loop body, or None (see
     `iterable_check`; lazy items are not looked at here)."""

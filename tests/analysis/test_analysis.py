@@ -136,3 +136,78 @@ def test_analysis_reads_without_executing():
 def test_refusal_words():
     assert Refusal("carried", 12, "total").words().startswith("line 12: `total` is carried")
     assert Refusal("break", None).words().startswith("`break`")
+
+
+def show_item(item):
+    print(item)
+
+
+def item_passed_to_an_ordered_call(xs):
+    out = []
+    for x in xs:
+        show_item(x)
+        out.append(fetch(x))
+    return out
+
+
+def test_the_loop_item_is_not_reported_as_changed_by_the_in_order_part():
+    # `show_item(x)` runs in order; it may change the object `x` names, never rebind `x`.
+    (loop,) = facts_of(item_passed_to_an_ordered_call).loops
+    assert not loop.parallel
+    assert not any(r.kind == "commit-read" and r.name == "x" for r in loop.reasons), loop.reasons
+    words = [r.words() for r in loop.reasons]
+    assert any("`x`, the loop's item" in w for w in words), words
+
+
+def replace_values(d):
+    for k in d:
+        d[k] = fetch(k)
+    return d
+
+
+def replace_values_of_items(d):
+    for k, v in d.items():
+        d[k] = fetch(v)
+    return d
+
+
+def add_keys(d):
+    for k in d:
+        d[k + "!"] = fetch(k)
+    return d
+
+
+def test_replacing_values_of_the_iterated_dict_is_parallel_with_a_runtime_check():
+    from xcs import loopchecks
+
+    for fn in (replace_values, replace_values_of_items):
+        (loop,) = facts_of(fn).loops
+        assert loop.parallel and loop.replaces_iterated_values, loop.reasons
+        check = loopchecks.iterable_check(loop)
+        assert check(iter({"a": 1})) is None and check(iter({"a": 1}.items())) is None
+        assert "not a plain dict" in check(iter([1, 2]))
+
+        class Sub(dict):
+            pass
+
+        assert "not a plain dict" in check(iter(Sub(a=1)))
+    (loop,) = facts_of(add_keys).loops
+    assert not loop.parallel and not loop.replaces_iterated_values
+    assert any(r.kind == "iterable-mutated" for r in loop.reasons)
+
+
+def counts(xs):
+    d = {}
+    for x in xs:
+        d[x] = d.get(x, 0) + fetch(x) * 2
+    return d
+
+
+def test_a_call_inside_an_argument_that_cannot_move_is_hoisted_alone():
+    (loop,) = facts_of(counts).loops
+    assert loop.parallel
+    (commit,) = [s for s in loop.statements if s.kind == "commit"]
+    (hoist,) = commit.hoists
+    items = facts_of(counts).items
+    names = [getattr(items[i], "arg", None) for i in range(hoist.start, hoist.stop)]
+    assert "d" not in names and any("fetch" in str(n) for n in names), names

@@ -158,7 +158,7 @@ def test_explain_reports_lines_and_reasons():
     def loop(xs):
         total = 0
         for x in xs:
-            total = total * 2 + io(x)
+            total = io(total * 2 + x)
         return total
 
     (report,) = xcs.explain(loop)

@@ -56,3 +56,10 @@ def measuring(overlap: int | None = None, timeout: float = 10.0):
     finally:
         with _lock:
             _state["barrier"] = None
+
+
+def calls() -> int:
+    """How many io() calls ran since the counters were last reset: a row returns it to prove
+    the parallel run made exactly the calls of the plain one (no short-circuit lost)."""
+    with _lock:
+        return _state["calls"]

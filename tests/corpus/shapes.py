@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from tests.corpus.probe import fail_on, io
+from tests.corpus.probe import calls, fail_on, io
 
 
 @dataclass
@@ -1015,8 +1015,10 @@ def try_followed_by_more_work_keeps_the_try_in_order(xs):
     return out
 
 
-@shape("sequential", "produces ordered output", args=(XS,))
+@shape("parallel", args=(XS,))
 def try_around_a_print_of_the_call(xs):
+    # The conditional expression runs whole in the map part (issue 11.6); the prints, and the
+    # ValueError of item 3 re-raised inside the `try`, stay in order.
     for x in xs:
         try:
             print(fail_on(x, 3) if x % 2 else -x)
@@ -1266,8 +1268,10 @@ def draws_from_a_generator_of_unknown_type(xs):
     return out
 
 
-@shape("sequential", "`heapq.heappop()`", args=(XS,))
+@shape("parallel", args=(XS,))
 def pops_from_a_shared_heap(xs):
+    # `io(x)` runs in the map part (issue 11.6: a call inside an argument that cannot move);
+    # `heapq.heappop(heap)` stays in order.
     import heapq
     heap = [5, 1, 4, 2, 3, 0, 9]
     out = []
@@ -1376,7 +1380,7 @@ def regex_after_the_call(xs):
     return out
 
 
-@shape("parallel", args=(XS,), xfail="3.11-3.13: the analysis fails ('exception handler shared by two statements') or keeps it in order")
+@shape("parallel", args=(XS,))
 def two_comprehensions_in_one_body(xs):
     out = []
     for x in xs:
@@ -1387,14 +1391,14 @@ def two_comprehensions_in_one_body(xs):
     return out
 
 
-@shape("parallel", args=({"a": 1, "b": 2, "c": 3},), xfail="refused as 'changes the sequence it iterates over' though it only replaces values")
+@shape("parallel", args=({"a": 1, "b": 2, "c": 3},))
 def replaces_values_of_the_dict_it_iterates(d):
     for k in d:
         d[k] = io(k)
     return d
 
 
-@shape("parallel", args=([1, 0, 3, 4],), xfail="the conditional expression is not hoisted: 'no call outside the in-order part'")
+@shape("parallel", args=([1, 0, 3, 4],))
 def conditional_expression_argument(xs):
     out = []
     for x in xs:
@@ -1402,7 +1406,7 @@ def conditional_expression_argument(xs):
     return out
 
 
-@shape("parallel", args=(XS,), xfail="`a or b` is not hoisted: 'no call outside the in-order part'")
+@shape("parallel", args=(XS,))
 def cache_get_or_fetch(xs):
     cache = {2: "cached"}
     out = []
@@ -1411,7 +1415,7 @@ def cache_get_or_fetch(xs):
     return out
 
 
-@shape("parallel", args=([1, 2, 1, 3],), xfail="`fetch(x)` inside `d.get(x, 0) + fetch(x)` is not hoisted")
+@shape("parallel", args=([1, 2, 1, 3],))
 def counts_with_get(xs):
     d = {}
     for x in xs:
@@ -1419,7 +1423,7 @@ def counts_with_get(xs):
     return d
 
 
-@shape("parallel", args=(["a", "b"],), xfail="refused: 'stores into `kw`'")
+@shape("parallel", args=(["a", "b"],))
 def string_concatenation_in_a_call(xs):
     import json
     out = []
@@ -1428,10 +1432,276 @@ def string_concatenation_in_a_call(xs):
     return out
 
 
-@shape("parallel", args=(XS,), xfail="3.11: a walrus in a comprehension ('COPY must run in order')")
+@shape("parallel", args=(XS,))
 def walrus_in_a_comprehension(xs):
     out = []
     for x in xs:
         got = io(x)
         out.append([y for k in range(2) if (y := got + k) > 1])
     return out
+
+
+# ------------------------------------------------------------ precision: shapes that must not be relaxed
+# Each tries to break one relaxed rule of issue 11.6; each is compared with plain CPython.
+
+
+class _Tally:
+    """`tally + x` returns the tally itself: the operator's result is the shared operand."""
+
+    def __init__(self):
+        self.seen = []
+
+    def __add__(self, other):
+        return self
+
+
+def _record(tally, x):
+    tally.seen.append(x)
+    return x
+
+
+@shape("parallel", args=(XS,))
+def operator_result_is_the_shared_operand(xs):
+    # `io(x)` runs in the map part; `_record(tally + 0, ...)` changes the tally: in order.
+    tally = _Tally()
+    out = []
+    for x in xs:
+        out.append(_record(tally + 0, io(x)))
+    return out, tally.seen
+
+
+@shape("sequential", "`heapq.heappop()`", args=(XS,))
+def the_work_needs_a_shared_heap_pop(xs):
+    import heapq
+    heap = [5, 1, 4, 2, 3, 0, 9]
+    out = []
+    for x in xs:
+        out.append(io(heapq.heappop(heap) + x))
+    return out
+
+
+@shape("sequential", "the work reads `out`", args=(XS,))
+def condition_reads_what_the_commit_changes(xs):
+    out = []
+    for x in xs:
+        out.append(io(x) if len(out) < 3 else None)
+    return out
+
+
+def _noisy_fetch(x):
+    print("fetching", x)
+    return io(x)
+
+
+@shape("sequential", "calls `print()`", args=(XS,))
+def short_circuit_with_an_ordered_right_side(xs):
+    cache = {2: "cached"}
+    out = []
+    for x in xs:
+        out.append(cache.get(x) or _noisy_fetch(x))
+    return out
+
+
+@shape("sequential", "produces ordered output", args=([1, 0, 3],))
+def conditional_with_an_ordered_branch(xs):
+    out = []
+    for x in xs:
+        out.append(io(x) if x else print("empty"))
+    return out
+
+
+@shape("parallel", args=(XS,))
+def short_circuit_skips_the_fetch(xs):
+    cache = {2: "two", 4: "four"}
+    out = []
+    for x in xs:
+        out.append(cache.get(x) or io(x))
+    return out, calls()
+
+
+@shape("parallel", args=(XS,))
+def and_skips_the_fetch(xs):
+    out = []
+    for x in xs:
+        out.append(x % 3 != 0 and io(x))
+    return out, calls()
+
+
+@shape("sequential", "`total`", args=(XS,))
+def sub_expression_reads_a_carried_total(xs):
+    d = {}
+    total = 0
+    for x in xs:
+        d[x] = d.get(x, 0) + io(x + total)
+        total += d[x]
+    return d, total
+
+
+@shape("parallel", args=([1, 2, 1, 3],), overlap=4)   # two calls per iteration, one after the other
+def sub_expressions_of_a_call_argument(xs):
+    seen = []
+    for x in xs:
+        seen.append((len(seen), io(x), str(io(-x))))
+    return seen
+
+
+@shape("parallel", args=(XS,))
+def two_comprehensions_in_one_statement(xs):
+    out = []
+    for x in xs:
+        got = io(x)
+        out.append(([got * k for k in range(2)], [got + k for k in range(2)]))
+    return out
+
+
+@shape("parallel", args=([0, 1, 2, 3],))
+def comprehension_fails_and_the_next_one_runs(xs):
+    # The first comprehension's cleanup handler (3.12+) restores `k` and re-raises into the
+    # statement's `except`; the second's handler is its own.
+    out = []
+    for x in xs:
+        got = io(x)
+        try:
+            a = [10 // (k - 1) for k in range(got)]
+        except ZeroDivisionError:
+            a = None
+        b = [v * got for v in (a or [])]
+        out.append((a, b))
+    return out
+
+
+@shape("sequential", "changes `d`, the sequence it iterates over", args=({"a": 1, "b": 2, "c": 3},))
+def adds_keys_to_the_dict_it_iterates(d):
+    # Plain CPython raises RuntimeError (dictionary changed size during iteration) at the
+    # second item, after the first store: the same error, at the same point.
+    for k in d:
+        d[k + "!"] = io(k)
+    return d
+
+
+@shape("sequential", "changes `d`, the sequence it iterates over", args=({"a": 1, "b": 2},))
+def rebinds_the_key_before_storing(d):
+    for k in d:
+        k = k.upper()
+        d[k] = io(k)
+    return d
+
+
+class _RenamingDict(dict):
+    """A dict whose stores add a new key: `d[k] = v` in `for k in d` changes its size."""
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key + "!", value)
+
+
+@shape("sequential", "not a plain dict", args=(_RenamingDict(a=1, b=2, c=3),))
+def replaces_values_of_a_dict_subclass_it_iterates(d):
+    for k in d:
+        d[k] = io(k)
+    return d
+
+
+@shape("sequential", "not a plain dict", args=([1, 0, 2],))
+def stores_into_the_list_it_iterates(xs):
+    # `xs[k]` may be a later item: the plain loop sees the stored value as its next item.
+    for k in xs:
+        xs[k] = io(k) + 1
+    return xs
+
+
+@shape("parallel", args=({"a": 1, "b": 2, "c": 3},))
+def replaces_values_while_iterating_items(d):
+    for k, v in d.items():
+        d[k] = io(v) * 10
+    return d
+
+
+@shape("sequential", "changes `d`, the sequence it iterates over", args=({"a": 1, "b": 2, "c": 3},))
+def adds_keys_while_iterating_items(d):
+    for k, v in d.items():
+        d[k + "!"] = io(v)
+    return d
+
+
+@shape("sequential", "changes `d`, the sequence it iterates over", args=({"a": 1, "b": 2, "c": 3},))
+def stores_at_a_value_while_iterating_values(d):
+    for v in d.values():
+        d[v] = io(v)
+    return d
+
+
+@shape("parallel", args=(XS,))
+def closures_share_the_cell_as_in_plain_code(xs):
+    # Late binding: every lambda sees the last value of `got`; its stores run in order.
+    fs = []
+    for x in xs:
+        got = io(x)
+        fs.append(lambda: got)
+    return [f() for f in fs]
+
+
+@shape("parallel", args=(XS,))
+def closure_reads_the_previous_iteration_cell(xs):
+    prev = None
+    out = []
+    for x in xs:
+        got = io(x)
+        out.append((got, (lambda: prev)()))
+        prev = got
+    return out, prev
+
+
+def _echo(value):
+    return value
+
+
+@shape("parallel", args=(XS,))
+def work_through_a_closure_stays_in_order(xs):
+    # `double` reads the cell `got`: the call of it stays in order, after the store.
+    out = []
+    for x in xs:
+        got = io(x)
+        double = lambda: got * 2   # noqa: E731
+        out.append(_echo(double()))
+    return out
+
+
+@shape("sequential", "captured by a closure made outside the loop", args=(XS,))
+def work_calls_a_closure_over_a_cell_the_loop_assigns(xs):
+    # `peek` reads the cell `got`: called by the work, it would see an older value.
+    got = 0
+    peek = lambda: got   # noqa: E731
+    out = []
+    for x in xs:
+        got = x * 10
+        out.append(io(peek()))
+    return out
+
+
+@shape("sequential", "captured by a closure made outside the loop", args=(XS,))
+def assigned_cell_value_calls_a_closure_over_it(xs):
+    got = 0
+    peek = lambda: got   # noqa: E731
+    out = []
+    for x in xs:
+        got = io(x) + peek()
+        out.append(got)
+    return out
+
+
+@shape("parallel", args=(XS,))
+def carried_total_with_a_fetch_inside(xs):
+    # `io(x)` reads only the item: it runs in the map part; the carried `total` is
+    # computed in order from it.
+    total = 0
+    for x in xs:
+        total = total * 2 + io(x)
+    return total
+
+
+@shape("sequential", "`total`", args=(XS,))
+def fetch_of_a_carried_total(xs):
+    total = 0
+    for x in xs:
+        total = io(total * 2 + x)
+    return total

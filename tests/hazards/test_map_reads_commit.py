@@ -499,6 +499,8 @@ def nonlocal_loop(items):
 
 
 def test_cell_variable_updated_by_body_read_by_inner_function():
+    # Fixed by issue 11.6: a closure made outside the loop over a cell the loop assigns
+    # keeps the loop sequential ("captured by a closure made outside the loop").
     same(nonlocal_loop, lambda: (ITEMS,))
 
 

@@ -81,6 +81,10 @@ class LoopFacts:
     # Globals the in-order part assigns or changes (`state["n"] += 1`, `global total`): a
     # generator or `__next__` reading one must not be pulled ahead.
     changed_globals: tuple = ()
+    # The body stores into the dict it iterates at the current key (`for k in d: d[k] = ...`):
+    # true only for a plain dict's keys, whose size such a store never changes; the runner
+    # checks the iterator at each loop start.
+    replaces_iterated_values: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bytecode import Instr, Label, TryBegin, TryEnd
 
+from xcs import pyversion
 from xcs.analysis.flow import Flow
 
 
@@ -118,8 +119,20 @@ def _handler_blocks(flow: Flow, start: int, stop: int, outer_try) -> tuple:
         hi = i + 1
         while hi < len(items) and isinstance(items[hi], TryEnd):
             hi += 1
-        if blocks and lo <= blocks[-1][1]:
+        if blocks and (lo < blocks[-1][1] or (lo == blocks[-1][1] and not _starts_anew(items, lo))):
             blocks[-1] = (blocks[-1][0], max(hi, blocks[-1][1]))
         else:
             blocks.append((lo, hi))
     return tuple(blocks)
+
+
+def _starts_anew(items, lo: int) -> bool:
+    """True when items[lo] is a label right after an instruction that never falls through:
+    handler code that only a jump or the exception table reaches (3.12+ puts the cleanup
+    handlers of two inline comprehensions of one statement list back to back)."""
+    if not isinstance(items[lo], Label):
+        return False
+    j = lo - 1
+    while j >= 0 and not isinstance(items[j], Instr):
+        j -= 1
+    return j >= 0 and (items[j].name in pyversion.TERMINATORS or items[j].name in pyversion.UNCONDITIONAL_JUMPS)

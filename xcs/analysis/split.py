@@ -13,7 +13,7 @@ import inspect
 import types
 from dataclasses import replace
 
-from bytecode import Instr, Label, TryBegin
+from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
 from xcs.analysis import effects, knowledge
@@ -35,6 +35,10 @@ PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_D
             "FORMAT_WITH_SPEC", "CONVERT_VALUE", "LIST_TO_TUPLE", "CALL_INTRINSIC_1", "NOP",
             "LOAD_SMALL_INT", "COPY_FREE_VARS"}
 
+# Branches inside one expression (`a if c else b`, `a or b`): hoisted only whole, with every
+# jump going forward inside it (`_self_contained`).
+BRANCH_OPS = pyversion.CONDITIONAL_JUMPS | {"JUMP_FORWARD", "JUMP", "COPY", "POP_TOP", "NOP"}
+
 
 class LoopAnalysis:
     """Analysis of one loop; `facts()` gives the immutable result."""
@@ -50,6 +54,7 @@ class LoopAnalysis:
         self.cellvars = set(code.co_cellvars)
         self.guards: dict = {}   # (kind, name, chain) -> the object it resolved to
         self._output_events: set = set()   # calls whose only effect is output the runtime captures
+        self.replaces_iterated_values = False
 
     # ----------------------------------------------------------------- entry point
     def facts(self) -> LoopFacts:
@@ -91,7 +96,8 @@ class LoopAnalysis:
                          closure=closure, map_writes=map_writes, guards=guards,
                          item_calls=self._item_calls(statements),
                          input_calls=self._input_calls(statements, inputs),
-                         iterable_uses=self._iterable_uses(), changed_globals=self._changed_globals(), **common)
+                         iterable_uses=self._iterable_uses(), changed_globals=self._changed_globals(),
+                         replaces_iterated_values=self.replaces_iterated_values, **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -152,13 +158,18 @@ class LoopAnalysis:
         iterable = self._iterable_name()
         for s, events in zip(self.raw, self.events):
             for _, ins in self._instrs(s):
-                if pyversion.is_closure_load(ins):
-                    name = pyversion.deref_name(ins.arg)
-                    if name in self.body_writes or self._deref_written(name):
-                        out.append(Refusal("late-binding", ins.lineno, name))
+                # A closure made in the body over a cell the body assigns (3.11: any
+                # comprehension using `got`) needs no refusal: the cell's stores run in order
+                # (`commit:nonlocal`), so every statement that reads it, closures included,
+                # runs in order after them (`commit-read`), seeing the one cell as plain code
+                # does. A closure made outside the body is another matter (`_shared_cells`).
                 if iterable and ins.name in ("STORE_FAST", "STORE_GLOBAL", "STORE_DEREF") and \
                         pyversion.deref_name(ins.arg) == iterable:
                     out.append(Refusal("iterable-mutated", ins.lineno, iterable))
+            for _, ins in self._instrs(s):
+                if ins.name == "STORE_DEREF" and self._shared_cells.get(pyversion.deref_name(ins.arg)) is not None:
+                    name = pyversion.deref_name(ins.arg)
+                    out.append(Refusal("captured-outside", self._shared_cells[name], name))
             for e in events:
                 if e.op == "call":
                     obj = self._resolve(e.target)
@@ -167,11 +178,54 @@ class LoopAnalysis:
                         out.append(Refusal("frame-introspection", self.items[e.index].lineno, trick))
                 if iterable and e.target is not None and e.target.name == iterable and e.target.kind != "fresh" \
                         and self._mutates(e):
+                    if self._replaces_current_value(e):
+                        self.replaces_iterated_values = True
+                        continue
                     out.append(Refusal("iterable-mutated", self.items[e.index].lineno, iterable))
                 used = self._uses_iterated_object(e)
                 if used:
                     out.append(Refusal("iterable-used", self.items[e.index].lineno, used))
         return out
+
+    def _replaces_current_value(self, e: Event) -> bool:
+        """True for `d[k] = value` in `for k in d` (or `for k, v in d.items()`): a store at
+        the key being visited, which the body never rebinds. On a dict that replaces a value
+        and keeps the keys, their order and the size (a new key would make the plain loop
+        fail at its next item, so any other key stays refused); the runner checks that the
+        loop walks a plain dict (`LoopFacts.replaces_iterated_values`)."""
+        if e.op != "store-subscr" or e.target.chain or not e.args:
+            return False
+        key = e.args[-1]
+        view = self._view[1] if self._view else None
+        at = {"keys": (), "items": (0,)}.get(view)   # where the key is in the item
+        if key.kind != "local" or key.chain or at is None or self._target_paths().get(key.name) != at:
+            return False
+        return not any(key.name in self._writes(s) for s in self.raw[1:])
+
+    @functools.cached_property
+    def _shared_cells(self) -> dict:
+        """Cells the body assigns that code outside the body may read while the loop runs ->
+        the line of a closure that captures it (None for a free variable: the enclosing
+        function and its other closures share it, unseen). A closure made before the loop
+        (`peek = lambda: got`), or anywhere when code after the loop jumps back before it,
+        could be called by the map part and read the cell before the in-order store."""
+        written = {pyversion.deref_name(ins.arg) for s in self.raw for _, ins in self._instrs(s)
+                   if ins.name in ("STORE_DEREF", "DELETE_DEREF")}
+        if not written:
+            return {}
+        found = {name: None for name in written if name not in self.cellvars}
+        loop = self.loop
+        loops_back = any(isinstance(item, Instr) and isinstance(item.arg, Label) and
+                         self.flow.label_index.get(item.arg, loop.exit) <= loop.for_iter
+                         for item in self.items[loop.exit:])
+        body = set(self.statement_of)
+        for i, item in enumerate(self.items):
+            if isinstance(item, Instr) and pyversion.is_closure_load(item) and i not in body and \
+                    (i < loop.for_iter or loops_back):
+                name = pyversion.deref_name(item.arg)
+                if name in written and name not in found:
+                    found[name] = item.lineno
+        return found
 
     def _iterated_object(self):
         """(kind, name, attribute chain) of the expression the loop iterates over
@@ -304,10 +358,34 @@ class LoopAnalysis:
         return tuple(sorted(stored | changed))
 
     def _iterable_name(self) -> str | None:
-        j = self.loop.iter_insert
-        prev = self.items[j - 1] if j > 0 else None
-        if isinstance(prev, Instr) and prev.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"):
-            return pyversion.global_name(prev) if prev.name == "LOAD_GLOBAL" else pyversion.deref_name(prev.arg)
+        view = self._iterated_view()
+        return view[0] if view else None
+
+    @functools.cached_property
+    def _view(self):
+        return self._iterated_view()
+
+    def _iterated_view(self):
+        """(name, view) of the variable the loop iterates: `for k in d` -> (d, "keys");
+        `d.keys()`, `d.items()`, `d.values()` -> (d, that method's name); else None."""
+        def named(ins):
+            if isinstance(ins, Instr) and ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"):
+                return pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else pyversion.deref_name(ins.arg)
+            return None
+
+        j = self.loop.iter_insert - 1
+        prev = self.items[j] if j >= 0 else None
+        if named(prev):
+            return named(prev), "keys"
+        if not (isinstance(prev, Instr) and prev.name == "CALL" and prev.arg == 0):
+            return None
+        k = j - 1
+        while k > 0 and isinstance(self.items[k], Instr) and self.items[k].name == "PRECALL":
+            k -= 1
+        method = self.items[k]
+        if k > 0 and isinstance(method, Instr) and method.name in ("LOAD_METHOD", "LOAD_ATTR") and \
+                pyversion.attr_name(method) in ("keys", "items", "values") and named(self.items[k - 1]):
+            return named(self.items[k - 1]), pyversion.attr_name(method)
         return None
 
     def _mutates(self, e: Event) -> bool:
@@ -538,8 +616,7 @@ class LoopAnalysis:
             if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING and \
                     any(self._may_be_shared(a) for a in e.args):
                 return Refusal("commit:outer-call", line, callee.describe())
-            bound = bool(callee.chain) and not isinstance(self._resolve_root(callee), types.ModuleType) \
-                if callee.kind in ("global", "deref") else bool(callee.chain)
+            bound = self._is_bound_method(callee)
             if obj in (setattr, delattr) and e.args:
                 args_shared = self._may_be_shared(e.args[0])
             else:
@@ -566,6 +643,10 @@ class LoopAnalysis:
                 found, outputs = self._per_function(key, lambda: self._callee_effects(e, obj))
                 if not found and outputs:
                     self._output_events.add(e.index)   # captured on a worker, replayed in order
+                bound = self._is_bound_method(callee)
+                passes_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
+                found = effects.ordered_effects_in(obj, self._callee_env_for(callee, obj),
+                                                   shared_params=None if passes_shared else frozenset())
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                 return None   # read: it changes nothing other iterations see
@@ -663,7 +744,20 @@ class LoopAnalysis:
             return Refusal("commit:ordered-callee", line, f"with {described}(): {found}")
         return None
 
+    def _is_bound_method(self, callee) -> bool:
+        """True for a callee read as an attribute of an object (`self.fetch`), False for a
+        plain function and for a module's function (`json.loads`, also with `import json`
+        inside the function): a module is no receiver its function could change."""
+        if not callee.chain:
+            return False
+        if callee.kind in ("global", "deref") or (callee.kind == "local" and callee.name in self._imported):
+            return not isinstance(self._resolve_root(callee), types.ModuleType)
+        return True
+
     def _resolve_root(self, value):
+        if value.kind in ("local", "deref") and value.name in self._imported and \
+                (value.kind == "local" or value.name in self.cellvars):
+            return self._imported[value.name]   # `import os` inside the function
         try:
             return self.env.lookup(value.kind, value.name)
         except Exception:  # noqa: BLE001
@@ -767,7 +861,8 @@ class LoopAnalysis:
         found = {}
         for callee in self._map_callees(statements):
             if callee.kind == "local" and callee.name in inputs and callee.chain and \
-                    (callee.kind, callee.name, callee.chain) not in self.guards:
+                    (callee.kind, callee.name, callee.chain) not in self.guards and \
+                    callee.name not in self._imported:   # `import json` inside: resolved here
                 found[(callee.name, callee.chain)] = None
         return tuple(found)
 
@@ -1083,7 +1178,11 @@ class LoopAnalysis:
         for i, name, kind in reads:
             line = self.items[i].lineno
             if self._reads_mutated(i, name, kind):
-                return Refusal("commit-read", line, render(name, self._read_chain(i)))
+                # The loop target is never rebound by the in-order part (that is a
+                # `commit-read` below); what may change is the item object it names, passed to
+                # an in-order call that may change its arguments (`log_item(x)`).
+                kind_of = "item-changed" if kind == "fast" and name in self._target_names() else "commit-read"
+                return Refusal(kind_of, line, render(name, self._read_chain(i)))
             if kind == "fast":
                 if name in commit_fast:
                     return Refusal("commit-read", line, name)
@@ -1140,10 +1239,14 @@ class LoopAnalysis:
     def _opens_try(self, st) -> bool:
         return bool(st.handlers) or any(isinstance(self.items[i], TryBegin) for i in range(st.start, st.stop))
 
-    def _unconditional(self, s, start: int) -> bool:
+    def _unconditional(self, s, start: int, taken=()) -> bool:
         """True when items[start] runs exactly once whenever statement s runs: nothing
-        before it in the statement jumps, is jumped to, or enters a `with` block."""
-        for item in self.items[s.start:start]:
+        before it in the statement jumps, is jumped to, or enters a `with` block (jumps
+        inside expressions already hoisted, `taken`, run whole in the map part)."""
+        for i in range(s.start, start):
+            if any(lo <= i < hi for lo, hi in taken):
+                continue
+            item = self.items[i]
             if isinstance(item, Label):
                 return False
             if isinstance(item, Instr) and (isinstance(item.arg, Label) or
@@ -1164,7 +1267,8 @@ class LoopAnalysis:
         for e in events:
             if e.op == "call" and not e.discarded:
                 continue
-            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append", "store-local", "enter"):
+            if e.op not in ("call", "store-subscr", "store-attr", "inplace", "append", "store-local", "store-cell",
+                            "enter"):
                 continue
             # A `with` in the in-order part: its manager expression (`urlopen(url)`) may run
             # in the map part, like the value of an in-order assignment.
@@ -1223,19 +1327,162 @@ class LoopAnalysis:
             if depth < 0:
                 return None
         return (value.start, stop) if depth == 1 else None
+            if e.op == "store-cell" and e.args[0] in self._shared_cells:
+                continue   # a nonlocal: functions the work calls may read it before the store
+            for span in self._operand_spans(s, e):
+                self._hoist(s, span, taken, notes)
+        taken.sort()
+        for start, stop in taken:
+            hoists.append(Hoist(start, stop, f"__xcs_h{count}"))
+            count += 1
+        return tuple(hoists), count
+
+    def _hoist(self, s, span, taken, notes) -> None:
+        """Hoist items[start:stop] into the map part, or else the self-contained call
+        expressions inside it that may run there (`d[x] = d.get(x, 0) + fetch(x)`: `d.get`
+        reads what the statement writes, `fetch(x)` does not), recursively."""
+        start, stop = span
+        if any(a < stop and start < b for a, b in taken) or not self._has_call(start, stop):
+            return
+        why = self._hoist_refusal(start, stop)
+        if why is None:
+            if self._unconditional(s, start, taken):
+                taken.append(span)
+            return
+        before = len(taken)
+        for sub in self._sub_spans(s, start, stop):
+            self._hoist(s, sub, taken, [])
+        if len(taken) == before and why not in notes:
+            notes.append(why)
+
+    def _has_call(self, start, stop) -> bool:
+        return any(isinstance(item, Instr) and item.name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
+                   for item in self.items[start:stop])
+
+    def _operand_spans(self, s, e) -> list:
+        """(start, stop) of the expressions computing the operands of event e that may be
+        hoisted: a call's arguments, a stored value and subscript key, an appended value,
+        an assigned value, a `with` manager."""
+        end = self._group_start(s, e.index)
+        depth = self.flow.depth.get(end)
+        if depth is None:
+            return []
+        ins = self.items[e.index]
+        if e.op == "call":
+            pops = 3 + (ins.arg & 1) if ins.name == "CALL_FUNCTION_EX" else \
+                ins.arg + (3 if ins.name == "CALL_KW" else 2)
+            wanted = [depth - pops + 2 + k for k in range(len(e.args))]
+            lowest = depth - pops + 2
+        elif e.op == "store-subscr":
+            wanted, lowest = [depth - 3, depth - 1], depth - 3
+        elif e.op == "store-attr":
+            wanted, lowest = [depth - 2], depth - 2
+        elif e.op == "append":
+            wanted = [depth - len(e.args) + k for k in range(len(e.args))]
+            lowest = min(wanted, default=depth)
+        else:   # inplace (the right operand), store-local, enter
+            wanted, lowest = [depth - 1], depth - 1
+        return [span for slot, span in self._slot_spans(s, lowest, depth, end).items() if slot in wanted]
+
+    def _group_start(self, s, index: int) -> int:
+        """index, moved back over the PRECALL / KW_NAMES (3.11, 3.12) that belong to it."""
+        while index > s.start and isinstance(self.items[index - 1], Instr) and \
+                self.items[index - 1].name in ("PRECALL", "KW_NAMES"):
+            index -= 1
+        return index
+
+    def _slot_spans(self, s, lowest: int, depth: int, end: int) -> dict:
+        """Stack slot -> (start, stop) of the self-contained expression that pushed it, for
+        the slots lowest..depth-1 on the stack before items[end] (found from the top down:
+        an expression starts where the stack last had its slot's depth, at a point no jump
+        crosses — inside `a if c else b` the depth drops back after the condition)."""
+        crossed = self._crossed(s)
+        spans = {}
+        stop = end
+        for slot in range(depth - 1, lowest - 1, -1):
+            start = None
+            for j in range(stop - 1, s.start - 1, -1):
+                item = self.items[j]
+                if not isinstance(item, Instr):
+                    continue
+                d = self.flow.depth.get(j)
+                if d is None or d < slot:
+                    break
+                if d == slot and j not in crossed:
+                    start = j
+                    break
+            if start is None:
+                break
+            if self._self_contained(s, start, stop):
+                spans[slot] = (start, stop)
+            stop = start
+        return spans
+
+    def _crossed(self, s) -> set:
+        """Item indices of statement s that a jump inside s passes over (`a if c else b`
+        after its condition, a loop's body): no expression of the statement starts there.
+        Jumps out of the statement (`continue`, the end of a `try`) merge nothing inside it."""
+        crossed = set()
+        for i in range(s.start, s.stop):
+            item = self.items[i]
+            if not (isinstance(item, Instr) and isinstance(item.arg, Label)):
+                continue
+            t = self.flow.label_index.get(item.arg)
+            if t is not None and s.start <= t < s.stop:
+                crossed.update(range(i + 1, t + 1) if t > i else range(t + 1, i + 1))
+        return crossed
+
+    def _self_contained(self, s, start: int, stop: int) -> bool:
+        """True when items[start:stop] holds no try range, its jumps go forward to labels
+        inside it, and nothing else in the statement jumps into it."""
+        inside = set()
+        for i in range(start, stop):
+            item = self.items[i]
+            if isinstance(item, (TryBegin, TryEnd)):
+                return False
+            if isinstance(item, Label):
+                inside.add(item)
+            elif not isinstance(item, Instr):
+                return False
+        for i in s.indices():
+            item = self.items[i]
+            if not (isinstance(item, Instr) and isinstance(item.arg, Label)):
+                continue
+            t = self.flow.label_index.get(item.arg)
+            if start <= i < stop:
+                if item.arg not in inside or t <= i:
+                    return False
+            elif item.arg in inside:
+                return False
+        return True
+
+    def _sub_spans(self, s, start: int, stop: int) -> list:
+        """The operand expressions of the operation that ends items[start:stop], when it
+        has no jumps: `d.get(x, 0)` and `fetch(x)` in `d.get(x, 0) + fetch(x)`."""
+        if any(not isinstance(item, Instr) or isinstance(item.arg, Label) for item in self.items[start:stop]):
+            return []
+        end = self._group_start(s, stop - 1)
+        depth = self.flow.depth.get(end)
+        slot = self.flow.depth.get(start)
+        if depth is None or slot is None or end <= start:
+            return []
+        return [span for _, span in sorted(self._slot_spans(s, slot, depth, end).items())
+                if span != (start, stop) and span[0] >= start]
 
     def _hoist_refusal(self, start, stop) -> Refusal | None:
         """Why the argument expression items[start:stop] cannot run in the map part, or None."""
         instrs = self.items[start:stop]
         for ins in instrs:
-            if ins.name not in PURE_OPS:
+            if not isinstance(ins, Instr):
+                continue   # the labels of a conditional expression or a short-circuit
+            if ins.name not in PURE_OPS and ins.name not in BRANCH_OPS:
                 return Refusal("commit:instruction", ins.lineno, ins.name)
         reads = [(i, *rest) for i, *rest in
                  ((i, pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else
                    (pyversion.deref_name(ins.arg) if ins.name == "LOAD_DEREF" else ins.arg),
                    {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "fast"))
                   for i, ins in zip(range(start, stop), instrs)
-                  if ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"))]
+                  if isinstance(ins, Instr) and ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"))]
         reason = self._read_reason(reads, self.commit_fast, self.commit_names)
         if reason is not None:
             return reason

@@ -17,6 +17,7 @@ CALL_OPS = {"CALL", "CALL_KW", "CALL_FUNCTION_EX"}
 FRESH_OPS = {"BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_TUPLE", "BUILD_STRING", "BUILD_SLICE",
              "BUILD_CONST_KEY_MAP", "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE",
              "MAKE_FUNCTION", "FORMAT_VALUE", "FORMAT_SIMPLE", "FORMAT_WITH_SPEC"}
+OWN_KINDS = {"const", "fresh", "call"}   # values that are no object other iterations see
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Value:
     """One simulated stack slot.
 
     kind: "local" | "global" | "deref" | "const" | "fresh" | "null" | "self" | "call" | "value".
+    "call" is also the result of a binary operator on such values (a call of its dunder).
     """
 
     kind: str
@@ -66,7 +68,8 @@ def up_to_any_key(chain: tuple) -> tuple:
 class Event:
     """Something an instruction does that matters for the split.
 
-    op: "store-local" (value in `target`, the local's name in `args`),
+    op: "store-local" (value in `target`, the local's name in `args`), "store-cell" (the same
+        for a cell or free variable),
         "call" (callee in `target`, args in `args`, `discarded` when the result is popped),
         "store-attr" / "store-subscr" / "delete-attr" / "delete-subscr" (receiver in `target`),
         "inplace" (left operand in `target`, right in `args`), "append" (LIST_APPEND and
@@ -155,6 +158,9 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         else:
             stack.append(value)
         return
+    if name == "STORE_DEREF" and stack:
+        events.append(Event("store-cell", i, target=stack.pop(), args=(pyversion.deref_name(instr.arg),)))
+        return
     if name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
         stack.append(Value("deref", i, pyversion.deref_name(instr.arg)))
         return
@@ -223,6 +229,13 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         right, left = stack.pop(), stack.pop()
         events.append(Event("inplace", i, target=left, args=(right,)))
         stack.append(_combine([left, right], i))
+        return
+    if name == "BINARY_OP" and all(v.kind in OWN_KINDS for v in stack[-2:]):
+        # `'"' + fetch(x) + '"'`: an operator on constants, new objects and call results gives
+        # the iteration's own value, like a call does; an operand that may be shared may come
+        # back (a user `__add__` returning self), so those results stay unknown values.
+        right, left = stack.pop(), stack.pop()
+        stack.append(Value("call", min(left.start, right.start), calls=left.calls or right.calls))
         return
     pre, post = instr.pre_and_post_stack_effect(jump=False)
     pops, pushes = (-pre, post) if pre < 0 else (0, pre + post)

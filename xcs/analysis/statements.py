@@ -183,4 +183,18 @@ def _assign_handlers(flow: Flow, loop: LoopShape, statements: list, head_instr: 
             if instr.name in ("RETURN_VALUE", "RETURN_CONST"):
                 refusals.append(Refusal("return", instr.lineno, "return"))
             work.extend(j for j, _ in flow.succ.get(k, ()))
+    for s in statements:
+        s.handlers = _joined(s.handlers)
     return refusals
+
+
+def _joined(blocks: list) -> list:
+    """A statement's handler blocks in code order, blocks that follow each other joined:
+    the code keeps its layout (and its try ranges stay whole) when copied."""
+    out: list = []
+    for lo, hi in sorted(blocks):
+        if out and out[-1][1] == lo:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
