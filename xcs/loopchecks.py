@@ -456,13 +456,14 @@ MAX_WALK = 64
 _pull_verdicts: dict = {}
 
 
-def iterable_check(lp):
+def _pull_check(lp, uses=None):
     """`check(iterator, body)`, run at each loop start with the iterator the loop pulls from
     and the loop's body function: why its items must not be pulled ahead (a reason in
     words); None when pulling ahead is invisible; or `item_check(item) -> reason | None` when
     it is so far, but the items must be looked at as they arrive (a generator or `__next__`
     produces them, see `_Produced`)."""
-    uses, changed = lp.iterable_uses, lp.changed_globals
+    uses = lp.iterable_uses if uses is None else uses
+    changed = lp.changed_globals
 
     def check(it, body=None):
         space = getattr(body, "__globals__", None)
@@ -537,12 +538,14 @@ def iterable_check(lp):
     not fail on it; a dict subclass's `__setitem__`, or a list's `xs[k] = ...` (a later item),
     could change what later items are."""
     if not lp.replaces_iterated_values:
-        return iterable_hazard
+        return _pull_check(lp)
+    # The analysis allowed one change of the iterated dict: the store at the current key.
+    pulled = _pull_check(lp, tuple(use for use in lp.iterable_uses if not use[1]))
 
-    def check(iterator) -> str | None:
+    def check(iterator, body=None):
         if type(iterator) not in _DICT_ITERATORS or type(_iterated_dict(iterator)) is not dict:
             return "the loop stores into the object it iterates, which is not a plain dict"
-        return iterable_hazard(iterator)
+        return pulled(iterator, body)
 
     return check
 

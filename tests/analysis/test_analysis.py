@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 from bytecode import Instr
 
@@ -139,7 +140,8 @@ def test_refusal_words():
 
 
 def show_item(item):
-    print(item)
+    # An ordered effect that is not captured output (a print would be captured and replayed).
+    warnings.warn(str(item))
 
 
 def item_passed_to_an_ordered_call(xs):

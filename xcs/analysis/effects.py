@@ -211,8 +211,13 @@ def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False)
     `args_shared` says some argument may be an object other iterations see. Library code
     (`library=True`) is held only to the thread-bound and random-stream rules: its calls of its
     own C helpers are its own business (see the README's assumptions)."""
-    if obj is None or isinstance(obj, (types.FunctionType, types.MethodType)) and \
-            not isinstance(getattr(obj, "__self__", None), _random_types()):
+    if obj is None:
+        return None
+    if isinstance(obj, (types.FunctionType, types.MethodType)):
+        name = qualified_name_or_empty(obj)
+        if isinstance(getattr(obj, "__self__", None), _random_types()) or \
+                any(name.startswith(p) for p in _RANDOM_STATE):
+            return f"`{name}()` draws from a random stream shared by every iteration"
         return None
     if env.is_trusted(obj):
         return None

@@ -643,10 +643,6 @@ class LoopAnalysis:
                 found, outputs = self._per_function(key, lambda: self._callee_effects(e, obj))
                 if not found and outputs:
                     self._output_events.add(e.index)   # captured on a worker, replayed in order
-                bound = self._is_bound_method(callee)
-                passes_shared = (bound and self._may_be_shared(callee)) or any(self._may_be_shared(a) for a in e.args)
-                found = effects.ordered_effects_in(obj, self._callee_env_for(callee, obj),
-                                                   shared_params=None if passes_shared else frozenset())
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                 return None   # read: it changes nothing other iterations see
@@ -1274,21 +1270,14 @@ class LoopAnalysis:
             # in the map part, like the value of an in-order assignment.
             if e.op == "enter" and self._enter_reason(e, None) is not None:
                 continue   # a manager that swaps process-wide state: its block is the point
-            operands = [e.target] if e.op in ("store-local", "enter") else list(e.args)
-            for value in operands:
-                span = self._span(value, e, s)
-                if span is None or any(a < span[1] and span[0] < b for a, b in taken):
-                    continue
-                why = self._hoist_refusal(*span) or self._hoist_output_order(s, *span)
-                if why is None and not self._unconditional(s, span[0]):
-                    continue
-                if why is None:
-                    taken.append(span)
-                    hoists.append(Hoist(span[0], span[1], f"__xcs_h{count}"))
-                    count += 1
-                elif why not in notes:
-                    notes.append(why)
-        hoists.sort(key=lambda h: h.start)
+            if e.op == "store-cell" and e.args[0] in self._shared_cells:
+                continue   # a nonlocal: functions the work calls may read it before the store
+            for span in self._operand_spans(s, e):
+                self._hoist(s, span, taken, notes)
+        taken.sort()
+        for start, stop in taken:
+            hoists.append(Hoist(start, stop, f"__xcs_h{count}"))
+            count += 1
         return tuple(hoists), count
 
     def _hoist_output_order(self, s, start: int, stop: int) -> Refusal | None:
@@ -1306,37 +1295,6 @@ class LoopAnalysis:
             return Refusal("commit:output-order", s.line, s.line)
         return None
 
-    def _span(self, value, event, s):
-        """items[start:stop] computing `value`, or None if it is not a self-contained expression."""
-        if not value.calls or value.start < s.start:
-            return None
-        if event.op in ("store-local", "enter"):
-            starts = [event.target.start]
-        else:
-            starts = sorted({v.start for v in event.args} | ({event.target.start} if event.target else set()))
-        later = [x for x in starts if x > value.start]
-        stop = min(later) if later else event.index
-        while stop > value.start and isinstance(self.items[stop - 1], Instr) and \
-                self.items[stop - 1].name in ("PRECALL", "KW_NAMES"):
-            stop -= 1
-        depth = 0
-        for item in self.items[value.start:stop]:
-            if not isinstance(item, Instr):
-                return None
-            depth += item.stack_effect(jump=False)
-            if depth < 0:
-                return None
-        return (value.start, stop) if depth == 1 else None
-            if e.op == "store-cell" and e.args[0] in self._shared_cells:
-                continue   # a nonlocal: functions the work calls may read it before the store
-            for span in self._operand_spans(s, e):
-                self._hoist(s, span, taken, notes)
-        taken.sort()
-        for start, stop in taken:
-            hoists.append(Hoist(start, stop, f"__xcs_h{count}"))
-            count += 1
-        return tuple(hoists), count
-
     def _hoist(self, s, span, taken, notes) -> None:
         """Hoist items[start:stop] into the map part, or else the self-contained call
         expressions inside it that may run there (`d[x] = d.get(x, 0) + fetch(x)`: `d.get`
@@ -1344,7 +1302,7 @@ class LoopAnalysis:
         start, stop = span
         if any(a < stop and start < b for a, b in taken) or not self._has_call(start, stop):
             return
-        why = self._hoist_refusal(start, stop)
+        why = self._hoist_refusal(start, stop) or self._hoist_output_order(s, start, stop)
         if why is None:
             if self._unconditional(s, start, taken):
                 taken.append(span)
@@ -1488,7 +1446,7 @@ class LoopAnalysis:
             return reason
         for i in range(start, stop):
             ins = self.items[i]
-            if ins.name in ("LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST", "LOAD_FAST_CHECK"):
+            if isinstance(ins, Instr) and ins.name in ("LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST", "LOAD_FAST_CHECK"):
                 kind = {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "local")
                 name = pyversion.global_name(ins) if kind == "global" else pyversion.deref_name(ins.arg)
                 if kind == "local" and (name not in self.env.arguments or self._is_body_local(name)):
