@@ -344,3 +344,28 @@ def test_a_loop_abandoned_by_an_exception_does_not_free_a_stream_print_is_using(
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("after") == 5
+
+
+def _bar_on_a_worker(x):
+    b = tqdm(range(2), desc=f"item {x}", position=0, mininterval=0, miniters=1)
+    return (None, [io(x * 10 + y) for y in b], b.n)
+
+
+def test_a_bar_made_in_an_iteration_on_a_worker_renders_in_iteration_order():
+    """tqdm binds `file=sys.stderr` when the bar is made: on a worker, while a loop runs, that
+    is the capture's proxy, so the renders go to the iteration's buffer and are replayed in
+    order. (Making the bar asks the stream for `fileno()` — its terminal size — which takes
+    the turn: the rest of such an iteration runs in order.)"""
+    import contextlib
+
+    def run(parallel):
+        err = text_io.StringIO()
+        with contextlib.redirect_stderr(err):
+            results = list(ordered_map(_bar_on_a_worker, range(3))) if parallel else \
+                [_bar_on_a_worker(x) for x in range(3)]
+        text = err.getvalue()
+        return results, re.findall(r"item \d", text), [last_count(part) for part in text.split("\n") if part]
+
+    plain, parallel = run(False), run(True)
+    assert parallel == plain
+    assert plain[1] == sorted(plain[1]) and plain[2] == ["2/2"] * 3
