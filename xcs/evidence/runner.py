@@ -22,6 +22,11 @@ or None; or it returns `check(item)`, which names an item that must not be run a
 next pull (a lazy view of the iterable's source, as in the `chunks` recipe; a pipe a
 generator only opened when it started): from the first such item the loop runs inline, each
 item pulled only after the previous iteration is done.
+
+A loop over a tqdm progress bar (`tqdm(xs)`, `enumerate(tqdm(xs))`, `zip(tqdm(xs), ys)`)
+is run, checked and decided on the bar's own iterable, and its results are delivered
+through the bar's `__iter__`, which counts and closes it as the plain loop would (see
+`xcs.runtime.progress`).
 """
 from __future__ import annotations
 
