@@ -369,3 +369,25 @@ def test_a_bar_made_in_an_iteration_on_a_worker_renders_in_iteration_order():
     plain, parallel = run(False), run(True)
     assert parallel == plain
     assert plain[1] == sorted(plain[1]) and plain[2] == ["2/2"] * 3
+
+
+def held_enumerate(b):
+    e = enumerate(b)
+    out = []
+    for i, x in e:
+        out.append((i, io(x)))
+    return out, list(e)                  # exhausted after the loop
+
+
+def held_generator(b):
+    g = iter(b)
+    out = []
+    for x in g:
+        out.append(io(x))
+    return out, next(g, "exhausted")
+
+
+@pytest.mark.parametrize("fn", [held_enumerate, held_generator])
+def test_an_iterator_of_the_bar_held_by_the_function_is_exhausted_after_the_loop(fn):
+    expected, bars = compare(fn, lambda: (bar(),))
+    assert expected[1][1] in ([], "exhausted") and bars[0]["last"] == "8/8"

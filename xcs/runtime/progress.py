@@ -50,11 +50,11 @@ def find_bar(it) -> Bar | None:
     kind = type(it)
     if kind is types.GeneratorType:
         bar = _bar_of(it, base)
-        return Bar(bar, iter(bar.iterable)) if bar is not None else None
+        return _replacing(it, Bar(bar, iter(bar.iterable))) if bar is not None else None
     if kind is enumerate:
         inner, start = it.__reduce__()[1]
         bar = _bar_of(inner, base) if type(inner) is types.GeneratorType else None
-        return Bar(bar, enumerate(iter(bar.iterable), start)) if bar is not None else None
+        return _replacing(inner, Bar(bar, enumerate(iter(bar.iterable), start))) if bar is not None else None
     if kind is zip:
         reduced = it.__reduce__()
         sources = reduced[1]
@@ -66,8 +66,16 @@ def find_bar(it) -> Bar | None:
         rebuilt = zip(iter(bar.iterable), *sources[1:])
         if len(reduced) > 2:
             rebuilt.__setstate__(reduced[2])   # zip(..., strict=True)
-        return Bar(bar, rebuilt)
+        return _replacing(sources[0], Bar(bar, rebuilt))
     return None
+
+
+def _replacing(gen, bar: Bar) -> Bar:
+    """`bar`, once the bar's own generator it replaces is closed. It never started, so
+    closing runs nothing; whoever else holds it (`g = iter(bar)`, `e = enumerate(...)`
+    reused after the loop) then finds it exhausted, as after the plain loop."""
+    gen.close()
+    return bar
 
 
 def _bar_of(gen, base):
