@@ -80,8 +80,8 @@ def _replacing(gen, bar: Bar) -> Bar:
 
 def _bar_of(gen, base):
     """The bar whose unstarted, tqdm-defined `__iter__` generator `gen` is, or None."""
-    if inspect.getgeneratorstate(gen) != inspect.GEN_CREATED:
-        return None
+    if gen.gi_code.co_name != "__iter__" or inspect.getgeneratorstate(gen) != inspect.GEN_CREATED:
+        return None   # (the name first: any generator loop asks, reading its frame costs more)
     frame = gen.gi_frame
     bar = frame.f_locals.get("self") if frame is not None else None
     if bar is None or not isinstance(bar, base):
