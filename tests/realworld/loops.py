@@ -110,7 +110,7 @@ def _chat_rows(env):
                           {"role": "assistant", "content": f"label {k % 3}"}]} for k in range(env.n)]
 
 
-@loop("openai/openai-cookbook: examples/third_party/GPT_finetuning_with_wandb_cell58.py", "sequential",
+@loop("openai/openai-cookbook: examples/third_party/GPT_finetuning_with_wandb_cell58.py", "parallel",
       args=lambda env: (_client(env) and _chat_rows(env), "ft-model"), auto=True)
 def cookbook_wandb_predictions(test_dataset, model):
     """openai-cookbook, GPT fine-tuning with W&B: score the test set with the fine-tuned model.
@@ -145,7 +145,7 @@ def call_openai(messages="", model="gpt-3.5-turbo"):
     return client.chat.completions.create(model=model, messages=messages, max_tokens=10)
 
 
-@loop("openai/openai-cookbook: examples/third_party/GPT_finetuning_with_wandb_cell62.py", "sequential",
+@loop("openai/openai-cookbook: examples/third_party/GPT_finetuning_with_wandb_cell62.py", "parallel",
       args=lambda env: (_client(env) and _chat_rows(env),))
 def cookbook_wandb_baseline(test_dataset):
     """openai-cookbook, GPT fine-tuning with W&B: the same scoring with the baseline model,
@@ -235,7 +235,7 @@ def aitesting_questions(questions):
         print(completion.choices[0].message)
 
 
-@loop("djroytburg/self_recognition: timeout.py@653c4bee7f121f407d3b255170376df53761a2a3", "sequential",
+@loop("djroytburg/self_recognition: timeout.py@653c4bee7f121f407d3b255170376df53761a2a3", "parallel",
       args=lambda env: (_client(env) and env.n, "llama-4-scout-17b-16e-instruct"))
 def self_recognition_timeout(n, model):
     """A load script: the same multi-turn chat request n times under tqdm, result unused.
@@ -599,12 +599,12 @@ def textsynth_completion(**kwargs):
 
 
 loop("EleutherAI/lm-evaluation-harness: lm_eval/models/textsynth.py@03810ebf091b9cd405f0ae8160f1756a22d1356a",
-     "sequential", auto=True, name="lm_eval_textsynth_loglikelihood",
+     "parallel", auto=True, name="lm_eval_textsynth_loglikelihood",
      args=lambda env: (TextSynthLM(env.base), [(f"context {k}", f"cont {k}" * (k % 3 + 1)) for k in range(env.n)]),
      )(TextSynthLM.loglikelihood)
 
 loop("EleutherAI/lm-evaluation-harness: lm_eval/models/textsynth.py@03810ebf091b9cd405f0ae8160f1756a22d1356a",
-     "sequential", name="lm_eval_textsynth_greedy_until_error",
+     "parallel", name="lm_eval_textsynth_greedy_until_error",
      args=lambda env: (TextSynthLM(env.base), [(f"prompt {k}" + (" ERROR" if k == env.n - 2 else ""), ["\n"])
                                                for k in range(env.n)]),
      )(TextSynthLM.greedy_until)

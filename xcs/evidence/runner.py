@@ -22,6 +22,11 @@ or None; or it returns `check(item)`, which names an item that must not be run a
 next pull (a lazy view of the iterable's source, as in the `chunks` recipe; a pipe a
 generator only opened when it started): from the first such item the loop runs inline, each
 item pulled only after the previous iteration is done.
+
+A loop over a tqdm progress bar (`tqdm(xs)`, `enumerate(tqdm(xs))`, `zip(tqdm(xs), ys)`)
+is run, checked and decided on the bar's own iterable, and its results are delivered
+through the bar's `__iter__`, which counts and closes it as the plain loop would (see
+`xcs.runtime.progress`).
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ from xcs.evidence.probe import Probe
 from xcs.evidence.site import LoopSite
 from xcs.evidence.static import scan_body
 from xcs.runtime import is_worker_thread, ordered_map, run_inline
+from xcs.runtime.progress import find_bar
 
 log = logging.getLogger("xcs")
 
@@ -81,6 +87,13 @@ class LoopRunner:
         if self.policy is False or is_worker_thread():
             return run_inline(body, iterable, args)
         it = iter(iterable)   # once, as the `for` statement would; the checks look at what is pulled
+        bar = _progress_bar(it)
+        if bar is not None:
+            # `for x in tqdm(xs)`: items come from the bar's iterable; the bar counts results.
+            return bar.through(self._run(bar.items, body, args))
+        return self._run(it, body, args)
+
+    def _run(self, it, body, args):
         hazard = _checked(self.precheck, body, args)
         views = None
         if hazard is None:
@@ -196,6 +209,16 @@ class LoopRunner:
             except Exception:  # noqa: BLE001 - a listener must not break the user's loop
                 log.debug("xcs: on_decided listener failed for %s", self.site, exc_info=True)
         return decision
+
+
+def _progress_bar(it):
+    """The progress bar a loop over `it` iterates (see `xcs.runtime.progress`), or None; an
+    iterator XCS fails to look at is iterated as it is."""
+    try:
+        return find_bar(it)
+    except Exception:  # noqa: BLE001 - an internal failure keeps the plain iteration
+        log.debug("xcs: could not look for a progress bar", exc_info=True)
+        return None
 
 
 def _raising(error):

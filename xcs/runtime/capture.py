@@ -27,6 +27,7 @@ flushes and records in the order they were produced.
 """
 from __future__ import annotations
 
+import collections
 import io
 import logging
 import sys
@@ -44,6 +45,7 @@ _RAW_ATTRIBUTES = frozenset({"buffer", "fileno", "detach", "raw"})
 _lock = threading.Lock()
 _active = 0
 _original_handle = logging.Logger.handle
+_retired: collections.deque = collections.deque(maxlen=8)   # proxies just taken out (see `release`)
 
 
 class _Stream:
@@ -235,6 +237,10 @@ def release() -> None:
             stream = getattr(sys, name)
             if type(stream) is _Stream:
                 types.ModuleType.__setattr__(sys, name, object.__getattribute__(stream, "_xcs_stream"))
+                # Kept alive: `print` holds `sys.stdout` as a borrowed reference across its
+                # writes (CPython 3.11-3.13), and the last loop may end in the middle of one:
+                # the garbage collector finalizing an abandoned loop, from a write's allocations.
+                _retired.append(stream)
         if logging.Logger.handle is _handle:
             logging.Logger.handle = _original_handle
         if type(sys) is _Sys:
