@@ -46,6 +46,7 @@ def breaks(xs):
         if r > 3:
             break
         out.append(r)
+    print(len(out))   # code after the loop: 3.12+ would turn a `break` before a bare `return` into one
     return out
 
 
@@ -206,3 +207,10 @@ def test_a_callee_is_named_as_the_user_spells_it():
     text = str(xcs.explain(dedupe))
     assert "`gc_collect()` is not known to XCS" in text and "builtins" not in text.split("hint:")[0], text
     assert 'xcs.register_blocking("gc.collect")' in text, text
+
+
+def test_xcs_internals_never_reach_the_words():
+    leaked = Refusal("internal", 7, "KeyError: '__xcs_s0_x' in /venv/lib/xcs/runtime/ordered.py:12 (<xcs deleted>)")
+    text = leaked.words() + " " + leaked.hint()
+    assert "could not transform" in text and "KeyError" in text
+    assert "__xcs" not in text and "xcs/" not in text and "<xcs" not in text, text

@@ -7,6 +7,7 @@ TorchDynamo's graph-break registry, where every break reason carries hints for t
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from xcs.analysis.names import public_name
@@ -89,8 +90,8 @@ HINTS = {
                       "own that assigns a local (`r = fetch(x)`), apart from `{name}()`; or move `{name}()` "
                       "after the loop",
     "commit:ordered-callee": "if `{callee}` is safe to call from several threads at once, mark it with "
-                             "`@xcs.io` (or `xcs.register_blocking`); or move the output out of it into "
-                             "the loop body",
+                             "`@xcs.io` (or `xcs.register_blocking`); or move what must stay in order (the "
+                             "print, the write, the shared change) out of it into the loop body",
     "commit:outer-call": "return the value from the loop's work and change the shared object after the "
                          "loop (or in the loop body, next to the result)",
     "commit:unknown-call": "if `{callee}` only reads its arguments, or does I/O that is safe to run "
@@ -147,6 +148,20 @@ INSTRUCTION_FAMILIES = (   # prefix -> words
 )
 
 
+# What XCS's own machinery may leak into a name (an error message, a scanned variant's code):
+# its temporaries, its placeholder for deleted variables, its files.
+INTERNALS = ((re.compile(r"__xcs_\w+"), "a temporary of XCS"),
+             (re.compile(r"<xcs deleted>"), "a deleted variable"),
+             (re.compile(r"[^\s'\"`]*[/\\]xcs[/\\][^\s'\"`:]*"), "XCS"))
+
+
+def without_internals(text: str) -> str:
+    """`text` with XCS's temporaries and file paths replaced by words."""
+    for pattern, words in INTERNALS:
+        text = pattern.sub(words, text)
+    return text
+
+
 def instruction_words(opname: str) -> str:
     """A CPython instruction name as what the user wrote."""
     if opname in INSTRUCTION_WORDS:
@@ -168,7 +183,7 @@ class Refusal:
 
     def fields(self) -> dict:
         """The placeholders of the kind's template and hint."""
-        name = str(self.name)
+        name = without_internals(str(self.name))
         out = {"name": name, "callee": name, "detail": "", "what": name,
                "registered": f'"{self.qualname}"' if self.qualname else "the function"}
         if self.kind == "commit:ordered-callee":
