@@ -52,7 +52,7 @@ TEMPLATES = {
 # kind -> what the user can change, in one sentence (same placeholders as TEMPLATES).
 HINTS = {
     "break": "loop over every item and stop using the results after the loop (e.g. cut the list at the "
-             "first match), or keep the early exit in a plain loop around the parallel one",
+             "first match), or work in batches: a parallel loop per batch, the early exit between batches",
     "return": "collect the results in the loop and return after it; an early `return` forces every "
               "iteration to wait for the one before",
     "yield": "make the loop a plain function that returns a list, and yield from that list",
@@ -131,6 +131,7 @@ UNKNOWN_CALL_HINTS = (
 INSTRUCTION_WORDS = {
     "IMPORT_NAME": "an `import`", "IMPORT_FROM": "an `import`", "IMPORT_STAR": "an `import`",
     "MAKE_FUNCTION": "creating a function (`lambda` or a nested `def`)",
+    "SET_FUNCTION_ATTRIBUTE": "creating a function (`lambda` or a nested `def`)",
     "LOAD_BUILD_CLASS": "a class definition",
     "SETUP_ANNOTATIONS": "an annotated assignment at module or class level",
     "LOAD_LOCALS": "a name looked up in a class or module namespace",
@@ -138,13 +139,14 @@ INSTRUCTION_WORDS = {
 }
 INSTRUCTION_FAMILIES = (   # prefix -> words
     (("STORE_NAME", "LOAD_NAME", "DELETE_NAME", "LOAD_FROM_DICT"), "a name looked up in a class or module namespace"),
-    (("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR", "STORE_DEREF"), "an assignment inside an expression (`:=`)"),
-    (("LIST_APPEND", "SET_ADD", "MAP_ADD", "GET_ITER", "FOR_ITER", "END_FOR"), "a comprehension inside the expression"),
-    (("POP_JUMP", "JUMP", "COPY", "SWAP", "POP_TOP"), "a condition inside the expression (`and`, `or`, `x if c else y`)"),
+    (("STORE_FAST", "DELETE_FAST", "STORE_DEREF", "COPY"), "an assignment inside an expression (`:=`)"),
+    (("LIST_APPEND", "SET_ADD", "MAP_ADD", "GET_ITER", "FOR_ITER", "END_FOR", "LOAD_FAST_AND_CLEAR"),
+     "a comprehension inside the expression"),
+    (("POP_JUMP", "JUMP"), "a condition inside the expression (`and`, `or`, `x if c else y`)"),
     (("STORE_ATTR", "DELETE_ATTR"), "an attribute assignment"),
     (("STORE_SUBSCR", "DELETE_SUBSCR", "STORE_SLICE"), "an item assignment"),
     (("UNPACK_",), "unpacking"),
-    (("BUILD_", "LIST_", "DICT_", "SET_"), "building a container"),
+    (("BUILD_", "LIST_", "DICT_"), "building a container"),
 )
 
 
