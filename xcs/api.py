@@ -13,6 +13,7 @@ import types
 from xcs import compile as compiler
 from xcs import config, trampoline
 from xcs.analysis import SUSPENDABLE
+from xcs.report import Reports
 
 POLICIES = ("auto", True, False)
 
@@ -87,7 +88,8 @@ def _restore(function, original) -> None:
 def explain(fn) -> list:
     """One `LoopReport` per `for` loop of `fn` (and of its comprehensions): line, status
     ("parallel", "sequential", or "undecided" until evidence is gathered on the first run) and
-    reasons. `str(report)` is a readable line."""
+    reasons, with a hint of what to change for loops the analysis refused. `str(report)` is a
+    readable line; the returned list prints one report a line."""
     original = getattr(fn, "__xcs_original__", None)
     options = getattr(fn, "__xcs_options__", ("auto", None))
     target = original or getattr(fn, "__func__", fn)
@@ -96,4 +98,4 @@ def explain(fn) -> list:
     target = getattr(target, "__xcs_original__", target)
     if not isinstance(target, types.FunctionType):
         raise TypeError(f"xcs.explain expects a Python function, got {type(fn).__name__}")
-    return list(compiler.compile_function(target, *options).reports)
+    return Reports(compiler.compile_function(target, *options).reports)

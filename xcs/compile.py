@@ -110,7 +110,7 @@ def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
     if facts.refusal is not None:
         if not facts.loops:   # the loops' reports carry the refusal when there are any
             reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
-                                      [facts.refusal.words()]))
+                                      [facts.refusal.words()], refusals=[facts.refusal]))
         return compiled
     if variant_runners or constants:
         compiled.variant = build_variant(facts, variant_runners, constants)
@@ -146,14 +146,17 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
                                                "parallel" if policy is True else "undecided",
-                                               [r.words() for r in lp.reasons], in_order, runner))
+                                               [r.words() for r in lp.reasons], in_order, runner,
+                                               list(lp.reasons)))
         else:
-            reasons = [r.words() for r in lp.reasons]
+            reasons, refusals = [r.words() for r in lp.reasons], list(lp.reasons)
             if policy is False:
-                reasons = ["parallel=False was requested"]
+                reasons, refusals = ["parallel=False was requested"], []
             elif lp.nested_in in chosen:
                 reasons = [f"inside the parallel loop at line {_outer_line(by_index, lp)}; runs within each of its iterations"]
-            compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line, "sequential", reasons))
+                refusals = []
+            compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line, "sequential", reasons,
+                                               refusals=refusals))
     return runners
 
 

@@ -1,17 +1,21 @@
 """Loop reports: what `xcs.explain(fn)` returns and `python -m xcs run --explain` prints.
 
 One `LoopReport` per `for` loop: where it is, whether it runs in parallel, and why (the
-analysis's refusals, then the evidence layer's decision once the loop has run).
+analysis's refusals, then the evidence layer's decision once the loop has run), with what the
+user can change. `Reports` is the list `xcs.explain(fn)` returns: it prints one loop a line.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from xcs.analysis.refusal import primary
+
 
 @dataclass
 class LoopReport:
     """The state of one loop. `status` is "parallel", "sequential" or "undecided"
-    (safe to parallelize; the evidence layer decides on the first run)."""
+    (safe to parallelize; the evidence layer decides on the first run). `reasons` are the
+    reasons in words; `refusals` the analysis's `Refusal` objects they were rendered from."""
 
     function: str
     filename: str
@@ -20,6 +24,7 @@ class LoopReport:
     reasons: list = field(default_factory=list)
     in_order: list = field(default_factory=list)
     runner: object = None
+    refusals: list = field(default_factory=list)
 
     @property
     def parallel(self) -> bool:
@@ -44,12 +49,36 @@ class LoopReport:
         decision = getattr(self.runner, "decision", None) if self.runner is not None else None
         return str(decision) if decision is not None else None
 
+    def hint(self) -> str | None:
+        """What to change so the analysis lets the loop run in parallel: the hint of its main
+        reason (a cause before the statements that merely stay in order), or None."""
+        if self.status != "sequential":
+            return None
+        main = primary(self.refusals)
+        return main.hint() if main is not None else None
+
+    def hints(self) -> list:
+        """The hint of every distinct refusal kind of a loop the analysis refused, main one first."""
+        if self.status != "sequential":
+            return []
+        main = primary(self.refusals)
+        ordered = ([main] if main is not None else []) + [r for r in self.refusals if r is not main]
+        seen, out = set(), []
+        for r in ordered:
+            if r.kind not in seen:
+                seen.add(r.kind)
+                out.append(r.hint())
+        return out
+
     def __str__(self) -> str:
         where = f"{self.function} ({self.filename}:{self.line})"
         status = self.current_status()
         parts = [f"{where}: {status}"]
         if self.status == "sequential" and self.reasons:  # refused by the analysis
             parts.append(" — " + "; ".join(self.reasons))
+            hint = self.hint()
+            if hint:
+                parts.append(f" — hint: {hint}")
         evidence = self.evidence()
         if evidence:
             parts.append(f" [{evidence}]")
@@ -58,3 +87,12 @@ class LoopReport:
         if status != "sequential" and self.in_order:
             parts.append("; in order: " + ", ".join(self.in_order))
         return "".join(parts)
+
+
+class Reports(list):
+    """The `LoopReport`s of a function: a list whose `str()` (and `repr()`) is one report a line."""
+
+    def __str__(self) -> str:
+        return "\n".join(map(str, self)) if self else "no `for` loops"
+
+    __repr__ = __str__

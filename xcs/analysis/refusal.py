@@ -1,14 +1,21 @@
 """Why a loop (or a statement of it) cannot run in parallel, as data.
 
 A `Refusal` names the kind of obstacle, the user's line and the variable or instruction.
-`explain()`, logs and errors all render it through `Refusal.words()`, so the wording lives
-in one place.
+`explain()`, logs and errors all render it through `Refusal.words()` (what is in the way) and
+`Refusal.hint()` (what the user can change), so the wording lives in one place — like
+TorchDynamo's graph-break registry, where every break reason carries hints for the user.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-# kind -> sentence template; {name} is the variable / instruction / callee.
+from xcs.analysis.names import public_name
+
+# kind -> sentence template. {name} is the variable / instruction / callee as the refusal
+# carries it; "commit:ordered-callee" also has {callee} (the function the loop calls, as the
+# user spells it) and {detail} (what inside it must stay in order); "commit:instruction" has
+# {what}, the operation in words.
 TEMPLATES = {
     "break": "`break` leaves the loop early; later iterations must not start",
     "return": "`return` (or a `break` that ends the function) inside the loop body stops later iterations",
@@ -29,15 +36,14 @@ TEMPLATES = {
     "no-parallel-work": "nothing in the loop body can run apart from the in-order part ({name})",
     "control-flow": "control flow not understood: {name}",
     "generator": "the function is a generator or coroutine; its loops are left alone",
-    "too-large": "the function has {name}, more than XCS analyses; it runs as written: split the loop "
-                 "body into a function (or the function into smaller ones) to have it analysed",
+    "too-large": "the function has {name}, more than XCS analyses; it runs as written",
     "commit:global": "assigns the global `{name}`",
     "commit:nonlocal": "assigns `{name}`, which closures or an enclosing function share",
-    "commit:instruction": "`{name}` must run in order",
+    "commit:instruction": "{what} must run in order",
     "commit:append": "adds to {name} in order",
     "commit:store": "stores into `{name}`, which other iterations can see",
     "commit:ordered": "`{name}()` produces ordered output or depends on call order",
-    "commit:ordered-callee": "`{name}`",
+    "commit:ordered-callee": "`{callee}` runs something that must stay in order: {detail}",
     "commit:outer-call": "`{name}()` changes an object other iterations can see",
     "commit:unknown-call": "{name}",
     "commit:thread-bound": "reads `{name}`, a threading.local: each thread sees its own",
@@ -45,6 +51,130 @@ TEMPLATES = {
     "commit:hoist-in-try": "the work inside this `try` stays in order: more work of the iteration follows it",
     "internal": "XCS could not transform this loop ({name}); it runs as written",
 }
+
+# kind -> what the user can change, in one sentence (same placeholders as TEMPLATES).
+HINTS = {
+    "break": "loop over every item and stop using the results after the loop (e.g. cut the list at the "
+             "first match), or work in batches: a parallel loop per batch, the early exit between batches",
+    "return": "collect the results in the loop and return after it; an early `return` forces every "
+              "iteration to wait for the one before",
+    "yield": "make the loop a plain function that returns a list, and yield from that list",
+    "target": "assign to a plain local name (`for item in ...:`) and store into `{name}` inside the body",
+    "late-binding": "bind the value when the closure is made: `lambda {name}={name}: ...` or "
+                    "`functools.partial(f, {name})`",
+    "carried": "compute the new value from the iteration's own data, or return it from the loop's work "
+               "and combine the results (sum, join, reduce) after the loop",
+    "commit-read": "compute what the work needs from `{name}` before the loop, or change `{name}` after "
+                   "the loop from the collected results",
+    "changes-commit-read": "read `{name}` after changing it in the same iteration, or build a new object "
+                           "instead of changing `{name}`",
+    "unbound-input": "give `{name}` a value before the loop",
+    "frame-introspection": "pass the values explicitly instead of calling `{name}()` in the loop",
+    "iterable-used": "iterate over a list (`for x in list({name}):`) or pull the extra items with "
+                     "`itertools` (`zip`, `pairwise`, `batched`) instead of calling methods of `{name}` in the body",
+    "iterable-mutated": "iterate over a copy (`for x in list({name}):`) or collect the changes and apply "
+                        "them after the loop",
+    "after-sync": "do the work before `{name}()`, or move `{name}()` to the end of the iteration or "
+                  "after the loop",
+    "after-skip": "compute the work first and decide with `continue` afterwards, or filter the items "
+                  "before the loop (`for x in filter(...)`)",
+    "no-parallel-work": "move the slow call (the I/O) into the loop body itself, on a line of its own "
+                        "that only reads the iteration's data and assigns a local",
+    "control-flow": "split the loop body into a function and call it from a simple `for` loop",
+    "generator": "move the loop into a plain function returning a list, and yield from its result",
+    "too-large": "split the loop body into a function (or the function into smaller ones) to have it analysed",
+    "commit:global": "return the value from the loop's work and assign `{name}` once after the loop",
+    "commit:nonlocal": "keep `{name}` local to the loop body, or assign it once after the loop",
+    "commit:instruction": "move {what} out of the loop (before it, or into a helper function the loop calls)",
+    "commit:append": "nothing to change: the results are added in order while the work runs in parallel",
+    "commit:store": "nothing to change if the work is elsewhere; otherwise store into `{name}` after the "
+                    "slow call, from its result",
+    "commit:ordered": "`{name}()` itself may stay in the loop, in order: put the slow call on a line of its "
+                      "own that assigns a local (`r = fetch(x)`), apart from `{name}()`; or move `{name}()` "
+                      "after the loop",
+    "commit:ordered-callee": "if `{callee}` is safe to call from several threads at once, mark it with "
+                             "`@xcs.io` (or `xcs.register_blocking`); or move what must stay in order (the "
+                             "print, the write, the shared change) out of it into the loop body",
+    "commit:outer-call": "return the value from the loop's work and change the shared object after the "
+                         "loop (or in the loop body, next to the result)",
+    "commit:unknown-call": "if `{callee}` only reads its arguments, or does I/O that is safe to run "
+                           "concurrently, tell XCS: `xcs.register_blocking({registered})` (or `@xcs.io` on a "
+                           "function of yours)",
+    "commit:thread-bound": "read `{name}` once before the loop and pass the value to the work",
+    "commit:hoist-in-try": "move the work after the `try` out of it, or split the iteration into a "
+                           "function that the `try` calls",
+    "internal": "this is a bug in XCS: please report it with the function; `@xcs.jit(parallel=False)` "
+                "or `XCS_DISABLE=1` silences it",
+}
+
+# Which refusal's hint a report shows: the first of the lowest rank. Causes that keep work in
+# order (a `break`, a carried variable, work after a sync point) come first; then statements that
+# must themselves stay in order and hold work (a global assignment, an unknown call); then "nothing
+# can run apart", what they add up to; last the in-order statements that are fine beside parallel
+# work (appends, stores, a shared object's method).
+IN_ORDER = frozenset({"commit:global", "commit:nonlocal", "commit:instruction", "commit:ordered",
+                      "commit:ordered-callee", "commit:unknown-call", "commit:thread-bound", "commit:hoist-in-try"})
+SUMMARY = frozenset({"no-parallel-work"})
+NOTES = frozenset({"commit-read", "commit:append", "commit:store", "commit:outer-call"})
+RANKS = ((IN_ORDER, 1), (SUMMARY, 2), (NOTES, 3))
+
+# "commit:unknown-call" carries the analysis's sentence; what to change depends on what it found.
+UNKNOWN_CALL_HINTS = (
+    ("random stream", "give each item its own generator (`random.Random(seed)`) or draw the numbers "
+                      "before the loop"),
+    ("changes an object handed to it", "pass each call its own object (a copy), or combine the results "
+                                       "after the loop"),
+    ("is cached", "call it once per key before the loop, or drop the cache"),
+    ("is a mock", "a mock records the order of its calls: test the loop with `@xcs.jit(parallel=False)`, "
+                  "or with a plain function in place of the mock"),
+    ("answers for the thread", "call it once before the loop and pass the value to the work"),
+)
+
+# CPython instruction families in words, for "commit:instruction" (the user never wrote an opcode).
+INSTRUCTION_WORDS = {
+    "IMPORT_NAME": "an `import`", "IMPORT_FROM": "an `import`", "IMPORT_STAR": "an `import`",
+    "MAKE_FUNCTION": "creating a function (`lambda` or a nested `def`)",
+    "SET_FUNCTION_ATTRIBUTE": "creating a function (`lambda` or a nested `def`)",
+    "LOAD_BUILD_CLASS": "a class definition",
+    "SETUP_ANNOTATIONS": "an annotated assignment at module or class level",
+    "LOAD_LOCALS": "a name looked up in a class or module namespace",
+    "YIELD_VALUE": "`yield`/`await`", "GET_AWAITABLE": "`yield`/`await`", "SEND": "`yield`/`await`",
+}
+INSTRUCTION_FAMILIES = (   # prefix -> words
+    (("STORE_NAME", "LOAD_NAME", "DELETE_NAME", "LOAD_FROM_DICT"), "a name looked up in a class or module namespace"),
+    (("STORE_FAST", "DELETE_FAST", "STORE_DEREF", "COPY"), "an assignment inside an expression (`:=`)"),
+    (("LIST_APPEND", "SET_ADD", "MAP_ADD", "GET_ITER", "FOR_ITER", "END_FOR", "LOAD_FAST_AND_CLEAR"),
+     "a comprehension inside the expression"),
+    (("POP_JUMP", "JUMP"), "a condition inside the expression (`and`, `or`, `x if c else y`)"),
+    (("STORE_ATTR", "DELETE_ATTR"), "an attribute assignment"),
+    (("STORE_SUBSCR", "DELETE_SUBSCR", "STORE_SLICE"), "an item assignment"),
+    (("UNPACK_",), "unpacking"),
+    (("BUILD_", "LIST_", "DICT_"), "building a container"),
+)
+
+
+# What XCS's own machinery may leak into a name (an error message, a scanned variant's code):
+# its temporaries, its placeholder for deleted variables, its files.
+INTERNALS = ((re.compile(r"__xcs_\w+"), "a temporary of XCS"),
+             (re.compile(r"<xcs deleted>"), "a deleted variable"),
+             (re.compile(r"[^\s'\"`]*[/\\]xcs[/\\][^\s'\"`:]*"), "XCS"))
+
+
+def without_internals(text: str) -> str:
+    """`text` with XCS's temporaries and file paths replaced by words."""
+    for pattern, words in INTERNALS:
+        text = pattern.sub(words, text)
+    return text
+
+
+def instruction_words(opname: str) -> str:
+    """A CPython instruction name as what the user wrote."""
+    if opname in INSTRUCTION_WORDS:
+        return INSTRUCTION_WORDS[opname]
+    for prefixes, words in INSTRUCTION_FAMILIES:
+        if opname.startswith(prefixes):
+            return words
+    return f"an operation ({opname})"
 
 
 @dataclass(frozen=True)
@@ -54,8 +184,60 @@ class Refusal:
     kind: str
     line: int | None
     name: str = ""
+    qualname: str = ""   # the callee's dotted name as registries know it, when it differs from `name`
+
+    def fields(self) -> dict:
+        """The placeholders of the kind's template and hint."""
+        name = without_internals(str(self.name))
+        out = {"name": name, "callee": name, "detail": "", "what": name,
+               "registered": f'"{self.qualname}"' if self.qualname else "the function"}
+        if self.kind == "commit:ordered-callee":
+            # The analysis names "callee: what inside it" (or "with manager(): ...").
+            callee, _, detail = name.partition(": ")
+            out["callee"] = callee if callee.startswith("with ") or callee.endswith(")") else callee + "()"
+            out["detail"] = detail or "it writes output or changes shared state"
+        elif self.kind == "commit:unknown-call":
+            out["callee"] = _first_quoted(name).removesuffix("()") or "the function"
+        elif self.kind == "commit:instruction":
+            out["what"] = instruction_words(name)
+        return out
 
     def words(self) -> str:
         """The reason in a sentence, with the user's line."""
-        text = TEMPLATES.get(self.kind, self.kind + ": {name}").format(name=self.name)
+        text = TEMPLATES.get(self.kind, self.kind + ": {name}").format(**self.fields())
         return f"line {self.line}: {text}" if self.line else text
+
+    def hint(self) -> str:
+        """What the user can change so this refusal goes away, in one sentence."""
+        fields = self.fields()
+        template = HINTS.get(self.kind, "split the loop body into a function, or keep the loop as it is")
+        if self.kind == "commit:ordered-callee":
+            fields["callee"] = fields["callee"].removeprefix("with ").removesuffix("()")
+        if self.kind == "commit:unknown-call":
+            template = next((h for phrase, h in UNKNOWN_CALL_HINTS if phrase in fields["name"]), template)
+        return template.format(**fields)
+
+
+def primary(refusals) -> Refusal | None:
+    """The refusal whose hint helps most (see RANKS), or None."""
+    refusals = [r for r in refusals if isinstance(r, Refusal)]
+    return min(refusals, key=lambda r: next((rank for kinds, rank in RANKS if r.kind in kinds), 0), default=None)
+
+
+def unknown_call(line, found: str, qualified: str, spelled: str) -> Refusal:
+    """A "commit:unknown-call" refusal naming the callee as the user wrote it
+    (`client.chat.completions.create`, `seen.add`) where the analysis's sentence `found` names it
+    as CPython does (`qualified`); the dotted name stays for the hint, as registries take it."""
+    if not qualified or not spelled or spelled.startswith("<"):
+        return Refusal("commit:unknown-call", line, found, public_name(qualified))
+    for quoted in (f"`{qualified}()`", f"`{qualified}`"):
+        if quoted in found:
+            found = found.replace(quoted, f"`{spelled}()`" if quoted.endswith("()`") else f"`{spelled}`", 1)
+            break
+    return Refusal("commit:unknown-call", line, found, public_name(qualified))
+
+
+def _first_quoted(text: str) -> str:
+    start = text.find("`")
+    stop = text.find("`", start + 1) if start >= 0 else -1
+    return text[start + 1:stop] if stop > start else ""

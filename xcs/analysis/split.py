@@ -21,6 +21,7 @@ from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
 from xcs.analysis.propagate import propagate
+from xcs.analysis import refusal
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.stack import Event, render, simulate, subscript_element, up_to_any_key
 from xcs.analysis.statements import RawStatement, split_statements
@@ -624,7 +625,8 @@ class LoopAnalysis:
             found = None if self._reads_own_exception(obj, e.index) else \
                 effects.opaque_call(obj, self.env, args_shared)
             if found:
-                return Refusal("commit:unknown-call", line, found)
+                return refusal.unknown_call(line, found, effects.qualified_name_or_empty(obj) or type(obj).__name__,
+                                            callee.describe())
             found = self._function_arguments_effects(e)
             if found:
                 return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
