@@ -1,6 +1,7 @@
 """Every refusal says what to change: a hint per refusal kind, shown in `xcs.explain` text
 without XCS internals, and `print(xcs.explain(f))` prints one readable report a line."""
 import re
+import warnings
 import threading
 
 import pytest
@@ -34,7 +35,7 @@ def carried(xs):
     total = 0
     out = []
     for x in xs:
-        total = total + io(x)
+        total = io(total + x)
         out.append(total)
     return out
 
@@ -51,14 +52,15 @@ def breaks(xs):
 
 
 def _noisy(x):
-    print(x)
-    return x
+    # Not a print: prints are captured on the worker and replayed in order.
+    warnings.warn(str(x))
+    return io(x)
 
 
 def prints_in_callee(xs):
     out = []
     for x in xs:
-        out.append(_noisy(io(x)))
+        out.append(_noisy(x))
     return out
 
 
@@ -66,7 +68,8 @@ def unknown_c_call(xs):
     import gc
     out = []
     for x in xs:
-        out.append(io(x) + gc.collect())
+        r = gc.collect()
+        out.append(io(x + r))
     return out
 
 
@@ -81,8 +84,8 @@ def assigns_global(xs):
 
 def late_binding(xs):
     fs = []
-    for x in xs:
-        y = io(x)
+    for y in xs:
+        io(y)
         fs.append(lambda: y)
     return [f() for f in fs]
 
@@ -199,7 +202,8 @@ def test_a_callee_is_named_as_the_user_spells_it():
         out = []
         for x in xs:
             seen.add(x)
-            out.append(io(x) + gc_collect())
+            r = gc_collect()
+            out.append(io(x + r))
         return out
 
     import gc

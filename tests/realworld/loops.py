@@ -668,8 +668,8 @@ def jobtests_get_json():
     return results
 
 
-# 3.12+: refused by the analysis: "control flow not understood: exception handler shared by two statements".
-@loop("Alex900930/realtor_py: ejercicios/scraper.py", "parallel", versions={"3.12": "sequential", "3.13": "sequential"},
+# 3.12+ refused it ("exception handler shared by two statements") until the statement split was fixed.
+@loop("Alex900930/realtor_py: ejercicios/scraper.py", "parallel",
       args=lambda env: ([f"{env.base}/text/page{k}.html" if k % 4 != 1 else f"http://127.0.0.1:9/page{k}.html"
                          for k in range(env.n)],), auto=True)
 def realtor_scraper(urls):

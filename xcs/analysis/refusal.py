@@ -101,6 +101,11 @@ HINTS = {
                            "concurrently, tell XCS: `xcs.register_blocking({registered})` (or `@xcs.io` on a "
                            "function of yours)",
     "commit:thread-bound": "read `{name}` once before the loop and pass the value to the work",
+    "commit:output-order": "print the line-{name} message after the work, or have the work return what "
+                           "to print and print it in the loop body",
+    "item-changed": "have the in-order call return a new value instead of changing the item, or copy the "
+                    "item before the call",
+    "captured-outside": "pass the value to the closure as an argument instead of capturing the variable",
     "commit:hoist-in-try": "move the work after the `try` out of it, or split the iteration into a "
                            "function that the `try` calls",
     "internal": "this is a bug in XCS: please report it with the function; `@xcs.jit(parallel=False)` "
@@ -113,9 +118,10 @@ HINTS = {
 # can run apart", what they add up to; last the in-order statements that are fine beside parallel
 # work (appends, stores, a shared object's method).
 IN_ORDER = frozenset({"commit:global", "commit:nonlocal", "commit:instruction", "commit:ordered",
-                      "commit:ordered-callee", "commit:unknown-call", "commit:thread-bound", "commit:hoist-in-try"})
+                      "commit:ordered-callee", "commit:unknown-call", "commit:thread-bound", "commit:hoist-in-try",
+                      "commit:output-order"})
 SUMMARY = frozenset({"no-parallel-work"})
-NOTES = frozenset({"commit-read", "commit:append", "commit:store", "commit:outer-call"})
+NOTES = frozenset({"commit-read", "item-changed", "commit:append", "commit:store", "commit:outer-call"})
 RANKS = ((IN_ORDER, 1), (SUMMARY, 2), (NOTES, 3))
 
 # "commit:unknown-call" carries the analysis's sentence; what to change depends on what it found.
