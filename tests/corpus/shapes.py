@@ -1709,3 +1709,28 @@ def fetch_of_a_carried_total(xs):
     for x in xs:
         total = io(total * 2 + x)
     return total
+
+
+# ---------------------------------------------------------------------------- pacing
+
+
+@shape("sequential", "paces the loop", args=(["http://127.0.0.1:9/a", "http://127.0.0.1:9/b"],))
+def sleeps_between_requests(urls):
+    import urllib.request
+    out = []
+    for u in urls:
+        try:
+            out.append(urllib.request.urlopen(u, timeout=0.2).status)
+        except OSError as error:
+            out.append(type(error).__name__)
+        time.sleep(0.001)   # a rate limit: one request per interval
+    return out
+
+
+@shape("parallel", args=(XS,))
+def sleep_beside_work_that_reaches_no_server(xs):
+    out = []
+    for x in xs:
+        out.append(io(x))
+        time.sleep(0.001)
+    return out

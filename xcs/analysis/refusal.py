@@ -47,6 +47,7 @@ TEMPLATES = {
     "commit:outer-call": "`{name}()` changes an object other iterations can see",
     "commit:unknown-call": "{name}",
     "commit:thread-bound": "reads `{name}`, a threading.local: each thread sees its own",
+    "paced": "`{name}()` between requests paces the loop (a rate limit): running iterations at once would defeat it",
     "commit:output-order": "its output would come before what the in-order statement at line {name} prints",
     "commit:hoist-in-try": "the work inside this `try` stays in order: more work of the iteration follows it",
     "internal": "XCS could not transform this loop ({name}); it runs as written",
@@ -101,6 +102,8 @@ HINTS = {
                            "concurrently, tell XCS: `xcs.register_blocking({registered})` (or `@xcs.io` on a "
                            "function of yours)",
     "commit:thread-bound": "read `{name}` once before the loop and pass the value to the work",
+    "paced": "if the sleep only waits and no server limits the rate, drop it; a loop that must keep "
+             "a pace stays sequential",
     "commit:output-order": "print the line-{name} message after the work, or have the work return what "
                            "to print and print it in the loop body",
     "item-changed": "have the in-order call return a new value instead of changing the item, or copy the "

@@ -41,6 +41,11 @@ PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_D
 BRANCH_OPS = pyversion.CONDITIONAL_JUMPS | {"JUMP_FORWARD", "JUMP", "COPY", "POP_TOP", "NOP"}
 
 
+# Library clients whose calls reach a server: a sleep beside them paces the requests.
+_NETWORK_CLIENTS = frozenset({"requests", "httpx", "urllib3", "urllib", "http", "aiohttp", "openai", "anthropic",
+                              "boto3", "botocore", "socket", "_socket"})
+
+
 class LoopAnalysis:
     """Analysis of one loop; `facts()` gives the immutable result."""
 
@@ -186,7 +191,33 @@ class LoopAnalysis:
                 used = self._uses_iterated_object(e)
                 if used:
                     out.append(Refusal("iterable-used", self.items[e.index].lineno, used))
+        paced = self._pacing_sleep()
+        if paced is not None:
+            out.append(paced)
         return out
+
+    def _pacing_sleep(self) -> Refusal | None:
+        """A `time.sleep(...)` statement of its own in the body, beside a call to a blocking
+        library client (`requests.get(url); time.sleep(6)`), is a throttle: the loop keeps a
+        pace a server asks for (a rate limit). Running iterations at once would defeat it."""
+        import time
+
+        sleep_line, blocking = None, False
+        for k, (s, events) in enumerate(zip(self.raw, self.events)):
+            if k == 0:
+                continue
+            calls = [e for e in events if e.op == "call"]
+            for e in calls:
+                obj = self._resolve(e.target)
+                if obj is time.sleep:
+                    if len(calls) == 1 and e.discarded:
+                        sleep_line = sleep_line or self.items[e.index].lineno
+                elif obj is not None and self.env.is_trusted(obj) and \
+                        effects.qualified_name_or_empty(obj).split(".")[0] in _NETWORK_CLIENTS:
+                    blocking = True
+        if sleep_line is not None and blocking:
+            return Refusal("paced", sleep_line, "time.sleep")
+        return None
 
     def _replaces_current_value(self, e: Event) -> bool:
         """True for `d[k] = value` in `for k in d` (or `for k, v in d.items()`): a store at
