@@ -56,6 +56,9 @@ def precheck(lp):
     verdicts: dict = {}
 
     def check(body, args) -> str | None:
+        same = _same_object(lp.inputs, args)
+        if same:
+            return same
         for kind, k, name, chain, expected in checks:
             try:
                 if kind == "local":
@@ -91,6 +94,23 @@ def precheck(lp):
         return None
 
     return check
+
+
+_MUTABLE = (dict, list, set, bytearray)
+
+
+def _same_object(names, args) -> str | None:
+    """Words when two inputs the analysis took for two objects are one mutable object (`f(d, d)`):
+    what it proved about reading one and changing the other does not hold."""
+    seen: dict = {}
+    for name, value in zip(names, args):
+        if not isinstance(value, _MUTABLE) and not hasattr(value, "__dict__") or callable(value) or \
+                isinstance(value, type):
+            continue
+        other = seen.setdefault(id(value), name)
+        if other != name:
+            return f"`{other}` and `{name}` are the same object, which the analysis took for two"
+    return None
 
 
 def call_verdict(obj, receiver, verdicts: dict) -> str | None:

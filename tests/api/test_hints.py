@@ -65,10 +65,10 @@ def prints_in_callee(xs):
 
 
 def unknown_c_call(xs):
-    import gc
+    import sys
     out = []
     for x in xs:
-        r = gc.collect()
+        r = sys.getrefcount(xs)
         out.append(io(x + r))
     return out
 
@@ -142,7 +142,7 @@ ROWS = [   # function, the reason's words, the words of its hint
     (carried, "`total` is carried from one iteration", "combine the results (sum, join, reduce) after the loop"),
     (breaks, "`break` leaves the loop early", "stop using the results after the loop"),
     (prints_in_callee, "`_noisy()` runs something that must stay in order", "mark it with `@xcs.io`"),
-    (unknown_c_call, "`gc.collect()` is not known to XCS", 'xcs.register_blocking("gc.collect")'),
+    (unknown_c_call, "`sys.getrefcount()` is not known to XCS", 'xcs.register_blocking("sys.getrefcount")'),
     (assigns_global, "assigns the global `G`", "assign `G` once after the loop"),
     (late_binding, "`y` is captured by a closure", "`lambda y=y: ...`"),
     (uses_iterable, "calls a method of `stream`", "for x in list(stream):"),
@@ -202,15 +202,14 @@ def test_a_callee_is_named_as_the_user_spells_it():
         out = []
         for x in xs:
             seen.add(x)
-            r = gc_collect()
+            r = refcount(xs)
             out.append(io(x + r))
         return out
 
-    import gc
-    gc_collect = gc.collect  # noqa: F841 - read by the closure
+    import sys
+    refcount = sys.getrefcount  # noqa: F841 - read by the closure
     text = str(xcs.explain(dedupe))
-    assert "`gc_collect()` is not known to XCS" in text and "builtins" not in text.split("hint:")[0], text
-    assert 'xcs.register_blocking("gc.collect")' in text, text
+    assert "`refcount()` is not known to XCS" in text and "builtins" not in text.split("hint:")[0], text
 
 
 def test_xcs_internals_never_reach_the_words():

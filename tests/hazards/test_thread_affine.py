@@ -567,10 +567,6 @@ def calls_seen_by_profiler(xs):
     return out, seen
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="thread-affine/per-thread interpreter state: `profiled_fetch(x)` hoisted into the map "
-                          "part; sys.setprofile (and settrace) hooks are per thread, so calls on workers are not "
-                          "profiled -> the profiler sees no call")
 def test_setprofile_sees_every_call():
     same(calls_seen_by_profiler, items)
 

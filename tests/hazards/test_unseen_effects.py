@@ -682,10 +682,6 @@ def test_shared_random_instance_in_body():
     same(rng_in_body, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='random: `jitter(rng, x)` hoisted into the map part; rng.uniform is '
-                          'random.Random.uniform, a Python method in library code, whose self.random() draw is '
-                          'exempt -> draws in completion order')
 def test_shared_random_instance_in_callee():
     same(rng_in_callee, items)
 

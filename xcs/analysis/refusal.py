@@ -47,6 +47,7 @@ TEMPLATES = {
     "commit:outer-call": "`{name}()` changes an object other iterations can see",
     "commit:unknown-call": "{name}",
     "commit:thread-bound": "reads `{name}`, a threading.local: each thread sees its own",
+    "lifetime": "`{name}()` observes which objects are alive, and XCS releases an iteration's objects a little later than the plain loop",
     "paced": "`{name}()` between requests paces the loop (a rate limit): running iterations at once would defeat it",
     "commit:output-order": "its output would come before what the in-order statement at line {name} prints",
     "commit:hoist-in-try": "the work inside this `try` stays in order: more work of the iteration follows it",
@@ -102,6 +103,7 @@ HINTS = {
                            "concurrently, tell XCS: `xcs.register_blocking({registered})` (or `@xcs.io` on a "
                            "function of yours)",
     "commit:thread-bound": "read `{name}` once before the loop and pass the value to the work",
+    "lifetime": "collect garbage after the loop, or move the loop's work into a function the loop calls",
     "paced": "if the sleep only waits and no server limits the rate, drop it; a loop that must keep "
              "a pace stays sequential",
     "commit:output-order": "print the line-{name} message after the work, or have the work return what "

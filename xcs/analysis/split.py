@@ -194,7 +194,20 @@ class LoopAnalysis:
         paced = self._pacing_sleep()
         if paced is not None:
             out.append(paced)
+        out += self._observes_lifetimes()
         return out
+
+    def _observes_lifetimes(self) -> list:
+        """`gc.collect()` in the body observes which objects are still alive: under XCS an
+        iteration's objects are released when the runtime lets go of its results, a little
+        later than in the plain loop (the README's 'visible differences')."""
+        import gc
+
+        for events in self.events:
+            for e in events:
+                if e.op == "call" and self._resolve(e.target) is gc.collect:
+                    return [Refusal("lifetime", self.items[e.index].lineno, "gc.collect")]
+        return []
 
     def _pacing_sleep(self) -> Refusal | None:
         """A `time.sleep(...)` statement of its own in the body, beside a call to a blocking
@@ -815,6 +828,10 @@ class LoopAnalysis:
                     obj = self.env.lookup(value.kind, value.name, value.chain)
                 except Exception:  # noqa: BLE001
                     obj = effects.UNKNOWN
+            elif value.kind == "local" and not value.chain and not self._is_body_local(value.name) and \
+                    value.name in self._constructed:
+                # `rng = random.Random(0)` before the loop: its methods are its class's.
+                obj = self._constructed[value.name]
             return self._may_be_shared(value), obj
 
         arguments, shared = effects.bind_call(func, e.args, effects.call_keywords(self.items, e.index), resolve,

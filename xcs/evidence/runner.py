@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import sys
 import threading
 
 from xcs.evidence import registry
@@ -85,6 +86,10 @@ class LoopRunner:
         """An iterator of `body(item, *args)` result tuples for the items of `iterable`, in
         order, with the runtime's failure protocol. Items are pulled lazily."""
         if self.policy is False or is_worker_thread():
+            return run_inline(body, iterable, args)
+        if sys.getprofile() is not None or sys.gettrace() is not None:
+            # Profile and trace functions are per thread: on workers they would miss the work.
+            self.inline_reason = "a profiler or tracer is installed on this thread; it would not see the workers"
             return run_inline(body, iterable, args)
         it = iter(iterable)   # once, as the `for` statement would; the checks look at what is pulled
         bar = _progress_bar(it)

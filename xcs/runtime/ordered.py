@@ -215,12 +215,15 @@ def _ordered(body, it, args, workers, window):
                         raise
                     except BaseException as replay_error:  # noqa: BLE001 - the body's print failed
                         error = replay_error
-            context = item = None
+            context = item = future = None
             if error is not None:
                 _abandon(loop, in_flight, stragglers)
                 yield (trimmed(error),)
                 return
-            yield result
+            # Hand the result over without keeping it: while the loop's in-order part runs,
+            # nothing of XCS's may keep the iteration's objects alive (`del obj; gc.collect()`).
+            box, result = [result], None
+            yield box.pop()
         if fallback is not None:
             yield from _inline(body, _chain(fallback, it), args)
         elif source_error is not None:
