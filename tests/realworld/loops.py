@@ -994,12 +994,9 @@ def _more_args(env):
     return (data, f"{env.base}/gh/{token}", {"quota": 3, "window": window})
 
 
-@loop("AlexandreLachanceGit/git-deduplication: collection/github/more.py", "parallel",
+# Was a different result (403s): the sleep beside the requests is now seen as a pace ("paced").
+@loop("AlexandreLachanceGit/git-deduplication: collection/github/more.py", "sequential",
       required="the API allows `quota` requests per window: the loop sleeps until the reset when none remain",
-      xfail="XCS runs the request, the header check and `time.sleep(sleep_time)` of every repository in the map "
-            "part, so requests no longer wait for the sleep that an earlier response asked for: they arrive in "
-            "the exhausted window and get 403 'API rate limit exceeded' (output and stderr differ). The wait is "
-            "an ordering constraint carried by the server (its quota), invisible to the analysis.",
       args=_more_args)
 def github_more_repos(data, api, params):
     """Collect each repository's details from the GitHub API, sleeping until the rate limit
