@@ -750,12 +750,21 @@ class LoopAnalysis:
     def _thread_bound_read(self, s: RawStatement) -> Refusal | None:
         """A statement that reads a `threading.local` global or closure variable: on a worker
         it would see the worker's attributes."""
-        for _, ins in self._instrs(s):
+        return self._thread_local_load(i for i, _ in self._instrs(s))
+
+    def _thread_local_load(self, indices) -> Refusal | None:
+        """A refusal for the first load among items[indices] of a `threading.local` (a global,
+        a closure variable, or an argument the function was called with)."""
+        for i in indices:
+            ins = self.items[i]
+            if not isinstance(ins, Instr):
+                continue
             if ins.name == "LOAD_GLOBAL":
                 kind, name = "global", pyversion.global_name(ins)
             elif pyversion.is_closure_load(ins) or ins.name == "LOAD_DEREF":
                 kind, name = "deref", pyversion.deref_name(ins.arg)
-            elif ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK") and ins.arg in self.env.arguments:
+            elif ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK") and ins.arg in self.env.arguments and \
+                    not self._is_body_local(ins.arg):
                 kind, name = "local", ins.arg
             else:
                 continue
@@ -1494,19 +1503,9 @@ class LoopAnalysis:
         reason = self._read_reason(reads, self.commit_fast, self.commit_names)
         if reason is not None:
             return reason
-        for i in range(start, stop):
-            ins = self.items[i]
-            if isinstance(ins, Instr) and ins.name in ("LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST", "LOAD_FAST_CHECK"):
-                kind = {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "local")
-                name = pyversion.global_name(ins) if kind == "global" else pyversion.deref_name(ins.arg)
-                if kind == "local" and (name not in self.env.arguments or self._is_body_local(name)):
-                    continue
-                try:
-                    value = self.env.lookup(kind, name)
-                except Exception:  # noqa: BLE001
-                    continue
-                if knowledge.is_thread_local(value):
-                    return Refusal("commit:thread-bound", ins.lineno, name)
+        found = self._thread_local_load(range(start, stop))
+        if found is not None:
+            return found
         events = simulate(self.items, start, stop, 0, {})
         for e in events:
             reason = self._event_reason(e)
