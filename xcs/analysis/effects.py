@@ -371,8 +371,11 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
             if _into_other_module(target, env, func):
                 attr = f".{pyversion.attr_name(items[e.index])}" if e.op.endswith("attr") else ""
                 return f"{where} changes `{target.describe()}{attr}`, which the whole process sees"
-            if library and e.op.endswith("attr"):
-                continue   # a library object's own attributes: its internal state
+            if library and e.op.endswith("attr") and not (target.kind == "local" and shared_params is not None
+                                                          and target.name in shared_params):
+                # A library object's own attributes: its internal state — unless the object is
+                # one other iterations see (`msg.set_flags(...)` on an object made before the loop).
+                continue
             if (target.kind == "global" and not library) or target.kind == "deref" or \
                     (target.kind == "local" and shared.local(target.name)):
                 attr = f".{pyversion.attr_name(items[e.index])}" if e.op.endswith("attr") else ""
