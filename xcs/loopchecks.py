@@ -552,7 +552,7 @@ class _Produced:
 
 
 def iterable_check(lp):
-    """`check(iterator)` for loop `lp`: `iterable_hazard`, and for a loop that replaces values
+    """`check(iterator, body)` for loop `lp`: the pull check, and for a loop that replaces values
     of the dict it iterates (`for k in d: d[k] = fetch(k)`), that the iterator walks the keys
     (or items) of a plain dict — a store at an existing key keeps a dict's size, so the plain loop could
     not fail on it; a dict subclass's `__setitem__`, or a list's `xs[k] = ...` (a later item),
@@ -580,17 +580,6 @@ def _iterated_dict(iterator):
 
     found = [o for o in gc.get_referents(iterator) if isinstance(o, dict)]
     return found[0] if len(found) == 1 else None
-
-
-def iterable_hazard(iterable) -> str | None:
-    """Why the items of `iterable` must not be pulled ahead of the loop body, or None (see
-    `iterable_check`; lazy items are not looked at here)."""
-    try:
-        pull = _Pull()
-        pull.walk(iterable, depth=6)
-        return pull.reason
-    except Exception as error:  # noqa: BLE001 - cannot tell: keep the loop in order
-        return f"XCS could not inspect the iterable ({error!r})"
 
 
 class _Pull:

@@ -15,7 +15,6 @@ longest entry that prefixes a name decides, with `NOT_PURE` entries taking prece
 from __future__ import annotations
 
 import builtins
-import types
 
 from xcs.analysis.names import public_name, qualified_name
 
@@ -161,8 +160,3 @@ def is_thread_local(value) -> bool:
         return isinstance(value, _thread._local)
     except Exception:  # noqa: BLE001
         return False
-
-
-def is_readable_python(obj) -> bool:
-    """True for objects whose code the analysis reads instead of looking them up here."""
-    return isinstance(obj, (types.FunctionType, types.MethodType))

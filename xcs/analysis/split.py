@@ -1054,8 +1054,8 @@ class LoopAnalysis:
 
     def _conflict(self, reads, e: Event, fs_changed: bool, commit_names, commit_fast) -> str | None:
         """What of `reads` (a callee's, for the call event `e`) the in-order part changes, or None."""
-        bound = bool(e.target.chain) and not isinstance(self._resolve_root(e.target), (types.ModuleType, type)) \
-            if e.target.kind in ("global", "deref") else bool(e.target.chain)
+        # A method called through its class (`Cls.method(x)`) has no receiver among the arguments.
+        bound = self._is_bound_method(e.target) and not isinstance(self._resolve_root(e.target), type)
         passed = ([effects.receiver_of(e.target)] if bound else []) + list(e.args)
         for r in reads:
             if r.kind == "any":

@@ -33,9 +33,6 @@ class Decision:
 # Output the runtime captures on a worker and replays in iteration order (`xcs.runtime.capture`):
 # in the map part it is no reason to stay sequential. The analysis has already kept in order
 # what would reorder it (a `print(..., file=f)` to another file, output after in-order output).
-CAPTURED = ("builtins.print", "logging.")
-
-
 def captured(name: str) -> bool:
     """True for a callable whose output the runtime captures and replays in order."""
     return name == "builtins.print" or name.startswith("logging.")
