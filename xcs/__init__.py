@@ -13,8 +13,8 @@ The loop's map part (`model.predict(prompt)`) runs on a thread pool; the commit 
 (`results.append`) runs in iteration order on the calling thread. Loops XCS cannot
 prove safe stay sequential; `xcs.explain(fn)` says why.
 """
-from xcs.api import explain, jit
-from xcs.auto import disable, enable, enabled
+from xcs.api.decorator import explain, jit
+from xcs.api.auto import disable, enable, enabled
 from xcs.config import configure, settings
 from xcs.evidence.registry import io, register_blocking, register_thread_affine
 

@@ -180,12 +180,12 @@ def add_keys(d):
 
 
 def test_replacing_values_of_the_iterated_dict_is_parallel_with_a_runtime_check():
-    from xcs import loopchecks
+    from xcs.evidence import guards
 
     for fn in (replace_values, replace_values_of_items):
         (loop,) = facts_of(fn).loops
         assert loop.parallel and loop.replaces_iterated_values, loop.reasons
-        check = loopchecks.iterable_check(loop)
+        check = guards.iterable_check(loop)
         assert check(iter({"a": 1})) is None and check(iter({"a": 1}.items())) is None
         assert "not a plain dict" in check(iter([1, 2]))
 

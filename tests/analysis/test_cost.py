@@ -22,7 +22,7 @@ from tests.corpus.probe import io, measuring
 from xcs.analysis import analyze, budget
 from xcs.analysis.normalize import normalize
 from xcs.analysis.split import LoopAnalysis
-from xcs.environment import environment
+from xcs.evidence.environment import environment
 
 HUGE = 100_000
 
@@ -94,7 +94,7 @@ CHILD = textwrap.dedent("""
     got = fn([], [1, 2])
     elapsed = time.perf_counter() - started
     xcs.disable()
-    reports = [str(r) for rs in xcs.compile.all_reports().values() for r in rs if r.function == "auto_f"]
+    reports = [str(r) for rs in xcs.api.compiler.all_reports().values() for r in rs if r.function == "auto_f"]
     print(json.dumps({"equal": got == plain, "elapsed": elapsed, "reports": reports}))
 """)
 

@@ -222,14 +222,14 @@ def test_an_exception_raised_by_a_trace_function_still_propagates():
 
 def test_the_context_manager_restores_the_previous_state():
     xcs.disable()
-    assert not xcs.auto.is_enabled()
+    assert not xcs.api.auto.is_enabled()
     with xcs.enabled(include=[os.path.dirname(__file__)]):
-        assert xcs.auto.is_enabled()
-    assert not xcs.auto.is_enabled()
+        assert xcs.api.auto.is_enabled()
+    assert not xcs.api.auto.is_enabled()
     xcs.enable()
     with xcs.enabled():
         pass
-    assert xcs.auto.is_enabled()
+    assert xcs.api.auto.is_enabled()
 
 
 def test_enable_twice_and_disable_twice_are_safe():

@@ -69,7 +69,7 @@ def run_one(name: str, forced: bool) -> dict:
     result = unittest.TextTestRunner(stream=io.StringIO(), verbosity=0).run(
         unittest.defaultTestLoader.loadTestsFromModule(module))
     failing = sorted(str(test) for test, _ in result.failures + result.errors)
-    from xcs.compile import all_reports
+    from xcs.api.compiler import all_reports
 
     parallel = sum(1 for reports in all_reports().values() for report in reports if report.parallel)
     return {"run": result.testsRun, "failures": len(result.failures), "errors": len(result.errors),

@@ -3,6 +3,9 @@
 `analyze(code, env)` returns `FunctionFacts`: the normalized instructions and, for each
 loop, `LoopFacts` with the map/commit split or the reasons it stays sequential. It never
 mutates or executes the code it reads.
+
+May import only the foundation modules (`xcs.pyversion`, `xcs.sourcepaths`, `xcs.config`)
+and `bytecode`; no other layer.
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("script")
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
-    from xcs import auto
+    from xcs.api import auto
 
     sys.argv = [options.script, *options.args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(options.script)))
@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
 
 
 def _explain() -> None:
-    from xcs.compile import all_reports
+    from xcs.api.compiler import all_reports
 
     reports = [r for rs in all_reports().values() for r in rs]
     print(f"xcs: {len(reports)} loops seen", file=sys.stderr)

@@ -7,6 +7,9 @@ protocol, and `is_worker_thread()` tells whether the current thread is one of XC
 `take_turn()` makes the rest of a body run in order (OpenMP `ordered`), `in_iteration()`
 tells whether the current thread runs an iteration without the turn, and `Abandoned` is
 what a body waiting for a turn that never comes is unwound with.
+
+May import the layers below it (analysis, transform) and the foundation modules; in practice
+it needs only `xcs.config`.
 """
 from xcs.runtime.inline import run_inline
 from xcs.runtime.ordered import ordered_map

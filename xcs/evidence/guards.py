@@ -26,7 +26,7 @@ import types
 
 from xcs.analysis import Environment, effects
 from xcs.analysis.effects import follow_chain
-from xcs.environment import environment
+from xcs.evidence.environment import environment
 from xcs.sourcepaths import is_library_file
 
 log = logging.getLogger("xcs")

@@ -13,10 +13,11 @@ import types
 import weakref
 from dataclasses import dataclass, field
 
-from xcs import loopchecks, pyversion
+from xcs import pyversion
+from xcs.evidence import guards
 from xcs.analysis import analyze
-from xcs.environment import environment
-from xcs.report import LoopReport
+from xcs.evidence.environment import environment
+from xcs.api.report import LoopReport
 
 log = logging.getLogger("xcs")
 
@@ -139,9 +140,9 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
             site = LoopSite(code.co_qualname, code.co_filename, lp.line or code.co_firstlineno, lp.for_iter)
             runner = LoopRunner(site, policy=policy, max_workers=max_workers,
                                 on_decided=lambda _r, c=weakref.ref(compiled): _decided(c()),
-                                precheck=loopchecks.precheck(lp),
-                                item_check=loopchecks.item_check(lp),
-                                iterable_check=loopchecks.iterable_check(lp))
+                                precheck=guards.precheck(lp),
+                                item_check=guards.item_check(lp),
+                                iterable_check=guards.iterable_check(lp))
             runners[lp.for_iter] = runner
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,

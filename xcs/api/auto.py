@@ -119,7 +119,7 @@ def _decide(function):
             return None
         if not _wanted(code, function.__globals__.get("__name__")):
             return None
-        from xcs import compile as compiler
+        from xcs.api import compiler
         from xcs import pyversion
 
         if not pyversion.SUPPORTED or not compiler.has_loop(code):

@@ -10,10 +10,11 @@ import functools
 import inspect
 import types
 
-from xcs import compile as compiler
-from xcs import config, trampoline
+from xcs.api import compiler
+from xcs import config
+from xcs.transform import trampoline
 from xcs.analysis import SUSPENDABLE
-from xcs.report import Reports
+from xcs.api.report import Reports
 
 POLICIES = ("auto", True, False)
 
