@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import warnings
 import weakref
 
 from xcs import config
@@ -46,6 +47,8 @@ def enable(include=(), exclude=(), parallel="auto") -> None:
     options; code already decided keeps its decision. Raises RuntimeError if the C extension
     is not available. Does nothing when XCS_DISABLE=1."""
     if config.is_disabled():
+        warnings.warn("xcs.enable() does nothing: XCS is disabled by the XCS_DISABLE environment variable "
+                      "(unset it, or set XCS_DISABLE=0, to enable auto-mode)", RuntimeWarning, stacklevel=2)
         return
     hook = _hook()
     with _lock:

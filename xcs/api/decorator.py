@@ -17,9 +17,10 @@ from xcs.analysis import SUSPENDABLE
 from xcs.api.report import Reports
 
 POLICIES = ("auto", True, False)
+_NO_FUNCTION = object()   # `@xcs.jit(...)` with options: the function comes in the next call
 
 
-def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
+def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None):
     """Parallelize the I/O-bound loops of `fn`.
 
     Use as `@xcs.jit` or `@xcs.jit(parallel=..., max_workers=...)`. `parallel="auto"` lets
@@ -33,8 +34,11 @@ def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
         raise ValueError(f"parallel must be 'auto', True or False, not {parallel!r}")
     if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
         raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
-    if fn is None:
+    if fn is _NO_FUNCTION:
         return functools.partial(jit, parallel=parallel, max_workers=max_workers)
+    if fn is None:
+        raise TypeError("xcs.jit(None): expected a function to decorate; write `@xcs.jit` above a def, "
+                        "or `xcs.jit(fn)` / `xcs.jit(parallel=..., max_workers=...)(fn)`")
     if config.is_disabled():
         return fn
     if isinstance(fn, (staticmethod, classmethod)):
