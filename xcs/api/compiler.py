@@ -7,6 +7,7 @@ the variant code. Any failure leaves the function's original code in place.
 from __future__ import annotations
 
 import dis
+import functools
 import logging
 import threading
 import types
@@ -17,6 +18,7 @@ from xcs import pyversion
 from xcs.evidence import guards
 from xcs.analysis import analyze
 from xcs.evidence.environment import environment
+from xcs.api.predict import static_prediction
 from xcs.api.report import LoopReport
 
 log = logging.getLogger("xcs")
@@ -115,6 +117,9 @@ def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
         return compiled
     if variant_runners or constants:
         compiled.variant = build_variant(facts, variant_runners, constants)
+        for report in reports:
+            if report.runner is not None:
+                report.predictor = functools.partial(static_prediction, func, compiled.variant, report.runner)
     return compiled
 
 

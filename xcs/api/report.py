@@ -25,6 +25,7 @@ class LoopReport:
     in_order: list = field(default_factory=list)
     runner: object = None
     refusals: list = field(default_factory=list)
+    predictor: object = None   # () -> the static evidence's Decision or None, for an undecided loop
 
     @property
     def parallel(self) -> bool:
@@ -36,7 +37,19 @@ class LoopReport:
             return "sequential"
         if self.status != "sequential" and decision is not None:
             return "parallel" if decision.parallel else "sequential"
+        predicted = self.prediction()
+        if predicted is not None:
+            return "parallel" if predicted.parallel else "sequential"
         return self.status
+
+    def prediction(self):
+        """For a safe loop that has not run yet: the decision its code alone makes certain (a
+        known blocking or thread-affine call reached through globals), or None."""
+        if self.status != "undecided" or self.predictor is None:
+            return None
+        if not hasattr(self, "_prediction"):
+            self._prediction = self.predictor()
+        return self._prediction
 
     def inline_reason(self) -> str | None:
         """Why the latest run of a parallel-capable loop stayed in order, if it had to."""
@@ -82,8 +95,11 @@ class LoopReport:
         evidence = self.evidence()
         if evidence:
             parts.append(f" [{evidence}]")
+        elif self.prediction() is not None:
+            parts.append(f" [{self.prediction()} — known from the code; the first run confirms it]")
         elif self.status == "undecided":
-            parts.append(" [evidence is gathered on the first run]")
+            parts.append(" [the first run decides: its first iteration runs alone and is measured; "
+                         "parallel if it spent most of its time blocked]")
         if status != "sequential" and self.in_order:
             parts.append("; in order: " + ", ".join(self.in_order))
         return "".join(parts)
