@@ -32,6 +32,33 @@ TERMINATORS = {"RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE"}
 LOCAL_LOADS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR"}
 LOCAL_STORES = {"STORE_FAST", "DELETE_FAST"}
 
+# Opcode families. Each holds every supported version's spelling of one operation, so the
+# other modules name a family and never a version's opcode (`python tools/opcodes.py`, run
+# by tests/house, fails on a module that does).
+LOCAL_READS = frozenset({"LOAD_FAST", "LOAD_FAST_CHECK"})    # 3.12+: LOAD_FAST_CHECK where it may be unbound
+COMPREHENSION_SAVES = frozenset({"LOAD_FAST_AND_CLEAR"})     # 3.12+: an inlined comprehension saves its variable
+DEREF_LOADS = frozenset({"LOAD_DEREF", "LOAD_CLASSDEREF"})   # 3.11-3.12: LOAD_CLASSDEREF in class bodies
+ATTR_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})         # 3.11: LOAD_METHOD before a method call
+NAMESPACE_LOADS = frozenset({"LOAD_LOCALS", "LOAD_FROM_DICT_OR_DEREF", "LOAD_FROM_DICT_OR_GLOBALS"})  # 3.12+ class bodies
+CALLS = frozenset({"CALL", "CALL_KW", "CALL_FUNCTION_EX"})
+KEYWORD_CALLS = frozenset({"CALL_KW"})     # 3.13: the keyword names are a constant pushed after the arguments
+KEYWORD_NAMES = frozenset({"KW_NAMES"})    # 3.11-3.12: the keyword names, set just before CALL
+PRECALLS = frozenset({"PRECALL"})          # 3.11: before every CALL
+CALL_PREFIXES = PRECALLS | KEYWORD_NAMES   # no stack effect the analysis cares about
+RETURNS = frozenset({"RETURN_VALUE", "RETURN_CONST"})    # 3.12+: RETURN_CONST
+PLAIN_JUMPS = frozenset({"JUMP_FORWARD", "JUMP_BACKWARD", "JUMP"})
+FORMATS = frozenset({"FORMAT_VALUE", "FORMAT_SIMPLE", "FORMAT_WITH_SPEC"})   # 3.13 splits FORMAT_VALUE
+CONVERSIONS = frozenset({"CONVERT_VALUE"})   # 3.13: the `!r`/`!s`/`!a` of an f-string
+SLICE_LOADS = frozenset({"BINARY_SLICE"})    # 3.12+: `x[a:b]`
+SLICE_STORES = frozenset({"STORE_SLICE"})    # 3.12+: `x[a:b] = v`
+BOOL_CONVERSIONS = frozenset({"TO_BOOL"})    # 3.13: before a conditional jump
+# 3.11 LIST_TO_TUPLE; 3.12+ CALL_INTRINSIC_1, which also does other things (its arg says which).
+UNARY_INTRINSICS = frozenset({"LIST_TO_TUPLE", "CALL_INTRINSIC_1"})
+ASYNC_GEN_WRAPS = frozenset({"ASYNC_GEN_WRAP"})   # 3.11; 3.12+ wraps with CALL_INTRINSIC_1
+STAR_IMPORTS = frozenset({"IMPORT_STAR"})         # 3.11; 3.12+ CALL_INTRINSIC_1
+FUNCTION_BUILDS = frozenset({"MAKE_FUNCTION", "SET_FUNCTION_ATTRIBUTE"})   # 3.13 sets closure etc. apart
+LOOP_ENDS = frozenset({"END_FOR"})                # 3.12+: after an exhausted FOR_ITER
+
 
 def flip_direction(name: str) -> str:
     """The same jump in the other direction (3.11 has both for conditional jumps too)."""

@@ -517,7 +517,7 @@ def _attribute_reads(items, env, env_for, depth, seen) -> str | None:
         nxt = items[i + 1]
         if getattr(nxt, "name", None) != "LOAD_ATTR" or pyversion.is_method_load(nxt):
             continue
-        if name in ("LOAD_FAST", "LOAD_FAST_CHECK") and item.arg in env.arguments:
+        if name in pyversion.LOCAL_READS and item.arg in env.arguments:
             kind, var = "local", item.arg
         elif name == "LOAD_GLOBAL":
             kind, var = "global", pyversion.global_name(item)
@@ -818,9 +818,9 @@ def shared_reads(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None
                 var = pyversion.deref_name(item.arg)
                 if var in code.co_freevars:
                     reads.add(Read("cell", var))
-            elif name in ("LOAD_FAST", "LOAD_FAST_CHECK") and item.arg in params:
+            elif name in pyversion.LOCAL_READS and item.arg in params:
                 nxt = items[i + 1] if i + 1 < len(items) else None
-                attr = pyversion.attr_name(nxt) if getattr(nxt, "name", None) in ("LOAD_ATTR", "LOAD_METHOD") else None
+                attr = pyversion.attr_name(nxt) if getattr(nxt, "name", None) in pyversion.ATTR_LOADS else None
                 reads.add(Read("param", params.index(item.arg), attr))
     for e in events:
         if e.op != "call" or e.target is None:
@@ -872,11 +872,11 @@ def call_keywords(items, index: int) -> tuple:
     for back in (1, 2):
         prev = items[index - back] if index - back >= 0 else None
         name = getattr(prev, "name", None)
-        if name == "KW_NAMES" and isinstance(prev.arg, tuple):
+        if name in pyversion.KEYWORD_NAMES and isinstance(prev.arg, tuple):
             return prev.arg
-        if getattr(call, "name", None) == "CALL_KW" and name == "LOAD_CONST" and isinstance(prev.arg, tuple):
+        if getattr(call, "name", None) in pyversion.KEYWORD_CALLS and name == "LOAD_CONST" and isinstance(prev.arg, tuple):
             return prev.arg
-        if name not in ("PRECALL",):
+        if name not in pyversion.PRECALLS:
             break
     return ()
 

@@ -129,7 +129,7 @@ def definitely_assigned(flow: Flow, entry: int, initial: frozenset, stop_at: set
         after = state
         if instr.name in ("STORE_FAST",):
             after = state | bit(instr.arg)
-        elif instr.name in ("DELETE_FAST", "LOAD_FAST_AND_CLEAR"):
+        elif instr.name == "DELETE_FAST" or instr.name in pyversion.COMPREHENSION_SAVES:
             after = state & ~bit(instr.arg)
         for j, _ in flow.succ.get(i, ()):
             if j in stop_at or (nodes is not None and j not in nodes):

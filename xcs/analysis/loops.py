@@ -43,7 +43,7 @@ class LoopShape:
 
 # Items allowed between the instruction that makes the iterator and the loop head
 # (3.12+ inline comprehensions save the target variable and build the result there).
-ITER_SHUFFLE = {"LOAD_FAST_AND_CLEAR", "SWAP", "BUILD_LIST", "BUILD_SET", "BUILD_MAP", "NOP"}
+ITER_SHUFFLE = {"SWAP", "BUILD_LIST", "BUILD_SET", "BUILD_MAP", "NOP"} | pyversion.COMPREHENSION_SAVES
 
 
 def find_loops(flow: Flow) -> list[LoopShape]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from xcs import pyversion
 from xcs.analysis.names import public_name
 
 # kind -> sentence template. {name} is the variable / instruction / callee as the refusal
@@ -143,22 +144,22 @@ UNKNOWN_CALL_HINTS = (
 
 # CPython instruction families in words, for "commit:instruction" (the user never wrote an opcode).
 INSTRUCTION_WORDS = {
-    "IMPORT_NAME": "an `import`", "IMPORT_FROM": "an `import`", "IMPORT_STAR": "an `import`",
-    "MAKE_FUNCTION": "creating a function (`lambda` or a nested `def`)",
-    "SET_FUNCTION_ATTRIBUTE": "creating a function (`lambda` or a nested `def`)",
+    **dict.fromkeys(("IMPORT_NAME", "IMPORT_FROM", *pyversion.STAR_IMPORTS), "an `import`"),
+    **dict.fromkeys(pyversion.FUNCTION_BUILDS, "creating a function (`lambda` or a nested `def`)"),
     "LOAD_BUILD_CLASS": "a class definition",
     "SETUP_ANNOTATIONS": "an annotated assignment at module or class level",
-    "LOAD_LOCALS": "a name looked up in a class or module namespace",
+    **dict.fromkeys(pyversion.NAMESPACE_LOADS, "a name looked up in a class or module namespace"),
     "YIELD_VALUE": "`yield`/`await`", "GET_AWAITABLE": "`yield`/`await`", "SEND": "`yield`/`await`",
 }
 INSTRUCTION_FAMILIES = (   # prefix -> words
     (("STORE_NAME", "LOAD_NAME", "DELETE_NAME", "LOAD_FROM_DICT"), "a name looked up in a class or module namespace"),
     (("STORE_FAST", "DELETE_FAST", "STORE_DEREF", "COPY"), "an assignment inside an expression (`:=`)"),
-    (("LIST_APPEND", "SET_ADD", "MAP_ADD", "GET_ITER", "FOR_ITER", "END_FOR", "LOAD_FAST_AND_CLEAR"),
+    (("LIST_APPEND", "SET_ADD", "MAP_ADD", "GET_ITER", "FOR_ITER", *pyversion.LOOP_ENDS,
+      *pyversion.COMPREHENSION_SAVES),
      "a comprehension inside the expression"),
     (("POP_JUMP", "JUMP"), "a condition inside the expression (`and`, `or`, `x if c else y`)"),
     (("STORE_ATTR", "DELETE_ATTR"), "an attribute assignment"),
-    (("STORE_SUBSCR", "DELETE_SUBSCR", "STORE_SLICE"), "an item assignment"),
+    (("STORE_SUBSCR", "DELETE_SUBSCR", *pyversion.SLICE_STORES), "an item assignment"),
     (("UNPACK_",), "unpacking"),
     (("BUILD_", "LIST_", "DICT_"), "building a container"),
 )

@@ -27,13 +27,13 @@ from xcs.analysis.stack import Event, render, simulate, subscript_element, up_to
 from xcs.analysis.statements import RawStatement, split_statements
 
 TARGET_OPS = {"STORE_FAST", "UNPACK_SEQUENCE", "UNPACK_EX", "NOP"}
-PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_ATTR",
-            "LOAD_METHOD", "PUSH_NULL", "PRECALL", "CALL", "CALL_KW", "KW_NAMES", "CALL_FUNCTION_EX",
-            "BINARY_OP", "BINARY_SUBSCR", "BINARY_SLICE", "COMPARE_OP", "IS_OP", "CONTAINS_OP",
-            "UNARY_NEGATIVE", "UNARY_NOT", "UNARY_INVERT", "TO_BOOL", "BUILD_LIST", "BUILD_TUPLE",
+PURE_OPS = {*pyversion.LOCAL_READS, "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", *pyversion.ATTR_LOADS,
+            "PUSH_NULL", *pyversion.CALL_PREFIXES, *pyversion.CALLS,
+            "BINARY_OP", "BINARY_SUBSCR", *pyversion.SLICE_LOADS, "COMPARE_OP", "IS_OP", "CONTAINS_OP",
+            "UNARY_NEGATIVE", "UNARY_NOT", "UNARY_INVERT", *pyversion.BOOL_CONVERSIONS, "BUILD_LIST", "BUILD_TUPLE",
             "BUILD_MAP", "BUILD_SET", "BUILD_STRING", "BUILD_SLICE", "BUILD_CONST_KEY_MAP",
-            "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", "FORMAT_VALUE", "FORMAT_SIMPLE",
-            "FORMAT_WITH_SPEC", "CONVERT_VALUE", "LIST_TO_TUPLE", "CALL_INTRINSIC_1", "NOP",
+            "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", *pyversion.FORMATS,
+            *pyversion.CONVERSIONS, *pyversion.UNARY_INTRINSICS, "NOP",
             "LOAD_SMALL_INT", "COPY_FREE_VARS"}
 
 # Branches inside one expression (`a if c else b`, `a or b`): hoisted only whole, with every
@@ -277,13 +277,13 @@ class LoopAnalysis:
         (`for t in self.tar` -> ("local", "self", ("tar",))), or None."""
         chain = []
         j = self.loop.iter_insert - 1
-        while j >= 0 and isinstance(self.items[j], Instr) and self.items[j].name in ("LOAD_ATTR", "LOAD_METHOD"):
+        while j >= 0 and isinstance(self.items[j], Instr) and self.items[j].name in pyversion.ATTR_LOADS:
             chain.insert(0, pyversion.attr_name(self.items[j]))
             j -= 1
         prev = self.items[j] if j >= 0 else None
         if not isinstance(prev, Instr):
             return None
-        kind = {"LOAD_FAST": "local", "LOAD_FAST_CHECK": "local", "LOAD_GLOBAL": "global",
+        kind = {**dict.fromkeys(pyversion.LOCAL_READS, "local"), "LOAD_GLOBAL": "global",
                 "LOAD_DEREF": "deref"}.get(prev.name)
         if kind is None:
             return None
@@ -349,11 +349,11 @@ class LoopAnalysis:
             ins = self.items[i]
             if not isinstance(ins, Instr):
                 continue
-            if ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK") and not self._is_body_local(ins.arg):
+            if ins.name in pyversion.LOCAL_READS and not self._is_body_local(ins.arg):
                 kind, name = "local", ins.arg
             elif ins.name == "LOAD_GLOBAL":
                 kind, name = "global", pyversion.global_name(ins)
-            elif ins.name in ("LOAD_DEREF", "LOAD_CLASSDEREF") or pyversion.is_closure_load(ins):
+            elif ins.name in pyversion.DEREF_LOADS or pyversion.is_closure_load(ins):
                 kind, name = "deref", pyversion.deref_name(ins.arg)
             else:
                 continue
@@ -414,7 +414,7 @@ class LoopAnalysis:
         """(name, view) of the variable the loop iterates: `for k in d` -> (d, "keys");
         `d.keys()`, `d.items()`, `d.values()` -> (d, that method's name); else None."""
         def named(ins):
-            if isinstance(ins, Instr) and ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"):
+            if isinstance(ins, Instr) and (ins.name in pyversion.LOCAL_READS or ins.name in ("LOAD_GLOBAL", "LOAD_DEREF")):
                 return pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else pyversion.deref_name(ins.arg)
             return None
 
@@ -425,10 +425,10 @@ class LoopAnalysis:
         if not (isinstance(prev, Instr) and prev.name == "CALL" and prev.arg == 0):
             return None
         k = j - 1
-        while k > 0 and isinstance(self.items[k], Instr) and self.items[k].name == "PRECALL":
+        while k > 0 and isinstance(self.items[k], Instr) and self.items[k].name in pyversion.PRECALLS:
             k -= 1
         method = self.items[k]
-        if k > 0 and isinstance(method, Instr) and method.name in ("LOAD_METHOD", "LOAD_ATTR") and \
+        if k > 0 and isinstance(method, Instr) and method.name in pyversion.ATTR_LOADS and \
                 pyversion.attr_name(method) in ("keys", "items", "values") and named(self.items[k - 1]):
             return named(self.items[k - 1]), pyversion.attr_name(method)
         return None
@@ -495,7 +495,7 @@ class LoopAnalysis:
     def _count_assignments(self) -> dict:
         counts: dict = {}
         for item in self.items:
-            if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", "LOAD_FAST_AND_CLEAR",
+            if isinstance(item, Instr) and item.name in ("STORE_FAST", "DELETE_FAST", *pyversion.COMPREHENSION_SAVES,
                                                          "STORE_DEREF", "DELETE_DEREF"):
                 name = pyversion.deref_name(item.arg) if "DEREF" in item.name else item.arg
                 counts[name] = counts.get(name, 0) + 1
@@ -616,7 +616,7 @@ class LoopAnalysis:
             if ins.name in ("STORE_DEREF", "DELETE_DEREF"):
                 return Refusal("commit:nonlocal", line, pyversion.deref_name(ins.arg))
             if ins.name in ("IMPORT_NAME", "IMPORT_FROM", "SETUP_ANNOTATIONS", "STORE_NAME", "LOAD_NAME",
-                            "DELETE_NAME", "LOAD_LOCALS", "LOAD_FROM_DICT_OR_DEREF", "LOAD_FROM_DICT_OR_GLOBALS"):
+                            "DELETE_NAME", *pyversion.NAMESPACE_LOADS):
                 return Refusal("commit:instruction", line, ins.name)
             if ins.name in ("STORE_FAST", "DELETE_FAST") and ins.arg in self.cellvars:
                 return Refusal("commit:nonlocal", line, ins.arg)
@@ -763,7 +763,7 @@ class LoopAnalysis:
                 kind, name = "global", pyversion.global_name(ins)
             elif pyversion.is_closure_load(ins) or ins.name == "LOAD_DEREF":
                 kind, name = "deref", pyversion.deref_name(ins.arg)
-            elif ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK") and ins.arg in self.env.arguments and \
+            elif ins.name in pyversion.LOCAL_READS and ins.arg in self.env.arguments and \
                     not self._is_body_local(ins.arg):
                 kind, name = "local", ins.arg
             else:
@@ -937,9 +937,9 @@ class LoopAnalysis:
         for i, ins in self._instrs(s):
             if pyversion.is_closure_load(ins):
                 yield i, pyversion.deref_name(ins.arg), "deref"
-            elif ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK"):
+            elif ins.name in pyversion.LOCAL_READS:
                 yield i, ins.arg, "fast"
-            elif ins.name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
+            elif ins.name in pyversion.DEREF_LOADS:
                 yield i, pyversion.deref_name(ins.arg), "deref"
             elif ins.name == "LOAD_GLOBAL":
                 yield i, pyversion.global_name(ins), "global"
@@ -1186,10 +1186,10 @@ class LoopAnalysis:
 
     def _has_keywords(self, index: int) -> bool:
         item = self.items[index]
-        if item.name == "CALL_KW":
+        if item.name in pyversion.KEYWORD_CALLS:
             return True
         previous = self.items[index - 1] if index else None
-        return isinstance(previous, Instr) and previous.name == "KW_NAMES"
+        return isinstance(previous, Instr) and previous.name in pyversion.KEYWORD_NAMES
 
     def _per_iteration(self, name: str) -> bool:
         """True for a local the body assigns before reading it: a new object each iteration."""
@@ -1201,7 +1201,7 @@ class LoopAnalysis:
         k = i + 1
         while k < len(self.items):
             item = self.items[k]
-            if isinstance(item, Instr) and item.name in ("LOAD_ATTR", "LOAD_METHOD"):
+            if isinstance(item, Instr) and item.name in pyversion.ATTR_LOADS:
                 chain.append(pyversion.attr_name(item))
                 k += 1
                 continue
@@ -1305,12 +1305,12 @@ class LoopAnalysis:
             if isinstance(item, Label):
                 return False
             if isinstance(item, Instr) and (isinstance(item.arg, Label) or
-                                            item.name in ("BEFORE_WITH", "BEFORE_ASYNC_WITH", "SETUP_WITH")):
+                                            item.name in ("BEFORE_WITH", "BEFORE_ASYNC_WITH")):
                 return False
         return True
 
     def _calls(self, st) -> bool:
-        return any(isinstance(self.items[i], Instr) and self.items[i].name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
+        return any(isinstance(self.items[i], Instr) and self.items[i].name in pyversion.CALLS
                    for i in range(st.start, st.stop))
 
     def _has_jumps(self, s):
@@ -1349,7 +1349,7 @@ class LoopAnalysis:
         for j in range(1, k):
             if self.may_output_in_order(j, self.kinds):
                 return Refusal("commit:output-order", s.line, self.raw[j].line)
-        if any(isinstance(self.items[i], Instr) and self.items[i].name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
+        if any(isinstance(self.items[i], Instr) and self.items[i].name in pyversion.CALLS
                for i in range(s.start, start)):
             return Refusal("commit:output-order", s.line, s.line)
         return None
@@ -1373,7 +1373,7 @@ class LoopAnalysis:
             notes.append(why)
 
     def _has_call(self, start, stop) -> bool:
-        return any(isinstance(item, Instr) and item.name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
+        return any(isinstance(item, Instr) and item.name in pyversion.CALLS
                    for item in self.items[start:stop])
 
     def _operand_spans(self, s, e) -> list:
@@ -1387,7 +1387,7 @@ class LoopAnalysis:
         ins = self.items[e.index]
         if e.op == "call":
             pops = 3 + (ins.arg & 1) if ins.name == "CALL_FUNCTION_EX" else \
-                ins.arg + (3 if ins.name == "CALL_KW" else 2)
+                ins.arg + (3 if ins.name in pyversion.KEYWORD_CALLS else 2)
             wanted = [depth - pops + 2 + k for k in range(len(e.args))]
             lowest = depth - pops + 2
         elif e.op == "store-subscr":
@@ -1404,7 +1404,7 @@ class LoopAnalysis:
     def _group_start(self, s, index: int) -> int:
         """index, moved back over the PRECALL / KW_NAMES (3.11, 3.12) that belong to it."""
         while index > s.start and isinstance(self.items[index - 1], Instr) and \
-                self.items[index - 1].name in ("PRECALL", "KW_NAMES"):
+                self.items[index - 1].name in pyversion.CALL_PREFIXES:
             index -= 1
         return index
 
@@ -1499,7 +1499,7 @@ class LoopAnalysis:
                    (pyversion.deref_name(ins.arg) if ins.name == "LOAD_DEREF" else ins.arg),
                    {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "fast"))
                   for i, ins in zip(range(start, stop), instrs)
-                  if isinstance(ins, Instr) and ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF"))]
+                  if isinstance(ins, Instr) and (ins.name in pyversion.LOCAL_READS or ins.name in ("LOAD_GLOBAL", "LOAD_DEREF")))]
         reason = self._read_reason(reads, self.commit_fast, self.commit_names)
         if reason is not None:
             return reason
@@ -1527,9 +1527,9 @@ class LoopAnalysis:
                     ins = self.items[i]
                     if not isinstance(ins, Instr):
                         continue
-                    if pyversion.is_closure_load(ins) or ins.name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
+                    if pyversion.is_closure_load(ins) or ins.name in pyversion.DEREF_LOADS:
                         closure.add(pyversion.deref_name(ins.arg))
-                    elif ins.name in ("LOAD_FAST", "LOAD_FAST_CHECK") and ins.arg not in self.body_writes:
+                    elif ins.name in pyversion.LOCAL_READS and ins.arg not in self.body_writes:
                         fast.add(ins.arg)
         code = self.code
         nargs = code.co_argcount + code.co_kwonlyargcount + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)

@@ -13,10 +13,10 @@ from bytecode import Instr, Label, TryBegin
 
 from xcs import pyversion
 
-CALL_OPS = {"CALL", "CALL_KW", "CALL_FUNCTION_EX"}
+CALL_OPS = set(pyversion.CALLS)
 FRESH_OPS = {"BUILD_LIST", "BUILD_MAP", "BUILD_SET", "BUILD_TUPLE", "BUILD_STRING", "BUILD_SLICE",
              "BUILD_CONST_KEY_MAP", "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE",
-             "MAKE_FUNCTION", "FORMAT_VALUE", "FORMAT_SIMPLE", "FORMAT_WITH_SPEC"}
+             "MAKE_FUNCTION", *pyversion.FORMATS}
 OWN_KINDS = {"const", "fresh", "call"}   # values that are no object other iterations see
 
 
@@ -143,7 +143,7 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         del stack[-n:]
         events.append(Event("append", i, target=stack[-instr.arg], args=args))
         return
-    if name in ("LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_FAST_AND_CLEAR"):
+    if name in pyversion.LOCAL_LOADS:
         is_cell = not isinstance(instr.arg, str)  # 3.13 loads closure cells with LOAD_FAST
         stack.append(Value("deref" if is_cell else "local", i, pyversion.deref_name(instr.arg)))
         return
@@ -161,7 +161,7 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
     if name == "STORE_DEREF" and stack:
         events.append(Event("store-cell", i, target=stack.pop(), args=(pyversion.deref_name(instr.arg),)))
         return
-    if name in ("LOAD_DEREF", "LOAD_CLASSDEREF"):
+    if name in pyversion.DEREF_LOADS:
         stack.append(Value("deref", i, pyversion.deref_name(instr.arg)))
         return
     if name == "LOAD_CONST":
@@ -170,7 +170,7 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
     if name == "PUSH_NULL":
         stack.append(Value("null", i))
         return
-    if name in ("LOAD_ATTR", "LOAD_METHOD"):
+    if name in pyversion.ATTR_LOADS:
         base = stack.pop()
         attr = Value(base.kind, base.start, base.name, base.chain + (pyversion.attr_name(instr),),
                      base.calls, method=pyversion.is_method_load(instr))
@@ -179,17 +179,17 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         else:
             stack.append(attr)
         return
-    if name in ("PRECALL", "KW_NAMES"):  # 3.11/3.12: no stack change the simulation cares about
+    if name in pyversion.CALL_PREFIXES:  # 3.11/3.12: no stack change the simulation cares about
         return
     if name in CALL_OPS:
         if name == "CALL_FUNCTION_EX":
             pops = 3 + (instr.arg & 1)
         else:
-            pops = instr.arg + (3 if name == "CALL_KW" else 2)
+            pops = instr.arg + (3 if name in pyversion.KEYWORD_CALLS else 2)
         popped = stack[len(stack) - pops:]
         del stack[len(stack) - pops:]
         pair, args = popped[:2], popped[2:]
-        if name == "CALL_KW":
+        if name in pyversion.KEYWORD_CALLS:
             args = args[:-1]
         callee = next((v for v in pair if v.kind not in ("null", "self")), pair[0])
         discarded = _next_is_pop(items, i)

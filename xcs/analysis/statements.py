@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 from bytecode import Instr, Label, TryBegin, TryEnd
 
+from xcs import pyversion
 from xcs.analysis.flow import Flow
 from xcs.analysis.loops import LoopShape
 from xcs.analysis.refusal import Refusal
 
 SUSPENDING = {"YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR",
-              "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP", "RETURN_GENERATOR", "GET_YIELD_FROM_ITER"}
+              "BEFORE_ASYNC_WITH", "RETURN_GENERATOR", "GET_YIELD_FROM_ITER"} | pyversion.ASYNC_GEN_WRAPS
 
 
 @dataclass
@@ -115,8 +116,7 @@ def _at_base(flow: Flow, i: int, nxt: int, body: range, base_depth: int) -> bool
     """True when the stack is at the loop's base depth between item i and item nxt."""
     instr = flow.items[i]
     if isinstance(instr, Instr) and i in flow.depth:
-        if instr.name in ("JUMP_BACKWARD", "JUMP_FORWARD", "JUMP", "RERAISE", "RAISE_VARARGS",
-                          "RETURN_VALUE", "RETURN_CONST"):
+        if instr.name in pyversion.PLAIN_JUMPS or instr.name in pyversion.TERMINATORS:
             return True if nxt >= body.stop else flow.depth.get(nxt, base_depth) == base_depth
         return flow.depth[i] + instr.stack_effect(jump=False) == base_depth
     return nxt >= body.stop or flow.depth.get(nxt) == base_depth
@@ -129,7 +129,7 @@ def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, 
     if instr.name in SUSPENDING:
         refusals.append(Refusal("yield", line, instr.name))
         return False
-    if instr.name in ("RETURN_VALUE", "RETURN_CONST"):
+    if instr.name in pyversion.RETURNS:
         refusals.append(Refusal("return", line, "return"))
         return False
     if not isinstance(instr.arg, Label):
@@ -180,7 +180,7 @@ def _assign_handlers(flow: Flow, loop: LoopShape, statements: list, head_instr: 
                     refusals.append(Refusal("break", instr.lineno, "break"))
                 elif loop.for_iter < target < loop.exit and not (s.start <= target <= s.stop):
                     refusals.append(Refusal("control-flow", instr.lineno, "a handler jumps into another statement"))
-            if instr.name in ("RETURN_VALUE", "RETURN_CONST"):
+            if instr.name in pyversion.RETURNS:
                 refusals.append(Refusal("return", instr.lineno, "return"))
             work.extend(j for j, _ in flow.succ.get(k, ()))
     for s in statements:

@@ -119,8 +119,16 @@ def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
         compiled.variant = build_variant(facts, variant_runners, constants)
         for report in reports:
             if report.runner is not None:
-                report.predictor = functools.partial(static_prediction, func, compiled.variant, report.runner)
+                # Weakly: the function holds its code, the key of the cache that holds this report.
+                report.predictor = functools.partial(_predict, weakref.ref(func), weakref.ref(compiled), report.runner)
     return compiled
+
+
+def _predict(func_ref, compiled_ref, runner):
+    func, compiled = func_ref(), compiled_ref()
+    if func is None or compiled is None or compiled.variant is None:
+        return None
+    return static_prediction(func, compiled.variant, runner)
 
 
 def _build_code(code, env, policy, max_workers, compiled):

@@ -25,9 +25,9 @@ from xcs.evidence.names import qualified_name, type_name
 MAX_DEPTH = 3           # the body is level 0; functions it calls are scanned down to this level
 MAX_CODE_OBJECTS = 200  # bounds the work on large libraries that are not in the registry
 
-_ROOT_LOADS = {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref", "LOAD_CLASSDEREF": "deref",
-               "LOAD_FAST": "local", "LOAD_FAST_CHECK": "local", "LOAD_FAST_AND_CLEAR": "local"}
-_ATTR_LOADS = {"LOAD_ATTR", "LOAD_METHOD"}
+_ROOT_LOADS = {"LOAD_GLOBAL": "global", **dict.fromkeys(pyversion.DEREF_LOADS, "deref"),
+               **dict.fromkeys(pyversion.LOCAL_LOADS, "local")}
+_ATTR_LOADS = pyversion.ATTR_LOADS
 _MISSING = object()
 
 

@@ -57,7 +57,7 @@ class BodyBuilder:
                     continue
                 if isinstance(arg, Label):
                     arg = self.skip_label(k, trampolines) if arg is head else self.label(arg)
-                elif item.name in ("LOAD_DEREF", "STORE_DEREF", "DELETE_DEREF", "LOAD_CLASSDEREF") or \
+                elif item.name in ("STORE_DEREF", "DELETE_DEREF") or item.name in pyversion.DEREF_LOADS or \
                         pyversion.is_closure_load(item):
                     arg = FreeVar(pyversion.deref_name(arg))
                 out.append(Instr(item.name, arg, location=item.location) if arg is not item.arg else item.copy())
