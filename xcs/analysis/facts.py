@@ -5,7 +5,7 @@ the transform can rebuild code from exactly the instructions the analysis looked
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from xcs.analysis.refusal import Refusal
 
@@ -85,6 +85,9 @@ class LoopFacts:
     # true only for a plain dict's keys, whose size such a store never changes; the runner
     # checks the iterator at each loop start.
     replaces_iterated_values: bool = False
+    # The handler label of a `try` whose range encloses the whole loop, or None: the loop
+    # body code must not treat that handler as its own (`LoopShape.outer_try`).
+    outer_try: object = None
 
 
 @dataclass(frozen=True)
@@ -95,4 +98,3 @@ class FunctionFacts:
     items: tuple = ()
     loops: tuple[LoopFacts, ...] = ()
     refusal: Refusal | None = None
-    comprehensions: tuple = field(default=())  # FunctionFacts of comprehension code constants (3.11)

@@ -66,7 +66,7 @@ class LoopAnalysis:
     def facts(self) -> LoopFacts:
         loop = self.loop
         common = dict(line=self.line, for_iter=loop.for_iter, head=loop.head, exit=loop.exit,
-                      iter_insert=loop.iter_insert, base_depth=self.base or 0)
+                      iter_insert=loop.iter_insert, base_depth=self.base or 0, outer_try=loop.outer_try)
         if self.base is None:
             return LoopFacts(parallel=False, reasons=(Refusal("control-flow", self.line, "unreachable loop"),), **common)
         raw, refusals = split_statements(self.flow, loop, self.base)
@@ -1312,9 +1312,6 @@ class LoopAnalysis:
     def _calls(self, st) -> bool:
         return any(isinstance(self.items[i], Instr) and self.items[i].name in pyversion.CALLS
                    for i in range(st.start, st.stop))
-
-    def _has_jumps(self, s):
-        return any(isinstance(ins.arg, Label) for _, ins in self._instrs(s))
 
     def _hoists(self, s, events, count, notes):
         hoists = []

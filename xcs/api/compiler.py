@@ -14,7 +14,6 @@ import types
 import weakref
 from dataclasses import dataclass, field
 
-from xcs import pyversion
 from xcs.evidence import guards
 from xcs.analysis import analyze
 from xcs.evidence.environment import environment
@@ -73,14 +72,6 @@ def compile_function(func, policy="auto", max_workers=None, arguments: dict | No
                                               "sequential", [f"XCS could not transform this function ({error!r})"])])
     with _lock:
         return _cache.setdefault(code, {}).setdefault(key, compiled)
-
-
-def variant_code(func, policy="auto", max_workers=None) -> types.CodeType | None:
-    """The variant code of `func` (same signature, cells and free variables) whose proven
-    loops run in parallel, or None when there is nothing to parallelize or anything failed."""
-    if not pyversion.SUPPORTED:
-        return None
-    return compile_function(func, policy, max_workers).variant
 
 
 def all_reports() -> dict:

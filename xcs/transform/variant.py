@@ -50,8 +50,7 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
     plans = {}
     for n, lp in enumerate(loops):
         layout = Layout.of(lp)
-        outer_try = _outer_try(facts, lp)
-        body_code = BodyBuilder(facts, lp, layout).build(lp.inputs, lp.closure, outer_try)
+        body_code = BodyBuilder(facts, lp, layout).build(lp.inputs, lp.closure, lp.outer_try)
         closure = [CellVar(v) if v in cellvars else FreeVar(v) for v in lp.closure]
         plans[lp.for_iter] = (lp, layout, body_code, closure, f"__xcs_r{n}")
     skip = set()
@@ -115,14 +114,6 @@ def _after_exit(items, exit_label: int) -> int:
 def loc_of(items, i):
     """The location of the first instruction at or after items[i]."""
     return next((item.location for item in items[i:] if isinstance(item, Instr)), None)
-
-
-def _outer_try(facts, lp):
-    from xcs.analysis.flow import build_flow
-
-    flow = build_flow(list(facts.items))
-    tb = flow.try_begin_of.get(lp.for_iter)
-    return tb.target if tb is not None else None
 
 
 def _runner_call(runner, body_code, closure, inputs, loc) -> list:
