@@ -1,0 +1,218 @@
+"""`remote_map`: a loop's map parts on another executor, results through the ordered window.
+
+`executor_for(option, window)` turns the `executor` option into a `Remote` — where shipped
+map parts run — or None for "threads" (`ordered_map`'s own pool):
+
+- "processes": XCS's `ProcessPool` (`xcs.runtime.processes`): one worker process per core,
+  each running up to ceil(window / cores) iterations at once on its threads;
+- a `dask.distributed.Client`: tasks submitted with `pure=False` (two iterations with equal
+  items are two tasks) and no retries;
+- any other `concurrent.futures.Executor`.
+
+`Remote.refusal()` says why this executor cannot take the loop exactly once (None when it
+can): a Dask scheduler that re-runs the tasks of a lost worker
+(`distributed.scheduler.allowed-failures` > 0) could run an iteration twice.
+
+`remote_map(remote, shipment, iterable)` has `ordered_map`'s protocol: it yields the body's
+result tuples in iteration order, and after a failure of iteration k (the body raised, or the
+executor failed it: a lost worker) the results of 0..k-1, then `(e,)`, then nothing. Items
+are pulled on the calling thread, in order, at most `window` in flight (submitted, not yet
+yielded). Before result k is yielded, what iteration k printed and logged in its worker is
+replayed on the calling thread, in order. After a failure, when the iterator is closed or on
+KeyboardInterrupt, every future still in flight is cancelled: the executor never starts
+those not started (`Future.cancel`, `client.cancel`); those running finish unobserved.
+An item that does not serialise ends the shipping: the items in flight are delivered, then
+that item and the rest run through `fallback(items)` (the thread pool), and `on_fallback`
+hears why. Turns do not exist across processes: an iteration that reaches a turn point fails
+with `ProcessBoundEffect` (see `xcs.runtime.shipping`).
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import weakref
+from collections import deque
+
+from xcs.config import is_dask_client
+from xcs.runtime.capture import replay
+from xcs.runtime.shipping import Shipment, Unshippable, run_shipped, unpack
+from xcs.runtime.tracebacks import hide, trimmed
+
+_POLL_SECONDS = 0.05   # as ordered_map: signals reach a calling thread blocked on a result
+
+
+class Remote:
+    """Where shipped map parts run: `submit(shipment, item_bytes)` returns a future whose
+    result is the bytes of `run_shipped`; `cancel(futures)` cancels those not started."""
+
+    name = "an executor"
+    window = 1
+
+    def submit(self, shipment: Shipment, item: bytes):
+        raise NotImplementedError
+
+    def cancel(self, futures) -> None:
+        for future in futures:
+            future.cancel()
+
+    def refusal(self) -> str | None:
+        """Why this executor cannot run the loop exactly once, or None."""
+        return None
+
+
+class FuturesRemote(Remote):
+    """A `concurrent.futures.Executor` (XCS's `ProcessPool` for "processes")."""
+
+    def __init__(self, executor, window: int, name: str):
+        self.executor = executor
+        self.window = window
+        self.name = name
+
+    def submit(self, shipment, item):
+        return self.executor.submit(run_shipped, shipment.token, shipment.payload, item, shipment.caller)
+
+
+_allowed_failures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _scheduler_allowed_failures(dask_scheduler=None):
+    return dask_scheduler.allowed_failures
+
+
+class DaskRemote(Remote):
+    """A `dask.distributed.Client`: `pure=False`, no retries; see `refusal`."""
+
+    name = "Dask"
+
+    def __init__(self, client, window: int):
+        self.client = client
+        self.window = window
+
+    def submit(self, shipment, item):
+        return self.client.submit(run_shipped, shipment.token, shipment.payload, item, shipment.caller,
+                                  pure=False, retries=0)
+
+    def cancel(self, futures) -> None:
+        if futures:
+            try:
+                self.client.cancel(list(futures))
+            except Exception:  # noqa: BLE001 - a closed client: nothing left to cancel
+                pass
+
+    def refusal(self) -> str | None:
+        if getattr(self.client, "asynchronous", False):
+            return "the Dask client is asynchronous; XCS needs a synchronous `Client`"
+        try:
+            allowed = _allowed_failures[self.client]
+        except (KeyError, TypeError):
+            allowed = self.client.run_on_scheduler(_scheduler_allowed_failures)
+            try:
+                _allowed_failures[self.client] = allowed
+            except TypeError:
+                pass
+        if allowed:
+            return (f"the Dask scheduler re-runs the tasks of a lost worker (distributed.scheduler.allowed-failures "
+                    f"= {allowed}), so an iteration could run twice; start the scheduler with allowed-failures 0")
+        return None
+
+
+def executor_for(option, window: int) -> Remote | None:
+    """The `Remote` for the `executor` option (already checked by `xcs.config.check_executor`),
+    or None for "threads"."""
+    if option == "threads":
+        return None
+    if option == "processes":
+        from xcs.runtime.processes import process_pool
+
+        import os
+        cores = os.cpu_count() or 1
+        return FuturesRemote(process_pool(-(-window // cores)), window, "processes")
+    if is_dask_client(option):
+        return DaskRemote(option, window)
+    return FuturesRemote(option, window, type(option).__name__)
+
+
+def remote_map(remote: Remote, shipment: Shipment, iterable, fallback=None, on_fallback=None):
+    """Run the shipped body on `remote` for the items of `iterable`; yield results in order.
+
+    See the module docstring for the protocol; `fallback(items)` must return an iterator with
+    the same protocol (the thread pool's `ordered_map`)."""
+    return _remote(remote, shipment, iter(iterable), fallback, on_fallback)
+
+
+def _remote(remote, shipment, it, fallback, on_fallback):
+    in_flight: deque = deque()     # (future, event) submitted, not yet yielded
+    index = 0
+    pulling = True
+    source_error = None
+    rest = None                    # (item,) that could not be shipped: it and the rest go to `fallback`
+    try:
+        while True:
+            while pulling and len(in_flight) < remote.window:
+                try:
+                    item = next(it)
+                except StopIteration:
+                    pulling = False
+                    break
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as error:  # noqa: BLE001 - delivered in order as (e,)
+                    source_error = error
+                    pulling = False
+                    break
+                try:
+                    data = shipment.pack(item, index)
+                except Unshippable as error:
+                    rest = (item,)
+                    pulling = False
+                    if on_fallback is not None:
+                        on_fallback(str(error))
+                    break
+                future = remote.submit(shipment, data)
+                event = threading.Event()
+                future.add_done_callback(lambda _f, done=event: done.set())
+                in_flight.append((future, event))
+                index += 1
+                item = data = None
+            if not in_flight:
+                break
+            future, event = in_flight.popleft()
+            while not event.wait(_POLL_SECONDS):
+                pass
+            result = None
+            try:
+                result, error, buffer = unpack(future.result())
+            except KeyboardInterrupt:
+                raise
+            except BaseException as lost:  # noqa: BLE001 - the executor failed the iteration (a lost worker)
+                error, buffer = lost.with_traceback(None), None
+            future = None
+            if buffer:
+                try:
+                    replay(buffer)
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as replay_error:  # noqa: BLE001 - the body's print failed
+                    error = replay_error
+            if error is not None:
+                _cancel(remote, in_flight)
+                yield (trimmed(error),)
+                return
+            box, result = [result], None
+            yield box.pop()
+        if rest is not None:
+            yield from fallback(itertools.chain(rest, it))
+        elif source_error is not None:
+            yield (trimmed(source_error),)
+    finally:
+        _cancel(remote, in_flight)
+
+
+def _cancel(remote, in_flight) -> None:
+    if in_flight:
+        futures = [entry[0] for entry in in_flight]
+        in_flight.clear()
+        remote.cancel(futures)
+
+
+hide(_remote)
