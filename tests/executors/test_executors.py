@@ -197,18 +197,20 @@ def test_killed_worker_process_is_the_iterations_exception(base):
 
 def test_earliest_failure_wins_and_later_work_is_cancelled_on_dask(base, client):
     fast = xcs.jit(loops.fetch_slow_or_fail, executor=client)
-    fast(base, [0], -1, [])
+    fast(base, [1], -1, [])
     servers.stats(base)
     ids = list(range(64))
     out, plain_out = [], []
-    with pytest.raises(ValueError, match="bad item 1") as shipped:
-        fast(base, ids, 1, out)
-    with pytest.raises(ValueError, match="bad item 1") as plain:
-        loops.fetch_slow_or_fail(base, ids, 1, plain_out)
-    assert out == plain_out == ["0"] and str(shipped.value) == str(plain.value)
-    time.sleep(1.0)                                    # let the running tasks end
-    made = servers.stats(base)["requests"] - 1         # the plain loop made one
-    assert made < 20, made                             # 8 threads run; the queued ones never start
+    with pytest.raises(ValueError, match="bad item 0") as shipped:
+        fast(base, ids, 0, out)
+    with pytest.raises(ValueError, match="bad item 0") as plain:
+        loops.fetch_slow_or_fail(base, ids, 0, plain_out)
+    assert out == plain_out == [] and str(shipped.value) == str(plain.value)
+    time.sleep(1.0)                                    # let the tasks running at the failure end
+    made = servers.stats(base)["requests"]             # the plain loop made none
+    # 64 tasks submitted, 8 worker threads, 50 ms per request: without cancellation all 64 run
+    # (eight rounds); cancelled at the failure (within the first round), about a round's worth.
+    assert made <= 32, made
 
 
 def test_cancellation_after_a_failure_on_a_futures_executor(base):
