@@ -153,3 +153,33 @@ def fetch_slow_or_fail(base, ids, bad, out):
     for k in ids:
         out.append(get_slow(base, k, bad))
     return out
+
+
+@xcs.io   # vouched for by the user; but a file write from a worker process cannot be put in order
+def get_and_write(base, k, path):
+    data = get_json(base, k)
+    with open(path, "a") as f:
+        f.write(data["id"])
+    return data["id"]
+
+
+def fetch_and_write(base, ids, path):
+    out = []
+    for k in ids:
+        out.append(get_and_write(base, k, path))
+    return out
+
+
+@xcs.io
+def get_and_write_path(base, k, path):
+    import pathlib
+    data = get_json(base, k)
+    pathlib.Path(f"{path}.{k}").write_text(data["id"])      # not visible to the scan
+    return data["id"]
+
+
+def fetch_and_write_paths(base, ids, path):
+    out = []
+    for k in ids:
+        out.append(get_and_write_path(base, k, path))
+    return out

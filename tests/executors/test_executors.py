@@ -20,7 +20,9 @@ import pytest
 import xcs
 from tests.executors import loops
 from tests.realworld import servers
+from xcs.runtime.executors import DaskRemote
 from xcs.runtime.processes import WorkerLost
+from xcs.runtime.shipping import ProcessBoundEffect
 
 LATENCY = 0.05
 
@@ -35,6 +37,22 @@ def _dask():
             raise
         pytest.skip(f"Dask is not installed ({error}); `pip install xcs[dask]` runs these tests")
     return dask, distributed
+
+
+def _cloudpickle():
+    """Shipping needs cloudpickle (a dependency of Dask); a visible skip without it outside CI."""
+    try:
+        import cloudpickle
+    except ImportError as error:
+        if os.environ.get("XCS_REQUIRE_DASK"):
+            raise
+        pytest.skip(f"cloudpickle is not installed ({error}); `pip install xcs[dask]` runs these tests")
+    return cloudpickle
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shipping_available():
+    _cloudpickle()
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +248,38 @@ def test_cancellation_after_a_failure_on_a_futures_executor(base):
             fast(base, range(40), 1, out)
         assert out == ["0"]
     assert len(started) < 10, len(started)            # 2 threads: the rest were cancelled unstarted
+
+
+def test_a_dask_scheduler_that_re_runs_tasks_keeps_the_loop_on_threads():
+    class Scheduler:
+        allowed_failures = 3
+
+    class Client:
+        asynchronous = False
+
+        def run_on_scheduler(self, function):
+            return function(dask_scheduler=Scheduler())
+
+    reason = DaskRemote(Client(), 8).refusal()
+    assert "allowed-failures = 3" in reason and "could run twice" in reason
+    Scheduler.allowed_failures = 0
+    assert DaskRemote(Client(), 8).refusal() is None
+
+
+def test_a_file_written_by_the_work_keeps_it_on_threads(base, tmp_path):
+    plain_path, path = tmp_path / "plain.txt", tmp_path / "out.txt"
+    fast = xcs.jit(loops.fetch_and_write, executor="processes")
+    assert fast(base, range(6), str(path)) == loops.fetch_and_write(base, range(6), str(plain_path))
+    assert path.read_text() == plain_path.read_text() == "012345"    # in order, by the turns of threads
+    words = notice(fast)
+    assert "`open()` for writing, which `tests.executors.loops.get_and_write` calls" in words, words
+
+
+def test_a_write_the_scan_cannot_see_fails_the_iteration_loudly(base, tmp_path):
+    # Turns (the rest of an iteration in order) do not cross processes: the write would
+    # happen in the worker, out of order, so the iteration fails instead of doing it.
+    path = tmp_path / "out"
+    fast = xcs.jit(loops.fetch_and_write_paths, executor="processes")
+    with pytest.raises(ProcessBoundEffect, match="from a worker process"):
+        fast(base, range(4), str(path))
+    assert not list(tmp_path.iterdir())

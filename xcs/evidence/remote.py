@@ -11,7 +11,11 @@ of kind "remote:process-bound":
   the items of a list, tuple, set or dict held there, and the attributes of an object);
 - a module global that a reached function writes: `global x; x = ...`, `x[k] = ...`,
   `x.attr = ...`, `x.append(...)` and the other changing methods of the built-in containers.
-  A worker process would change its own copy; the caller's would not move.
+  A worker process would change its own copy; the caller's would not move;
+- an effect the calling process must order (a turn point of `xcs.runtime.turns`) called by
+  name: `open(path, "w")` (a constant mode that writes), `os.remove`, `os.rename`,
+  `os.putenv`, `shutil.copyfile`, ... What the scan cannot see (`path.write_text(...)`)
+  fails the iteration in the worker (`xcs.runtime.shipping.ProcessBoundEffect`).
 
 Library code (the standard library, installed packages) is not read: it is trusted, as for
 threads, to keep its own state. `shipping_refusal(remote, body, args)` is the whole check the
@@ -40,6 +44,17 @@ MAX_FUNCTIONS = 100
 MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "popitem", "clear", "update", "setdefault",
                       "add", "discard", "difference_update", "intersection_update", "symmetric_difference_update",
                       "appendleft", "extendleft", "sort", "reverse", "__setitem__", "__delitem__", "__iadd__"})
+# Functions whose effect the calling process must order (the turn points of
+# `xcs.runtime.turns`, by the names code calls them with): from a worker they would change
+# the worker's file system or process, out of order.
+TURN_FUNCTIONS = {
+    "os": frozenset({"remove", "unlink", "rename", "replace", "renames", "mkdir", "makedirs", "rmdir", "removedirs",
+                     "chdir", "chmod", "chown", "link", "symlink", "truncate", "utime", "putenv", "unsetenv",
+                     "kill", "killpg", "system"}),
+    "shutil": frozenset({"rmtree", "copyfile", "copy", "copy2", "copytree", "move", "chown", "copymode",
+                         "copystat"}),
+}
+_WRITE_MODE = frozenset("wax+")
 _SIMPLE_LOADS = frozenset({"LOAD_CONST", "LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_SMALL_INT"})
 
 
@@ -140,9 +155,16 @@ class _Scan:
             if ins.opname != "LOAD_GLOBAL":
                 continue
             name = ins.argval
+            if name == "open" and name not in globals_ and _writes_files(instructions):
+                return Refusal("remote:process-bound", line, f"`open()` for writing, which {where} calls: the "
+                                                             "calling process must write the file, in order")
             if name not in globals_:
                 continue
             value = globals_[name]
+            effect = _turn_effect(instructions, n, value)
+            if effect is not None:
+                return Refusal("remote:process-bound", line, f"{effect}, which {where} calls: the calling process "
+                                                             "must make that change, in order")
             if _writes_global(instructions, n) and not isinstance(value, types.ModuleType):
                 return Refusal("remote:process-bound", line, f"the global `{name}`, which {where} changes")
             found = _held(value)
@@ -171,6 +193,23 @@ def _writes_global(instructions, n) -> bool:
         return True
     # `x[k] += v`: the container and key are copied for the read, then stored back.
     return len(following) >= 3 and following[0] in _SIMPLE_LOADS and following[1:3] == ["COPY", "COPY"]
+
+
+def _turn_effect(instructions, n, value) -> str | None:
+    """`os.remove` and the like, called through the module loaded by instructions[n]."""
+    if not isinstance(value, types.ModuleType) or value.__name__ not in TURN_FUNCTIONS:
+        return None
+    following = instructions[n + 1] if n + 1 < len(instructions) else None
+    if following is not None and following.opname in ("LOAD_ATTR", "LOAD_METHOD") and \
+            following.argval in TURN_FUNCTIONS[value.__name__]:
+        return f"`{value.__name__}.{following.argval}()`"
+    return None
+
+
+def _writes_files(instructions) -> bool:
+    """Whether code calling the builtin `open` has a constant file mode that writes."""
+    return any(i.opname == "LOAD_CONST" and isinstance(i.argval, str) and 0 < len(i.argval) <= 4
+               and set(i.argval) <= set("rwxabt+") and not _WRITE_MODE.isdisjoint(i.argval) for i in instructions)
 
 
 def _label(fn, depth) -> str:

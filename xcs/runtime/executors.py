@@ -24,7 +24,8 @@ KeyboardInterrupt, every future still in flight is cancelled: the executor never
 those not started (`Future.cancel`, `client.cancel`); those running finish unobserved.
 An item that does not serialise ends the shipping: the items in flight are delivered, then
 that item and the rest run through `fallback(items)` (the thread pool), and `on_fallback`
-hears why. Turns do not exist across processes: an iteration that reaches a turn point fails
+hears why; so do the items of a submission the executor refuses (a closed client, a pool
+shut down). Turns do not exist across processes: an iteration that reaches a turn point fails
 with `ProcessBoundEffect` (see `xcs.runtime.shipping`).
 """
 from __future__ import annotations
@@ -180,7 +181,7 @@ def _remote(remote, shipment, it, fallback, on_fallback):
                     pulling = False
                     break
                 try:
-                    batch.append(shipment.pack(item, index))
+                    batch.append((item, shipment.pack(item, index)))
                 except Unshippable as error:
                     rest = (item,)
                     pulling = False
@@ -190,11 +191,19 @@ def _remote(remote, shipment, it, fallback, on_fallback):
                 index += 1
                 item = None
             if batch:
-                for future in remote.submit(shipment, batch):
+                try:
+                    futures = remote.submit(shipment, [data for _, data in batch])
+                except Exception as error:  # noqa: BLE001 - a closed client, a broken pool: the rest on threads
+                    rest = tuple(item for item, _ in batch) + (rest or ())
+                    pulling = False
+                    if on_fallback is not None:
+                        on_fallback(f"{remote.name} refused the work ({error!r})")
+                    futures = ()
+                for future in futures:
                     event = threading.Event()
                     future.add_done_callback(lambda _f, done=event: done.set())
                     in_flight.append((future, event))
-                batch = None
+                batch = futures = None
             if not in_flight:
                 break
             future, event = in_flight.popleft()

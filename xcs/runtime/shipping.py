@@ -164,14 +164,25 @@ _worker_ready = False
 
 
 def _prepare_worker() -> None:
-    """Once per worker process: capture output of shipped iterations; refuse turn effects."""
+    """Once per worker process: capture the output of shipped iterations from now on."""
     global _worker_ready
     with _worker_lock:
         if _worker_ready:
             return
         capture.acquire()       # never released: the worker keeps capturing shipped work
-        sys.addaudithook(_audit)
         _worker_ready = True
+
+
+_audit_installed = False
+
+
+def _install_audit() -> None:
+    global _audit_installed
+    if not _audit_installed:
+        with _worker_lock:
+            if not _audit_installed:
+                sys.addaudithook(_audit)
+                _audit_installed = True
 
 
 def _audit(event, args):
@@ -218,7 +229,20 @@ def run_shipped(token: str, payload: bytes, item: bytes, caller: tuple) -> bytes
 
     Returns bytes for `unpack`: the outcome (the body's result tuple, or the exception it
     raised) and the captured buffer."""
-    _prepare_worker()
+    here = caller[3] == os.getpid()     # a concurrent.futures.Executor of the calling process
+    if here:
+        capture.acquire()
+    else:
+        _prepare_worker()
+    try:
+        return _run(token, payload, item, caller)
+    finally:
+        if here:
+            capture.release()
+
+
+def _run(token, payload, item, caller) -> bytes:
+    _install_audit()
     body, args = _loaded(token, payload)
     value = _cloudpickle().loads(item)
     loop = _Loop(caller[:3])
@@ -265,4 +289,4 @@ def _portable(entry, caller):
     return kind, (name, logging.makeLogRecord(fields))
 
 
-hide(run_shipped)
+hide(run_shipped, _run)
