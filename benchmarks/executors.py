@@ -84,6 +84,10 @@ def ship_only(xs):
     return out
 
 
+def identity(x):
+    return x
+
+
 def timed(call):
     start = time.perf_counter()
     value = call()
@@ -115,6 +119,7 @@ def main(argv=None) -> int:
     from distributed import Client, LocalCluster
 
     cores = os.cpu_count() or 1
+    load = os.getloadavg()
     ids = list(range(args.n))
     start = time.perf_counter()
     for _ in range(200):
@@ -146,6 +151,10 @@ def main(argv=None) -> int:
                 same = same and value == ids
                 shipping.append((name, seconds / args.n * 1e6))
                 print(f"no-op on {name}: {seconds / args.n * 1e6:.0f} µs per item")
+            client.gather(client.map(identity, range(8), pure=False))
+            seconds, value = timed(lambda: client.gather(client.map(identity, ids, pure=False)))
+            same = same and value == ids
+            shipping.append(("Dask alone: `client.gather(client.map(identity, items))`, no XCS", seconds / args.n * 1e6))
         finally:
             client.close()
             cluster.close()
@@ -168,7 +177,8 @@ def main(argv=None) -> int:
         f"(which also starts the worker processes). Threads: `max_workers` = {xcs.settings().max_workers}; "
         f"processes: {cores} worker processes × {-(-xcs.settings().max_workers // cores)} threads; Dask: "
         f"`LocalCluster` of {cores} worker processes × {args.dask_threads} threads on 127.0.0.1. "
-        f"Same results as plain: {same}. Machine: {cores} cores ({machine_line()}). Command: `{command}`",
+        f"Same results as plain: {same}. Machine: {cores} cores ({machine_line()}), shared: load average "
+        f"{load[0]:.1f} before the run, {os.getloadavg()[0]:.1f} after. Command: `{command}`",
         "",
         *table,
         "",
@@ -178,7 +188,9 @@ def main(argv=None) -> int:
         *cost,
         "",
         f"Of that, the calling thread's own share (serialising the item with cloudpickle, reading the reply): "
-        f"{caller:.0f} µs per item.",
+        f"{caller:.0f} µs per item. The rest is the executor's: for Dask, the scheduler's work per task (the "
+        "`LocalCluster`'s scheduler runs in the calling process, on the same 2 cores as the workers), which the "
+        "last row measures without XCS.",
     ]
     if notes:
         body += ["", "Notices: " + "; ".join(notes)]

@@ -60,6 +60,22 @@ class Remote:
         for future in futures:
             future.cancel()
 
+    def wait(self, future, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for `future`; True once it is done."""
+        return _wait_with_event(future, timeout)
+
+    def outcomes(self, futures) -> list:
+        """For done `futures`: each one's result bytes, or the exception that failed it."""
+        out = []
+        for future in futures:
+            try:
+                out.append(future.result())
+            except KeyboardInterrupt:
+                raise
+            except BaseException as error:  # noqa: BLE001 - the executor failed the iteration (a lost worker)
+                out.append(_Failed(error.with_traceback(None)))
+        return out
+
     def refusal(self) -> str | None:
         """Why this executor cannot run the loop exactly once, or None."""
         return None
@@ -76,6 +92,29 @@ class FuturesRemote(Remote):
     def submit(self, shipment, items):
         return [self.executor.submit(run_shipped, shipment.token, shipment.payload, item, shipment.caller)
                 for item in items]
+
+
+class _Failed:
+    """An outcome that is the executor's exception, not the worker's bytes."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        self.error = error
+
+
+def _wait_with_event(future, timeout: float) -> bool:
+    if future.done():
+        return True
+    event = getattr(future, "_xcs_done", None)
+    if event is None:
+        event = threading.Event()
+        try:
+            future._xcs_done = event
+        except AttributeError:
+            pass
+        future.add_done_callback(lambda _f: event.set())
+    return event.wait(timeout)
 
 
 _allowed_failures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -116,6 +155,22 @@ class DaskRemote(Remote):
                 self.client.cancel(list(futures))
             except Exception:  # noqa: BLE001 - a closed client: nothing left to cancel
                 pass
+
+    def outcomes(self, futures) -> list:
+        # `Future.result()` is a round trip to the client's event loop for each future (about
+        # a millisecond here): the results of the finished ones come in one `gather`.
+        finished = [f for f in futures if f.status == "finished"]
+        try:
+            gathered = dict(zip((f.key for f in finished), self.client.gather(finished))) if finished else {}
+        except Exception:  # noqa: BLE001 - lost since: ask each one
+            gathered = {}
+        out = []
+        for future in futures:
+            if future.key in gathered:
+                out.append(gathered.pop(future.key))
+            else:
+                out.extend(Remote.outcomes(self, [future]))
+        return out
 
     def refusal(self) -> str | None:
         if getattr(self.client, "asynchronous", False):
@@ -159,7 +214,8 @@ def remote_map(remote: Remote, shipment: Shipment, iterable, fallback=None, on_f
 
 
 def _remote(remote, shipment, it, fallback, on_fallback):
-    in_flight: deque = deque()     # (future, event) submitted, not yet yielded
+    in_flight: deque = deque()     # futures submitted, not yet done (or not yet looked at)
+    ready: deque = deque()         # outcomes of the oldest iterations, not yet yielded
     index = 0
     pulling = True
     source_error = None
@@ -167,8 +223,8 @@ def _remote(remote, shipment, it, fallback, on_fallback):
     try:
         while True:
             batch = []
-            free = remote.window - len(in_flight)
-            while pulling and len(batch) < free and (free >= remote.batch or not in_flight):
+            free = remote.window - len(in_flight) - len(ready)
+            while pulling and len(batch) < free and (free >= remote.batch or not (in_flight or ready)):
                 try:
                     item = next(it)
                 except StopIteration:
@@ -199,24 +255,30 @@ def _remote(remote, shipment, it, fallback, on_fallback):
                     if on_fallback is not None:
                         on_fallback(f"{remote.name} refused the work ({error!r})")
                     futures = ()
-                for future in futures:
-                    event = threading.Event()
-                    future.add_done_callback(lambda _f, done=event: done.set())
-                    in_flight.append((future, event))
+                in_flight.extend(futures)
                 batch = futures = None
-            if not in_flight:
-                break
-            future, event = in_flight.popleft()
-            while not event.wait(_POLL_SECONDS):
-                pass
+            if not ready:
+                if not in_flight:
+                    break
+                while not remote.wait(in_flight[0], _POLL_SECONDS):
+                    pass
+                done = []
+                while in_flight and in_flight[0].done():   # the oldest and the done ones after it
+                    done.append(in_flight.popleft())
+                ready.extend(remote.outcomes(done))
+                done = None
+            outcome = ready.popleft()
             result = None
-            try:
-                result, error, buffer = unpack(future.result())
-            except KeyboardInterrupt:
-                raise
-            except BaseException as lost:  # noqa: BLE001 - the executor failed the iteration (a lost worker)
-                error, buffer = lost.with_traceback(None), None
-            future = None
+            if isinstance(outcome, _Failed):
+                error, buffer = outcome.error, None
+            else:
+                try:
+                    result, error, buffer = unpack(outcome)
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as unreadable:  # noqa: BLE001 - a result this process cannot load
+                    error, buffer = unreadable, None
+            outcome = None
             if buffer:
                 try:
                     replay(buffer)
@@ -225,6 +287,7 @@ def _remote(remote, shipment, it, fallback, on_fallback):
                 except BaseException as replay_error:  # noqa: BLE001 - the body's print failed
                     error = replay_error
             if error is not None:
+                ready.clear()
                 _cancel(remote, in_flight)
                 yield (trimmed(error),)
                 return
@@ -240,7 +303,7 @@ def _remote(remote, shipment, it, fallback, on_fallback):
 
 def _cancel(remote, in_flight) -> None:
     if in_flight:
-        futures = [entry[0] for entry in in_flight]
+        futures = list(in_flight)
         in_flight.clear()
         remote.cancel(futures)
 
