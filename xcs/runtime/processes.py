@@ -230,3 +230,15 @@ def process_pool(threads: int) -> ProcessPool:
         if found is None:
             found = _pools[threads] = ProcessPool(os.cpu_count() or 1, threads)
         return found
+
+
+def _reset_after_fork() -> None:
+    # A forked child has none of the parent's reader threads, and its pipes are the
+    # parent's: it starts without pools (a new one starts its own worker processes).
+    global _pools_lock
+    _pools.clear()
+    _pools_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
