@@ -130,7 +130,7 @@ def main(argv=None) -> int:
         expected = None
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
             cluster = LocalCluster(n_workers=cores, threads_per_worker=args.dask_threads, processes=True,
-                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                                   host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         client = Client(cluster)
         try:
             contenders = [("plain", crawl), ("threads", xcs.jit(crawl, executor="threads")),

@@ -142,16 +142,17 @@ def fetch_or_fail(base, ids, bad, out):
     return out
 
 
-def get_slow(base, k, bad):
-    """The failing item fails at once; the others take a request each."""
+def get_slow(base, k, bad, delay=0.0):
+    """The failing item fails at once; the others wait `delay`, then make a request."""
     if k == bad:
         raise ValueError(f"bad item {k}")
+    time.sleep(delay)
     return get_json(base, k)["id"]
 
 
-def fetch_slow_or_fail(base, ids, bad, out):
+def fetch_slow_or_fail(base, ids, bad, out, delay=0.0):
     for k in ids:
-        out.append(get_slow(base, k, bad))
+        out.append(get_slow(base, k, bad, delay))
     return out
 
 

@@ -66,7 +66,7 @@ def client():
     dask, distributed = _dask()
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
         cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=4, processes=True, host="127.0.0.1",
-                                           dashboard_address=None, silence_logs=logging.ERROR)
+                                           dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
         client = distributed.Client(cluster)
     try:
         yield client
@@ -94,7 +94,7 @@ def notice(fn) -> str:
 
 # --- the loop runs on the executor: overlap, equality, where -------------------------------
 
-def check_remote(executor, base, capsys, caplog, worker_pids):
+def check_remote(executor, base, capsys, caplog, worker_pids, overlap=4):
     ids = list(range(16))
     servers.stats(base)
     plain = run_observed(loops.fetch_all, (base, ids), capsys, caplog)
@@ -106,7 +106,7 @@ def check_remote(executor, base, capsys, caplog, worker_pids):
     gauge = servers.stats(base)
     assert shipped == plain
     assert gauge["requests"] == len(ids)
-    assert gauge["peak"] >= 4, gauge     # requests in flight together, from the workers
+    assert gauge["peak"] >= overlap, gauge     # requests in flight together, from the workers
     assert "on threads" not in notice(fast), notice(fast)
     where = xcs.jit(loops.pids, executor=executor)
     ran = set(where(base, ids))
@@ -121,6 +121,14 @@ def test_dask_local_cluster_overlaps_and_equals_plain(base, client, capsys, capl
 def test_processes_overlap_and_equal_plain(base, capsys, caplog):
     from xcs.runtime.processes import _pools
     check_remote("processes", base, capsys, caplog, lambda: [pid for p in _pools.values() for pid in p.pids()])
+
+
+def test_a_process_pool_executor_of_the_standard_library(base, capsys, caplog):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        check_remote(pool, base, capsys, caplog, lambda: set(pool._processes), overlap=2)
 
 
 def test_configure_sets_the_executor_for_every_loop(base, client):
@@ -220,15 +228,16 @@ def test_earliest_failure_wins_and_later_work_is_cancelled_on_dask(base, client)
     ids = list(range(64))
     out, plain_out = [], []
     with pytest.raises(ValueError, match="bad item 0") as shipped:
-        fast(base, ids, 0, out)
+        fast(base, ids, 0, out, 0.25)
     with pytest.raises(ValueError, match="bad item 0") as plain:
-        loops.fetch_slow_or_fail(base, ids, 0, plain_out)
+        loops.fetch_slow_or_fail(base, ids, 0, plain_out, 0.25)
     assert out == plain_out == [] and str(shipped.value) == str(plain.value)
     time.sleep(1.0)                                    # let the tasks running at the failure end
     made = servers.stats(base)["requests"]             # the plain loop made none
-    # 64 tasks submitted, 8 worker threads, 50 ms per request: without cancellation all 64 run
-    # (eight rounds); cancelled at the failure (within the first round), about a round's worth.
-    assert made <= 32, made
+    # 64 tasks submitted, 8 worker threads, 0.3 s per task: without cancellation all 64 run
+    # (eight rounds, 2.4 s); cancelled at the failure, about a round's worth (12 of 64 on an
+    # idle machine); the bound leaves a loaded machine a second to see the failure.
+    assert made <= 40, made
 
 
 def test_cancellation_after_a_failure_on_a_futures_executor(base):
