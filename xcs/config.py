@@ -73,12 +73,15 @@ def configure(*, max_workers: int | None = None, executor=None) -> Settings:
     """Change process-wide settings; returns the new settings. `max_workers` must be ≥ 1;
     `executor` is checked by `check_executor`."""
     global _settings
+    if executor is not None:
+        check_executor(executor)    # both checked before either changes
     with _lock:
-        if executor is not None:
-            _settings = replace(_settings, executor=check_executor(executor))
         if max_workers is not None:
             if not isinstance(max_workers, int) or max_workers < 1:
                 raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
+        if executor is not None:
+            _settings = replace(_settings, executor=executor)
+        if max_workers is not None:
             _settings = replace(_settings, max_workers=max_workers)
         return _settings
 

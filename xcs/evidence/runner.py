@@ -23,6 +23,12 @@ next pull (a lazy view of the iterable's source, as in the `chunks` recipe; a pi
 generator only opened when it started): from the first such item the loop runs inline, each
 item pulled only after the previous iteration is done.
 
+Where a parallel run's map parts go is the `executor` option (the jit's, else
+`xcs.config.settings().executor`): the thread pool (`ordered_map`), or another executor
+(`xcs.runtime.executors.remote_map`) once `xcs.evidence.remote.shipping_refusal` finds
+nothing that keeps the map part in this process; otherwise threads, and `executor_notice`
+(a `Refusal`) says why, for `explain`.
+
 A loop over a tqdm progress bar (`tqdm(xs)`, `enumerate(tqdm(xs))`, `zip(tqdm(xs), ys)`)
 is run, checked and decided on the bar's own iterable, and its results are delivered
 through the bar's `__iter__`, which counts and closes it as the plain loop would (see
