@@ -120,10 +120,6 @@ def _wait_with_event(future, timeout: float) -> bool:
 _allowed_failures: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _scheduler_allowed_failures(dask_scheduler=None):
-    return dask_scheduler.allowed_failures
-
-
 class DaskRemote(Remote):
     """A `dask.distributed.Client`: `pure=False`, no retries; see `refusal`."""
 
@@ -178,7 +174,8 @@ class DaskRemote(Remote):
         try:
             allowed = _allowed_failures[self.client]
         except (KeyError, TypeError):
-            allowed = self.client.run_on_scheduler(_scheduler_allowed_failures)
+            # A lambda travels by value: the scheduler need not have XCS installed.
+            allowed = self.client.run_on_scheduler(lambda dask_scheduler=None: dask_scheduler.allowed_failures)
             try:
                 _allowed_failures[self.client] = allowed
             except TypeError:
