@@ -131,6 +131,27 @@ def test_a_process_pool_executor_of_the_standard_library(base, capsys, caplog):
         check_remote(pool, base, capsys, caplog, lambda: set(pool._processes), overlap=2)
 
 
+def test_a_refused_submission_sends_the_rest_to_threads_each_item_once(base, capsys, caplog):
+    class Refusing(ThreadPoolExecutor):
+        accepted = 0
+
+        def submit(self, fn, *args, **kwargs):
+            if Refusing.accepted >= 3:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            Refusing.accepted += 1
+            return super().submit(fn, *args, **kwargs)
+
+    ids = list(range(8))
+    servers.stats(base)
+    plain = run_observed(loops.fetch_all, (base, ids), capsys, caplog)
+    with Refusing(4) as pool:
+        fast = xcs.jit(loops.fetch_all, executor=pool, parallel=True)
+        assert run_observed(fast, (base, ids), capsys, caplog) == plain
+    assert servers.stats(base)["requests"] == 2 * len(ids)     # each item once per run
+    assert Refusing.accepted == 3
+    assert "refused the work (RuntimeError('cannot schedule new futures after shutdown'))" in notice(fast)
+
+
 def test_configure_sets_the_executor_for_every_loop(base, client):
     before = xcs.settings().executor
     try:

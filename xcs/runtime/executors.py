@@ -45,9 +45,10 @@ _POLL_SECONDS = 0.05   # as ordered_map: signals reach a calling thread blocked 
 
 class Remote:
     """Where shipped map parts run: `submit(shipment, items)` returns one future per item
-    bytes, whose result is the bytes of `run_shipped`; `cancel(futures)` cancels those not
-    started. At most `window` are in flight; new items are submitted once `batch` slots are
-    free (or the iterable is exhausted), together."""
+    bytes, whose result is the bytes of `run_shipped` (or raises; `_Partial` when it accepted
+    the first few); `cancel(futures)` cancels those not started. At most `window` are in
+    flight; new items are submitted once `batch` slots are free (or nothing is in flight),
+    all free slots at once."""
 
     name = "an executor"
     window = 1
@@ -90,8 +91,25 @@ class FuturesRemote(Remote):
         self.name = name
 
     def submit(self, shipment, items):
-        return [self.executor.submit(run_shipped, shipment.token, shipment.payload, item, shipment.caller)
-                for item in items]
+        futures = []
+        for item in items:
+            try:
+                futures.append(self.executor.submit(run_shipped, shipment.token, shipment.payload, item,
+                                                    shipment.caller))
+            except Exception as error:
+                if not futures:
+                    raise
+                raise _Partial(futures, error) from None
+        return futures
+
+
+class _Partial(Exception):
+    """A submission the executor refused after accepting its first `futures`."""
+
+    def __init__(self, futures, error):
+        super().__init__(error)
+        self.futures = futures
+        self.error = error
 
 
 class _Failed:
@@ -247,11 +265,13 @@ def _remote(remote, shipment, it, fallback, on_fallback):
                 try:
                     futures = remote.submit(shipment, [data for _, data in batch])
                 except Exception as error:  # noqa: BLE001 - a closed client, a broken pool: the rest on threads
-                    rest = tuple(item for item, _ in batch) + (rest or ())
+                    # Those accepted stay in flight (none runs twice); the rest go to threads.
+                    futures = error.futures if isinstance(error, _Partial) else []
+                    error = error.error if isinstance(error, _Partial) else error
+                    rest = tuple(item for item, _ in batch[len(futures):]) + (rest or ())
                     pulling = False
                     if on_fallback is not None:
                         on_fallback(f"{remote.name} refused the work ({error!r})")
-                    futures = ()
                 in_flight.extend(futures)
                 batch = futures = None
             if not ready:
