@@ -149,7 +149,9 @@ def test_a_refused_submission_sends_the_rest_to_threads_each_item_once(base, cap
         assert run_observed(fast, (base, ids), capsys, caplog) == plain
     assert servers.stats(base)["requests"] == 2 * len(ids)     # each item once per run
     assert Refusing.accepted == 3
-    assert "refused the work (RuntimeError('cannot schedule new futures after shutdown'))" in notice(fast)
+    words = notice(fast)
+    assert "refused the work (RuntimeError('cannot schedule new futures after shutdown'))" in words, words
+    assert "hint: fix what is named, or keep executor='threads'" in words, words
 
 
 def test_configure_sets_the_executor_for_every_loop(base, client):

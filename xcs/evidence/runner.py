@@ -190,10 +190,11 @@ class LoopRunner:
         def on_threads(rest):
             return ordered_map(body, rest, args, max_workers=self.max_workers)
 
-        def unshippable(reason):
-            self.executor_notice = Refusal("remote:unshippable", None, f"from one item on: {reason}")
+        def from_now_on_threads(why, reason):
+            kind = "remote:unshippable" if why == "unshippable" else "remote:executor"
+            self.executor_notice = Refusal(kind, None, f"from one item on: {reason}")
 
-        return remote_map(remote, shipment, items, on_threads, unshippable)
+        return remote_map(remote, shipment, items, on_threads, from_now_on_threads)
 
     def _undecided(self, it, body, args, views=None):
         """First call(s): decide from the first item's type, the body's code, else a probe.

@@ -24,8 +24,8 @@ KeyboardInterrupt, every future still in flight is cancelled: the executor never
 those not started (`Future.cancel`, `client.cancel`); those running finish unobserved.
 An item that does not serialise ends the shipping: the items in flight are delivered, then
 that item and the rest run through `fallback(items)` (the thread pool), and `on_fallback`
-hears why; so do the items of a submission the executor refuses (a closed client, a pool
-shut down). Turns do not exist across processes: an iteration that reaches a turn point fails
+hears why (`on_fallback("unshippable", words)`); so do the items of a submission the
+executor refuses, a closed client or a pool shut down (`on_fallback("refused", words)`). Turns do not exist across processes: an iteration that reaches a turn point fails
 with `ProcessBoundEffect` (see `xcs.runtime.shipping`).
 """
 from __future__ import annotations
@@ -257,7 +257,7 @@ def _remote(remote, shipment, it, fallback, on_fallback):
                     rest = (item,)
                     pulling = False
                     if on_fallback is not None:
-                        on_fallback(str(error))
+                        on_fallback("unshippable", str(error))
                     break
                 index += 1
                 item = None
@@ -271,7 +271,7 @@ def _remote(remote, shipment, it, fallback, on_fallback):
                     rest = tuple(item for item, _ in batch[len(futures):]) + (rest or ())
                     pulling = False
                     if on_fallback is not None:
-                        on_fallback(f"{remote.name} refused the work ({error!r})")
+                        on_fallback("refused", f"{remote.name} refused the work ({error!r})")
                 in_flight.extend(futures)
                 batch = futures = None
             if not ready:
