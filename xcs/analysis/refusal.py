@@ -53,6 +53,10 @@ TEMPLATES = {
     "commit:output-order": "its output would come before what the in-order statement at line {name} prints",
     "commit:hoist-in-try": "the work inside this `try` stays in order: more work of the iteration follows it",
     "internal": "XCS could not transform this loop ({name}); it runs as written",
+    # Notices, not refusals: the loop runs in parallel on threads instead of the chosen executor.
+    "remote:process-bound": "the work touches {name}: it belongs to this process, another process would use its own copy",
+    "remote:unshippable": "{name}",
+    "remote:executor": "{name}",
 }
 
 # kind -> what the user can change, in one sentence (same placeholders as TEMPLATES).
@@ -116,6 +120,11 @@ HINTS = {
                            "function that the `try` calls",
     "internal": "this is a bug in XCS: please report it with the function; `@xcs.jit(parallel=False)` "
                 "or `XCS_DISABLE=1` silences it",
+    "remote:process-bound": "pass the work plain values (not a lock, file, socket or client holding one), keep "
+                            "counters and shared changes in the loop body, or keep executor='threads'",
+    "remote:unshippable": "use module-level functions and plain data (cloudpickle must serialise them), create the "
+                          "object inside the work, or keep executor='threads'",
+    "remote:executor": "fix what is named, or keep executor='threads'",
 }
 
 # Which refusal's hint a report shows: the first of the lowest rank. Causes that keep work in

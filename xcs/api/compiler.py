@@ -55,11 +55,13 @@ _lock = threading.RLock()
 _cache: "weakref.WeakKeyDictionary[types.CodeType, dict]" = weakref.WeakKeyDictionary()
 
 
-def compile_function(func, policy="auto", max_workers=None, arguments: dict | None = None) -> Compiled:
+def compile_function(func, policy="auto", max_workers=None, arguments: dict | None = None,
+                     executor=None) -> Compiled:
     """The cached `Compiled` for `func` with these options (built on first request, with
-    the arguments of the call that asked, if given: see `environment`)."""
+    the arguments of the call that asked, if given: see `environment`). `executor` (None:
+    the process-wide setting at each loop start) is where the loops' map parts run."""
     code = func.__code__
-    key = (policy, max_workers)
+    key = (policy, max_workers) if executor is None else (policy, max_workers, executor)
     with _lock:
         per_code = _cache.setdefault(code, {})
         if key in per_code:
@@ -70,6 +72,8 @@ def compile_function(func, policy="auto", max_workers=None, arguments: dict | No
         log.debug("xcs: %s left as written: %r", code.co_qualname, error)
         compiled = Compiled(None, [LoopReport(code.co_qualname, code.co_filename, code.co_firstlineno,
                                               "sequential", [f"XCS could not transform this function ({error!r})"])])
+    for runner in compiled.runners:
+        runner.executor = executor
     with _lock:
         return _cache.setdefault(code, {}).setdefault(key, compiled)
 

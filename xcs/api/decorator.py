@@ -20,13 +20,16 @@ POLICIES = ("auto", True, False)
 _NO_FUNCTION = object()   # `@xcs.jit(...)` with options: the function comes in the next call
 
 
-def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None):
+def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, executor=None):
     """Parallelize the I/O-bound loops of `fn`.
 
     Use as `@xcs.jit` or `@xcs.jit(parallel=..., max_workers=...)`. `parallel="auto"` lets
     evidence decide (known blocking calls, else a probe of the first iteration); `True`
     asserts the loops are worth running in parallel (the safety analysis still applies);
-    `False` never parallelizes. `max_workers` bounds the threads of each loop. Returns a
+    `False` never parallelizes. `max_workers` bounds the threads of each loop (the
+    iterations in flight). `executor` is where the map parts run: "threads", "processes", a
+    `dask.distributed.Client` or a `concurrent.futures.Executor` (None: `xcs.configure`'s,
+    see docs/executors.md). Returns a
     function with the same name, docstring, signature and behaviour. With `XCS_DISABLE=1`
     it returns `fn` itself.
     """
@@ -34,17 +37,20 @@ def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None):
         raise ValueError(f"parallel must be 'auto', True or False, not {parallel!r}")
     if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
         raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
+    if executor is not None:
+        config.check_executor(executor)
     if fn is _NO_FUNCTION:
-        return functools.partial(jit, parallel=parallel, max_workers=max_workers)
+        return functools.partial(jit, parallel=parallel, max_workers=max_workers, executor=executor)
     if fn is None:
         raise TypeError("xcs.jit(None): expected a function to decorate; write `@xcs.jit` above a def, "
                         "or `xcs.jit(fn)` / `xcs.jit(parallel=..., max_workers=...)(fn)`")
     if config.is_disabled():
         return fn
     if isinstance(fn, (staticmethod, classmethod)):
-        return type(fn)(jit(fn.__func__, parallel=parallel, max_workers=max_workers))
+        return type(fn)(jit(fn.__func__, parallel=parallel, max_workers=max_workers, executor=executor))
     if isinstance(fn, functools.partial):
-        return functools.partial(jit(fn.func, parallel=parallel, max_workers=max_workers), *fn.args, **fn.keywords)
+        return functools.partial(jit(fn.func, parallel=parallel, max_workers=max_workers, executor=executor),
+                                 *fn.args, **fn.keywords)
     if not isinstance(fn, types.FunctionType):
         raise TypeError(f"xcs.jit expects a Python function, got {type(fn).__name__}")
     if fn.__code__.co_flags & SUSPENDABLE:
@@ -53,19 +59,19 @@ def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None):
         function = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
         function.__kwdefaults__ = fn.__kwdefaults__
     else:
-        first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers)
+        first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers, executor=executor)
         function = trampoline.make(fn, first_call)
     functools.update_wrapper(function, fn)
     function.__xcs_original__ = fn
-    function.__xcs_options__ = (parallel, max_workers)
+    function.__xcs_options__ = (parallel, max_workers, executor)
     return function
 
 
-def _first_call(holder, args, kwargs, *, policy, max_workers):
+def _first_call(holder, args, kwargs, *, policy, max_workers, executor=None):
     """Compile on the first call (seeing its arguments, so `self.method` calls can be
     analysed); returns the function, now running the chosen code."""
     function, original = holder.function, holder.original
-    compiled = compiler.compile_function(original, policy, max_workers, _bound(original, args, kwargs))
+    compiled = compiler.compile_function(original, policy, max_workers, _bound(original, args, kwargs), executor)
     code = compiled.variant or original.__code__
     if compiled.variant is not None:
         compiled.listeners.append(lambda: _restore(function, original))
@@ -96,11 +102,13 @@ def explain(fn) -> list:
     reasons, with a hint of what to change for loops the analysis refused. `str(report)` is a
     readable line; the returned list prints one report a line."""
     original = getattr(fn, "__xcs_original__", None)
-    options = getattr(fn, "__xcs_options__", ("auto", None))
+    options = getattr(fn, "__xcs_options__", ("auto", None, None))
     target = original or getattr(fn, "__func__", fn)
     if isinstance(target, functools.partial):
         target = target.func
     target = getattr(target, "__xcs_original__", target)
     if not isinstance(target, types.FunctionType):
         raise TypeError(f"xcs.explain expects a Python function, got {type(fn).__name__}")
-    return Reports(compiler.compile_function(target, *options).reports)
+    policy, max_workers, *executor = options
+    return Reports(compiler.compile_function(target, policy, max_workers,
+                                             executor=executor[0] if executor else None).reports)

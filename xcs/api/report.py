@@ -55,6 +55,13 @@ class LoopReport:
         """Why the latest run of a parallel-capable loop stayed in order, if it had to."""
         return getattr(self.runner, "inline_reason", None) if self.runner is not None else None
 
+    def executor_notice(self) -> str | None:
+        """Why the latest parallel run used threads rather than the chosen executor, with a hint."""
+        notice = getattr(self.runner, "executor_notice", None) if self.runner is not None else None
+        if notice is None or self.current_status() != "parallel":
+            return None
+        return f"on threads, not the chosen executor: {notice.words()} — hint: {notice.hint()}"
+
     def evidence(self) -> str | None:
         inline = self.inline_reason()
         if inline is not None and self.status != "sequential":
@@ -102,6 +109,9 @@ class LoopReport:
                          "parallel if it spent most of its time blocked]")
         if status != "sequential" and self.in_order:
             parts.append("; in order: " + ", ".join(self.in_order))
+        notice = self.executor_notice()
+        if notice:
+            parts.append(f" [{notice}]")
         return "".join(parts)
 
 

@@ -23,6 +23,12 @@ next pull (a lazy view of the iterable's source, as in the `chunks` recipe; a pi
 generator only opened when it started): from the first such item the loop runs inline, each
 item pulled only after the previous iteration is done.
 
+Where a parallel run's map parts go is the `executor` option (the jit's, else
+`xcs.config.settings().executor`): the thread pool (`ordered_map`), or another executor
+(`xcs.runtime.executors.remote_map`) once `xcs.evidence.remote.shipping_refusal` finds
+nothing that keeps the map part in this process; otherwise threads, and `executor_notice`
+(a `Refusal`) says why, for `explain`.
+
 A loop over a tqdm progress bar (`tqdm(xs)`, `enumerate(tqdm(xs))`, `zip(tqdm(xs), ys)`)
 is run, checked and decided on the bar's own iterable, and its results are delivered
 through the bar's `__iter__`, which counts and closes it as the plain loop would (see
@@ -35,6 +41,8 @@ import logging
 import sys
 import threading
 
+from xcs.analysis.refusal import Refusal
+from xcs.config import settings
 from xcs.evidence import registry
 from xcs.evidence.decision import Decision, from_probe, from_static
 from xcs.evidence.names import type_name
@@ -42,7 +50,10 @@ from xcs.evidence.probe import Probe
 from xcs.evidence.site import LoopSite
 from xcs.evidence.static import scan_body
 from xcs.runtime import is_worker_thread, ordered_map, run_inline
+from xcs.evidence.remote import shipping_refusal
+from xcs.runtime.executors import executor_for, remote_map
 from xcs.runtime.progress import find_bar
+from xcs.runtime.shipping import in_shipped_work
 
 log = logging.getLogger("xcs")
 
@@ -59,7 +70,7 @@ class LoopRunner:
     """
 
     __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "precheck", "item_check",
-                 "iterable_check", "inline_reason", "_lock", "_static")
+                 "iterable_check", "inline_reason", "_lock", "_static", "executor", "executor_notice")
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
                  precheck=None, item_check=None, iterable_check=None):
@@ -73,6 +84,8 @@ class LoopRunner:
         self.item_check = item_check
         self.iterable_check = iterable_check
         self.inline_reason: str | None = None   # why the latest call ran in order, if it had to
+        self.executor = None           # the `executor` option of the jit, None: `settings().executor`
+        self.executor_notice = None    # a Refusal: why the latest parallel run used threads instead
         self._lock = threading.Lock()
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
@@ -143,7 +156,7 @@ class LoopRunner:
         flight have been delivered — each item is then pulled only when the one before it is done."""
         checks = [check for check in (self.item_check, views) if check is not None]
         if not checks:
-            yield from ordered_map(body, items, args, max_workers=self.max_workers)
+            yield from self._ordered(body, items, args)
             return
         items = iter(items)
         unsafe = []
@@ -157,9 +170,31 @@ class LoopRunner:
                     return
                 yield item
 
-        yield from ordered_map(body, while_safe(), args, max_workers=self.max_workers)
+        yield from self._ordered(body, while_safe(), args)
         if unsafe:
             yield from run_inline(body, itertools.chain(unsafe, items), args)
+
+    def _ordered(self, body, items, args):
+        """`ordered_map` on the thread pool, or `remote_map` on the executor chosen (see
+        `xcs.evidence.remote` for when a loop stays on threads, and `executor_notice`)."""
+        option = self.executor if self.executor is not None else settings().executor
+        if option == "threads" or in_shipped_work():
+            self.executor_notice = None
+            return ordered_map(body, items, args, max_workers=self.max_workers)
+        remote = executor_for(option, self.max_workers or settings().max_workers)
+        notice, shipment = shipping_refusal(remote, body, args)
+        self.executor_notice = notice
+        if notice is not None:
+            return ordered_map(body, items, args, max_workers=self.max_workers)
+
+        def on_threads(rest):
+            return ordered_map(body, rest, args, max_workers=self.max_workers)
+
+        def from_now_on_threads(why, reason):
+            kind = "remote:unshippable" if why == "unshippable" else "remote:executor"
+            self.executor_notice = Refusal(kind, None, f"from one item on: {reason}")
+
+        return remote_map(remote, shipment, items, on_threads, from_now_on_threads)
 
     def _undecided(self, it, body, args, views=None):
         """First call(s): decide from the first item's type, the body's code, else a probe.

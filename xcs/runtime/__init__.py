@@ -8,6 +8,10 @@ protocol, and `is_worker_thread()` tells whether the current thread is one of XC
 tells whether the current thread runs an iteration without the turn, and `Abandoned` is
 what a body waiting for a turn that never comes is unwound with.
 
+`executors.remote_map` is `ordered_map`'s twin for map parts shipped to other processes
+(`executor="processes"`, a Dask client, a `concurrent.futures.Executor`): `shipping`
+serialises them and runs them in the worker, `processes` is the "processes" pool.
+
 May import the layers below it (analysis, transform) and the foundation modules; in practice
 it needs only `xcs.config`.
 """
