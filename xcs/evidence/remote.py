@@ -34,6 +34,7 @@ import subprocess
 import threading
 import types
 
+from xcs import pyversion
 from xcs.analysis.refusal import Refusal
 from xcs.evidence import registry
 from xcs.evidence.names import qualified_name, type_name
@@ -55,7 +56,7 @@ TURN_FUNCTIONS = {
                          "copystat"}),
 }
 _WRITE_MODE = frozenset("wax+")
-_SIMPLE_LOADS = frozenset({"LOAD_CONST", "LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_SMALL_INT"})
+_SIMPLE_LOADS = frozenset({"LOAD_CONST", "LOAD_GLOBAL"}) | pyversion.LOCAL_READS | pyversion.DEREF_LOADS
 
 
 @functools.lru_cache(maxsize=1)
@@ -187,7 +188,7 @@ def _writes_global(instructions, n) -> bool:
         return False
     if following[0] in ("STORE_ATTR", "DELETE_ATTR"):
         return True
-    if following[0] in ("LOAD_ATTR", "LOAD_METHOD") and instructions[n + 1].argval in MUTATORS:
+    if following[0] in pyversion.ATTR_LOADS and instructions[n + 1].argval in MUTATORS:
         return True
     if len(following) >= 2 and following[0] in _SIMPLE_LOADS and following[1] in ("STORE_SUBSCR", "DELETE_SUBSCR"):
         return True
@@ -200,7 +201,7 @@ def _turn_effect(instructions, n, value) -> str | None:
     if not isinstance(value, types.ModuleType) or value.__name__ not in TURN_FUNCTIONS:
         return None
     following = instructions[n + 1] if n + 1 < len(instructions) else None
-    if following is not None and following.opname in ("LOAD_ATTR", "LOAD_METHOD") and \
+    if following is not None and following.opname in pyversion.ATTR_LOADS and \
             following.argval in TURN_FUNCTIONS[value.__name__]:
         return f"`{value.__name__}.{following.argval}()`"
     return None
