@@ -99,7 +99,7 @@ class LoopAnalysis:
         guards = tuple((kind, name, chain, obj) for (kind, name, chain), obj in sorted(self.guards.items(), key=lambda g: g[0])
                        if (kind == "local" and name in inputs) or (kind == "deref" and name in closure) or kind == "global")
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
-                         closure=closure, map_writes=map_writes, guards=guards,
+                         closure=closure, map_writes=map_writes, guards=guards, watched=self._watched(inputs),
                          item_calls=self._item_calls(statements),
                          input_calls=self._input_calls(statements, inputs),
                          iterable_uses=self._iterable_uses(), changed_globals=self._changed_globals(),
@@ -1514,6 +1514,15 @@ class LoopAnalysis:
         return self._callee_reads_reason(events, self.kinds)
 
     # ----------------------------------------------------------------- inputs
+    def _watched(self, inputs) -> tuple:
+        """Locals bound before the loop that only the in-order part changes (`dst[k] = v`): the
+        analysis took each for an object of its own, distinct from the inputs the work reads;
+        a loop-start check compares their identities (`f(d, d)`)."""
+        at_loop = getattr(self, "_at_loop", frozenset())   # set by `_inputs`
+        names = {name for kind, name, _, _ in self.mutated if kind == "local"}
+        return tuple(sorted(n for n in names if n not in inputs and n not in self.body_writes
+                            and n not in self.cellvars and n in at_loop))
+
     def _inputs(self, statements):
         fast, closure = set(), set()
         for st in statements:
@@ -1537,6 +1546,7 @@ class LoopAnalysis:
         defined = self._per_function("defined",
                                      lambda: definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs])))
         at_loop = defined.get(self.loop.iter_insert, frozenset())
+        self._at_loop = at_loop
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
 

@@ -72,7 +72,7 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
         if i in inserts:
             out.append(item)
             lp, layout, body_code, closure, _ = plans[inserts[i]]
-            out += _runner_call(runners[lp.for_iter], body_code, closure, lp.inputs, item.location)
+            out += _runner_call(runners[lp.for_iter], body_code, closure, lp.inputs, item.location, lp.watched)
             i += 1
             continue
         if i in plans:
@@ -125,12 +125,15 @@ def _outer_try(facts, lp):
     return tb.target if tb is not None else None
 
 
-def _runner_call(runner, body_code, closure, inputs, loc) -> list:
+def _runner_call(runner, body_code, closure, inputs, loc, watched=()) -> list:
+    """`runner(iterator, body, inputs)`, with `watched` (the values of locals only the in-order
+    part changes, for the loop-start aliasing check) as a fourth argument when there are any."""
     out = pyversion.push_callable_below_top(runner, loc)
     out += pyversion.make_function(body_code, closure, loc)
-    out += [Instr("LOAD_FAST", name, location=loc) for name in inputs]
-    out.append(Instr("BUILD_TUPLE", len(inputs), location=loc))
-    out += pyversion.call(3, loc)
+    for names in (inputs, watched) if watched else (inputs,):
+        out += [Instr("LOAD_FAST", name, location=loc) for name in names]
+        out.append(Instr("BUILD_TUPLE", len(names), location=loc))
+    out += pyversion.call(4 if watched else 3, loc)
     return out
 
 
