@@ -433,6 +433,16 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
             return f"{where} calls `{target.describe()}()`"
         if reads_own_exception(obj, e.index, handlers):
             continue
+        if obj is builtins.getattr and len(e.args) >= 2 and shared.value(e.args[0]) and not library:
+            held = e.args[0]
+            try:
+                held_obj = env.lookup(held.kind, held.name, held.chain) if held.kind in ("global", "deref") or \
+                    (held.kind == "local" and held.name in env.arguments) else UNKNOWN
+            except Exception:  # noqa: BLE001
+                held_obj = UNKNOWN
+            found = getattr_effects(held_obj, constant_name(items, e.args[1]), env_for, depth, seen)
+            if found:
+                return f"{where}: {found}"
         bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
         if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args:
             args_shared = shared.value(e.args[0])
@@ -507,6 +517,55 @@ def attribute_effects(obj, attr: str, env_for, depth: int = SCAN_DEPTH, seen: se
 
 
 _MISSING = object()
+
+
+def constant_name(items, value) -> str | None:
+    """The `str` a simulated value is when it is a constant (`getattr(h, "x")`), else None."""
+    item = items[value.start] if value is not None and value.kind == "const" and value.start >= 0 else None
+    arg = getattr(item, "arg", None) if getattr(item, "name", None) == "LOAD_CONST" else None
+    return arg if isinstance(arg, str) else None
+
+
+_CHANGING_CONTAINERS = (list, dict, set, bytearray)
+
+
+def getattr_effects(obj, name: str | None, env_for, depth: int = SCAN_DEPTH, seen: set | None = None) -> str | None:
+    """What `getattr(obj, name)` — and a call of what it returns — may do that other
+    iterations would see, for an `obj` they see too; `name` is None when it is computed
+    (`getattr(h, "on_" + kind)(value)`), `obj` is UNKNOWN when the analysis cannot name it.
+
+    A constant name is an attribute read (`attribute_effects`). A computed name may reach any
+    method, property or `__getattr__` of the object's class: each is scanned, with every
+    parameter taken as shared; a method with an effect makes the call ordered. Dunder methods
+    other than `__getattr__`/`__getattribute__` are not counted (a computed name naming
+    `__init__` is not a dispatch). Library classes keep their own state (the README's
+    assumptions), but a built-in container's methods change it."""
+    if obj is None or isinstance(obj, (types.ModuleType, type)):
+        return None
+    if name is not None:
+        return attribute_effects(obj, name, env_for, depth, seen) if obj is not UNKNOWN else None
+    if obj is UNKNOWN:
+        return "`getattr()` with a computed name, on an object XCS cannot see, may reach any of its methods"
+    cls = type(obj)
+    if isinstance(obj, _CHANGING_CONTAINERS):
+        return f"`getattr()` with a computed name on a `{cls.__name__}` may reach a method that changes it"
+    for klass in getattr(cls, "__mro__", (cls,)):
+        if klass is object:
+            continue
+        for attr, value in list(vars(klass).items()):
+            if attr.startswith("__") and attr.endswith("__") and attr not in ("__getattr__", "__getattribute__"):
+                continue
+            fn = value.fget if isinstance(value, property) else \
+                value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+            if not isinstance(fn, types.FunctionType) or is_library_file(fn.__code__.co_filename):
+                continue
+            names = fn.__code__.co_varnames
+            bound_self = {names[0]: obj} if names and fn.__code__.co_argcount and \
+                not isinstance(value, (staticmethod, classmethod)) else {}
+            found = ordered_effects_in(fn, binding(env_for, fn, bound_self), depth - 1, seen)
+            if found:
+                return f"`getattr()` with a computed name may reach `{cls.__qualname__}.{attr}`: {found}"
+    return None
 
 
 def _attribute_reads(items, env, env_for, depth, seen) -> str | None:

@@ -661,6 +661,11 @@ class LoopAnalysis:
             if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING and \
                     any(self._may_be_shared(a) for a in e.args):
                 return Refusal("commit:outer-call", line, callee.describe())
+            if obj is getattr and len(e.args) >= 2 and self._may_be_shared(e.args[0]):
+                found = effects.getattr_effects(self._held(e.args[0]), effects.constant_name(self.items, e.args[1]),
+                                                self._env_for)
+                if found:
+                    return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
             bound = self._is_bound_method(callee)
             if obj in (setattr, delattr) and e.args:
                 args_shared = self._may_be_shared(e.args[0])
@@ -804,6 +809,18 @@ class LoopAnalysis:
         if callee.kind in ("global", "deref") or (callee.kind == "local" and callee.name in self._imported):
             return not isinstance(self._resolve_root(callee), types.ModuleType)
         return True
+
+    def _held(self, value):
+        """The object an argument expression names (a global, a closure variable, an outer
+        local through the first call's arguments), or `effects.UNKNOWN`."""
+        if value.kind == "local" and (value.name not in self.env.arguments or self._is_body_local(value.name)):
+            return effects.UNKNOWN
+        if value.kind not in ("local", "global", "deref"):
+            return effects.UNKNOWN
+        try:
+            return self.env.lookup(value.kind, value.name, value.chain)
+        except Exception:  # noqa: BLE001
+            return effects.UNKNOWN
 
     def _resolve_root(self, value):
         if value.kind in ("local", "deref") and value.name in self._imported and \
