@@ -97,10 +97,6 @@ def test_bound_append_alias():
     same(alias_append, items)
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
-                   reason="3.11 (comprehensions are functions of their own there): "
-                          "bound-method alias: in the body's list comprehension `append(fetch(y))` runs in the "
-                          'map part of the comprehension loop and of the outer loop -> out in completion order')
 def test_bound_append_alias_in_list_comprehension():
     same(alias_append_in_comprehension, lambda: ([[0, 1], [2, 3], [4, 5], [6, 7]],))
 

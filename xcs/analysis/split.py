@@ -647,6 +647,9 @@ class LoopAnalysis:
         if e.op != "call":
             return None
         callee = e.target
+        found = self._made_function_effects(e)
+        if found:
+            return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
         obj = self._resolve(callee)
         root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
         if isinstance(root, types.ModuleType) and callee.chain:
@@ -716,6 +719,38 @@ class LoopAnalysis:
             if self._is_target(callee) and method in effects.MUTATORS:
                 return Refusal("commit:outer-call", line, callee.describe())
         return None
+
+    def _made_function_effects(self, e: Event) -> str | None:
+        """What a function made in the statement does when it is called or handed to a call
+        (3.11's comprehension functions, `map(lambda y: append(y), ys)`, a generator
+        expression given to `sum`): its code is scanned like a callee's, its free variables
+        unknown (they are this function's cells, filled at run time), so calls through them
+        count as unresolved."""
+        if e.target is None:
+            return None
+        ends = [a.start for a in e.args if a.start >= 0] + [e.index]
+        values = [(e.target, min(ends))] + [(a, e.index) for a in e.args]
+        for value, stop in values:
+            if value.kind != "fresh" or value.start < 0:
+                continue
+            for i in range(value.start, stop):
+                ins = self.items[i]
+                if not (isinstance(ins, Instr) and ins.name == "LOAD_CONST" and isinstance(ins.arg, types.CodeType)):
+                    continue
+                code = ins.arg
+                key = ("made", code)
+                found = self._per_function(key, lambda code=code: self._scan_made(code))
+                if found:
+                    return found
+        return None
+
+    def _scan_made(self, code) -> str | None:
+        cells = tuple(types.CellType() for _ in code.co_freevars)
+        try:
+            func = types.FunctionType(code, self.env.globals, code.co_name, None, cells)
+        except Exception:  # noqa: BLE001 - not a function we can rebuild: unknown
+            return f"{code.co_name} could not be read"
+        return effects.ordered_effects_in(func, self._env_for)
 
     def _reads_own_exception(self, obj, index: int) -> bool:
         """`sys.exc_info()` & co. inside an `except` block that the loop body itself opens: on

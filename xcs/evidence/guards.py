@@ -82,6 +82,17 @@ def precheck(lp):
                 found = call_verdict(value, None, verdicts)
                 if found:
                     return found
+        for k, name in enumerate(lp.closure):
+            # A function held in a cell (3.11: `append = out.append` used in a comprehension,
+            # whose code sees it as a free variable): checked like one among the inputs.
+            try:
+                value = body.__closure__[k].cell_contents
+            except (ValueError, IndexError, TypeError):
+                continue
+            if callable(value) and not isinstance(value, (type, types.ModuleType)):
+                found = call_verdict(value, None, verdicts)
+                if found:
+                    return found
         for name, chain in lp.input_calls:
             try:
                 receiver = follow_chain(args[index[name]], chain[:-1])
