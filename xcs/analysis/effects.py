@@ -72,6 +72,14 @@ FILESYSTEM_CHANGING = frozenset(
     + [f"shutil.{name}" for name in _SHUTIL_CHANGES]
     + [f"{cls}.{name}" for cls in ("pathlib.Path", "pathlib._local.Path") for name in _PATH_CHANGES])
 
+# Methods of `pathlib.Path` that change or read the file system, by name alone: the receiver is
+# often a path computed in the loop (`path = DOWNLOADS / name`), whose type the analysis does
+# not know. Names other common types also use are left out (`str.replace`, `dict.open`-likes).
+PATH_CHANGING_METHODS = frozenset({"write_text", "write_bytes", "touch", "unlink", "mkdir", "rmdir", "rename",
+                                   "symlink_to", "hardlink_to", "chmod", "lchmod"})
+PATH_READING_METHODS = frozenset({"exists", "is_file", "is_dir", "is_symlink", "stat", "lstat", "read_text",
+                                  "read_bytes", "iterdir", "glob", "rglob", "samefile"})
+
 # Module-level functions whose effects are ordered or that read shared ordered state.
 ORDERED_QUALNAMES = frozenset({
     "builtins.print", "builtins.input", "builtins.next", "builtins.breakpoint",
@@ -885,6 +893,9 @@ def shared_reads(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None
         if e.op != "call" or e.target is None:
             continue
         target = e.target
+        if target.chain and target.chain[-1] in PATH_READING_METHODS:
+            reads.add(Read("fs"))   # `path.exists()` on a path of any origin
+            continue
         try:
             if target.kind in ("global", "deref") or (target.kind == "local" and target.name in env.arguments):
                 root = env.lookup(target.kind, target.name)

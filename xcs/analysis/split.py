@@ -550,7 +550,8 @@ class LoopAnalysis:
             name = effects.qualified_name_or_empty(obj) if obj is not None else self._module_path(e.target)
             method = e.target.chain[-1] if e.target is not None and e.target.chain else None
             if name in effects.SYNCHRONIZING or name in effects.FILESYSTEM_CHANGING or \
-                    method in ("write", "writelines") or self._opens_for_writing(e, obj):
+                    method in ("write", "writelines") or method in effects.PATH_CHANGING_METHODS or \
+                    self._opens_for_writing(e, obj):
                 return Refusal("after-sync", self.raw[k].line, e.target.describe())
         return None
 
@@ -703,7 +704,7 @@ class LoopAnalysis:
             if callee.chain and isinstance(self._resolve_root(callee), types.ModuleType):
                 return None
         method = callee.chain[-1] if callee.chain else None
-        if method in effects.ORDERED_METHODS:
+        if method in effects.ORDERED_METHODS or method in effects.PATH_CHANGING_METHODS:
             return Refusal("commit:ordered", line, callee.describe())
         if callee.kind in ("global", "deref") and callee.chain:
             root = self._resolve_root(callee)
@@ -1081,8 +1082,10 @@ class LoopAnalysis:
             line = self.items[e.index].lineno
             obj = self._resolve(e.target)
             name = effects.qualified_name_or_empty(obj) if obj is not None else ""
-            if fs_changed and name and (name in effects.FILESYSTEM_READING or
-                                        knowledge._lookup(effects.FILESYSTEM_READING, name)):
+            method = e.target.chain[-1] if e.target.chain else None
+            if fs_changed and ((name and (name in effects.FILESYSTEM_READING or
+                                          knowledge._lookup(effects.FILESYSTEM_READING, name)))
+                               or method in effects.PATH_READING_METHODS):
                 return Refusal("commit-read", line, f"the file system, through {e.target.describe()}()")
             if isinstance(obj, types.MethodType):
                 obj = obj.__func__
