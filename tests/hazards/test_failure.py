@@ -181,8 +181,6 @@ def user_frames(error):
             if f.filename == __file__]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "traceback duplicates the loop's frame: the loop line (`r = fetch(i, bad)` in collect) appears twice, once for the variant's frame that re-raises at the loop and once for the loop-body code object (named `collect`) whose traceback from the worker is spliced in"))
 def test_traceback_shows_user_frames_once():
     make_args = lambda: (ITEMS, [], {3})  # noqa: E731
     expected = user_frames(caught(collect, *make_args()))
@@ -193,8 +191,6 @@ def test_traceback_shows_user_frames_once():
         assert user_frames(caught(jitted, *make_args())) == expected
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "traceback duplicates the loop's frame: `out.append(check(i, r, bad))` in partly appears twice, once for the variant's frame and once for the loop-body code object that ran the hoisted `check(...)` on the worker"))
 def test_traceback_of_hoisted_check_shows_user_frames_once():
     make_args = lambda: (ITEMS, [], 4)  # noqa: E731
     expected = user_frames(caught(partly, *make_args()))

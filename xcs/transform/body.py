@@ -162,8 +162,13 @@ class BodyBuilder:
         out += self.stage(self.layout.NO_STAGE)
         out += self.result_tuple()
         # The catch-all: keep the exception and everything assigned so far, return them.
-        failure = [caught, Instr("PUSH_EXC_INFO", location=loc), Instr("STORE_FAST", ERROR, location=loc),
-                   Instr("POP_EXCEPT", location=loc)]
+        # Its traceback starts at this frame; the compiled loop re-raises it in the user's
+        # frame at the failing statement, so this frame's entry is dropped (`e.__traceback__ =
+        # e.__traceback__.tb_next`): the loop's line shows once, as in sequential code.
+        failure = [caught, Instr("PUSH_EXC_INFO", location=loc), Instr("COPY", 1, location=loc),
+                   pyversion.load_attr("__traceback__", loc), pyversion.load_attr("tb_next", loc),
+                   Instr("COPY", 2, location=loc), Instr("STORE_ATTR", "__traceback__", location=loc),
+                   Instr("STORE_FAST", ERROR, location=loc), Instr("POP_EXCEPT", location=loc)]
         failure += self.fill_unset()
         failure += self.result_tuple()
         for k, label in trampolines:
