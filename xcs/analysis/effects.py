@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from xcs import pyversion
 from xcs.analysis import knowledge
+from xcs.analysis.receiver import NO_RECEIVER, call_receiver, follow_chain, for_binding
 from xcs.sourcepaths import is_library_file
 
 # Methods that change the object they are called on, or consume from it in order.
@@ -153,19 +154,6 @@ class Environment:
         else:
             raise LookupError(name)
         return follow_chain(obj, chain)
-
-
-def follow_chain(obj, chain: tuple):
-    """`obj.a.b...` read without running user code (`inspect.getattr_static`; modules by
-    `getattr`), or raise LookupError."""
-    for attr in chain:
-        try:
-            obj = inspect.getattr_static(obj, attr) if not isinstance(obj, types.ModuleType) else getattr(obj, attr)
-        except AttributeError:
-            raise LookupError(attr) from None
-        if isinstance(obj, (staticmethod, classmethod)):
-            obj = obj.__func__
-    return obj
 
 
 def qualified_name(obj) -> str:
@@ -451,7 +439,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
             found = getattr_effects(held_obj, constant_name(items, e.args[1]), env_for, depth, seen)
             if found:
                 return f"{where}: {found}"
-        bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
+        bound_to_shared = call_receiver(target, root) is not NO_RECEIVER
         if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args:
             args_shared = shared.value(e.args[0])
         else:
@@ -475,12 +463,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
             if found:
                 return found
         if isinstance(obj, types.FunctionType):
-            receiver = None
-            if target.chain and not isinstance(root, (types.ModuleType, type)):
-                try:
-                    receiver = env.lookup(target.kind, target.name, target.chain[:-1])
-                except Exception:  # noqa: BLE001
-                    receiver = ...
+            receiver = for_binding(call_receiver(target, root))
 
             def resolve(value):
                 obj_ = UNKNOWN
@@ -492,6 +475,11 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
                 return shared.value(value), obj_
 
             arguments, params = bind_call(obj, e.args, call_keywords(items, e.index), resolve, receiver)
+            if receiver is not None and obj.__code__.co_argcount and \
+                    (not shared.value(receiver_of(target)) or (library and target.kind == "global")):
+                # `self` is as shared as the object it is bound to; a library's objects reached
+                # through its own globals (`Logger.manager`) are its own state.
+                params = params - {obj.__code__.co_varnames[0]}
             found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params, outputs)
             if found:
                 return found
@@ -912,7 +900,7 @@ def shared_reads(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None
             continue
         inner = shared_reads(obj, env_for, depth - 1, seen)
         # The inner function's parameters are this one's arguments at the call.
-        bound = bool(target.chain) and not isinstance(root, (types.ModuleType, type))
+        bound = call_receiver(target, root) is not NO_RECEIVER
         passed = ([receiver_of(target)] if bound else []) + list(e.args)
         for r in inner:
             if r.kind != "param":

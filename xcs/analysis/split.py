@@ -16,7 +16,7 @@ from dataclasses import replace
 from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
-from xcs.analysis import effects, knowledge
+from xcs.analysis import effects, knowledge, receiver
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
@@ -838,13 +838,22 @@ class LoopAnalysis:
 
     def _is_bound_method(self, callee) -> bool:
         """True for a callee read as an attribute of an object (`self.fetch`), False for a
-        plain function and for a module's function (`json.loads`, also with `import json`
-        inside the function): a module is no receiver its function could change."""
-        if not callee.chain:
-            return False
+        plain function, a module's function (`json.loads`, also with `import json` inside the
+        function) and a function read from a class: `receiver.call_receiver`'s rule."""
+        return self._receiver(callee) is not receiver.NO_RECEIVER
+
+    def _receiver(self, callee):
+        """`receiver.call_receiver` for a callee of this function: its root resolved through
+        the globals, closure, modules imported inside the function, or the first call's
+        arguments (an outer local the loop does not assign)."""
+        if callee is None or not callee.chain:
+            return receiver.NO_RECEIVER
         if callee.kind in ("global", "deref") or (callee.kind == "local" and callee.name in self._imported):
-            return not isinstance(self._resolve_root(callee), types.ModuleType)
-        return True
+            root = self._resolve_root(callee)
+            return receiver.call_receiver(callee, receiver.UNRESOLVED if root is None else root)
+        if callee.kind == "local" and callee.name in self.env.arguments and not self._is_body_local(callee.name):
+            return receiver.call_receiver(callee, self.env.arguments[callee.name])
+        return receiver.call_receiver(callee)
 
     def _held(self, value):
         """The object an argument expression names (a global, a closure variable, an outer
@@ -872,15 +881,7 @@ class LoopAnalysis:
         its parameters bound to the arguments the analysis can name and marked shared where
         they receive objects other iterations see."""
         callee = e.target
-        root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
-        receiver = None
-        if callee.chain and not isinstance(root, (types.ModuleType, type)):
-            try:
-                receiver = self.env.lookup(callee.kind, callee.name, callee.chain[:-1])
-            except Exception:  # noqa: BLE001
-                receiver = ...
-            if isinstance(receiver, (types.ModuleType, type)):
-                receiver = None
+        bound = receiver.for_binding(self._receiver(callee))
 
         def resolve(value):
             obj = effects.UNKNOWN
@@ -897,8 +898,8 @@ class LoopAnalysis:
             return self._may_be_shared(value), obj
 
         arguments, shared = effects.bind_call(func, e.args, effects.call_keywords(self.items, e.index), resolve,
-                                              receiver)
-        if receiver is not None and not self._may_be_shared(effects.receiver_of(callee)):
+                                              bound)
+        if bound is not None and not self._may_be_shared(effects.receiver_of(callee)):
             shared = shared - {func.__code__.co_varnames[0]} if func.__code__.co_argcount else shared
         outputs: list = []
         found = effects.ordered_effects_in(func, effects.binding(self._env_for, func, arguments), shared_params=shared,
@@ -907,15 +908,10 @@ class LoopAnalysis:
 
     def _callee_env_for(self, callee, func):
         """`_env_for`, with the callee's `self` bound when it is a method of a known object."""
-        if not callee.chain or not func.__code__.co_argcount or callee.kind not in ("local", "global", "deref"):
+        obj = receiver.for_binding(self._receiver(callee))
+        if obj is None or obj is ... or not func.__code__.co_argcount:
             return self._env_for
-        try:
-            receiver = self.env.lookup(callee.kind, callee.name, callee.chain[:-1])
-        except Exception:  # noqa: BLE001
-            return self._env_for
-        if isinstance(receiver, (type, types.ModuleType)):
-            return self._env_for
-        return effects.binding(self._env_for, func, {func.__code__.co_varnames[0]: receiver})
+        return effects.binding(self._env_for, func, {func.__code__.co_varnames[0]: obj})
 
     def _env_for(self, func) -> effects.Environment:
         closure = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
@@ -1110,7 +1106,7 @@ class LoopAnalysis:
     def _conflict(self, reads, e: Event, fs_changed: bool, commit_names, commit_fast) -> str | None:
         """What of `reads` (a callee's, for the call event `e`) the in-order part changes, or None."""
         # A method called through its class (`Cls.method(x)`) has no receiver among the arguments.
-        bound = self._is_bound_method(e.target) and not isinstance(self._resolve_root(e.target), type)
+        bound = self._is_bound_method(e.target)
         passed = ([effects.receiver_of(e.target)] if bound else []) + list(e.args)
         for r in reads:
             if r.kind == "any":
