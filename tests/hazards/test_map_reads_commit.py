@@ -585,3 +585,102 @@ def test_benign_path_reads_without_writes_stay_parallel():
     for name in set(NAMES):
         (DOWNLOADS / name).write_text(name.upper())
     assert_parallel_and_same(read_existing, NAMES)
+
+
+# --- a helper that writes files, then work that reads them ---------------------------------
+
+def save(path, text):
+    with open(path, "w") as f:   # inside a helper: the loop body shows only `save(...)`
+        f.write(text)
+
+
+def read_back(i, path):
+    slow(i, STEP)
+    with open(path) as f:
+        return f.read()
+
+
+def save_then_read(names):
+    out = []
+    for i, name in enumerate(names):
+        path = os.path.join(str(DOWNLOADS), name)
+        save(path, f"{i}:{name}")
+        out.append(read_back(i, path))   # must not run before this iteration's save()
+    return out
+
+
+def test_work_after_a_helper_that_writes_files_waits_for_it():
+    same(save_then_read, lambda: (NAMES,), setup=reset_downloads)
+
+
+def archive(path, text, made):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:   # a class given a write mode: a file-system change
+        z.writestr("entry", text)
+    made.append(path)                      # a shared list: this call runs in order
+
+
+def unpack(i, path):
+    import zipfile
+
+    slow(i, STEP)
+    with zipfile.ZipFile(path) as z:
+        return z.read("entry").decode()
+
+
+def archive_then_unpack(names):
+    out, made = [], []
+    for i, name in enumerate(names):
+        path = os.path.join(str(DOWNLOADS), name + ".zip")
+        archive(path, f"{i}:{name}", made)
+        out.append(unpack(i, path))   # must not run before this iteration's archive()
+    return out, len(made)
+
+
+def test_work_after_a_helper_that_writes_an_archive_waits_for_it():
+    same(archive_then_unpack, lambda: (NAMES,), setup=reset_downloads)
+
+
+def archive_then_open(names):
+    import zipfile
+
+    out, made = [], []
+    for i, name in enumerate(names):
+        path = os.path.join(str(DOWNLOADS), name + ".zip")
+        archive(path, f"{i}:{name}", made)
+        with zipfile.ZipFile(path) as z:   # its manager must not be made before archive() ran
+            out.append(z.read("entry").decode())
+    return out, len(made)
+
+
+def test_with_manager_after_a_helper_that_writes_an_archive_waits_for_it():
+    same(archive_then_open, lambda: (NAMES,), setup=reset_downloads)
+
+
+class Archiver:
+    def __init__(self):
+        self.count = 0
+
+    def archive(self, path, text):
+        import zipfile
+
+        with zipfile.ZipFile(path, "w") as z:   # a class given a write mode: a file-system change
+            z.writestr("entry", text)
+
+
+def archive_with_method_then_open(archiver, names):
+    import zipfile
+
+    out = []
+    for i, name in enumerate(names):
+        path = os.path.join(str(DOWNLOADS), name + ".zip")
+        archiver.archive(path, f"{slow(i, STEP)}:{name}")   # in order: the loop changes `archiver`
+        with zipfile.ZipFile(path) as z:   # its manager must not be made before archive() ran
+            out.append(z.read("entry").decode())
+        archiver.count += 1
+    return out
+
+
+def test_with_manager_after_a_method_that_writes_an_archive_waits_for_it():
+    same(archive_with_method_then_open, lambda: (Archiver(), NAMES), setup=reset_downloads)

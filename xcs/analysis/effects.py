@@ -296,7 +296,8 @@ SCAN_DEPTH = 6
 
 
 def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None,
-                       shared_params: frozenset | None = None, outputs: list | None = None) -> str | None:
+                       shared_params: frozenset | None = None, outputs: list | None = None,
+                       changes: list | None = None) -> str | None:
     """Scan a Python function's bytecode (and the functions it calls, `depth` levels) for
     effects whose order is visible: print/logging calls, writes, global stores, mutating
     method calls on globals or on parameters that receive shared objects
@@ -314,6 +315,11 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
     `print` to the standard streams, `sys.stdout.write`, logging records — is not an effect:
     a description of each is appended to `outputs` instead (the caller keeps such a call
     after any in-order output of the iteration).
+
+    With `changes` (a list), each call seen that changes the file system or synchronises
+    with other threads (`os.mkdir`, `open(p, "w")`, `ZipFile(f, "w")`, `path.write_text`,
+    `event.set()`) — library code's too — is described there, whether or not it is an
+    effect: the caller keeps the work after such a statement after it.
 
     Returns a description of the first one found, or None.
     """
@@ -343,6 +349,18 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         events = simulate(items, 0, len(items), 0, handler_depths(items))
     except Exception:  # noqa: BLE001 - an unreadable callee: assume the worst
         return f"{code.co_name} could not be read"
+    wrapped = getattr(func, "__wrapped__", None)
+    if isinstance(wrapped, types.FunctionType) and wrapped is not func and not wrapped.__code__.co_flags & 0x2A0:
+        # A decorated function (`functools.wraps`, `@xcs.jit`'s trampoline): the wrapper runs
+        # it. (A `@contextmanager` generator runs when its block is entered: the caller's
+        # `with` looks at it.)
+        found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs, changes=changes)
+        if found:
+            return found
+    if changes is not None:
+        changes.extend(f"{code.co_name} (line {getattr(items[e.index], 'lineno', '?')}): {found}"
+                       for e in events if e.op == "call" and
+                       (found := filesystem_change(e, items, _resolved_or_none(env, e.target))))
     if _has_mutable_defaults(func):
         shared_params = None
     for item in () if library else items:
@@ -459,7 +477,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         wrapped = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
         if isinstance(wrapped, types.FunctionType):
             # A decorated function (`@contextmanager`, `functools.wraps`): the wrapper runs it.
-            found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs)
+            found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs, changes=changes)
             if found:
                 return found
         if isinstance(obj, types.FunctionType):
@@ -480,9 +498,49 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
                 # `self` is as shared as the object it is bound to; a library's objects reached
                 # through its own globals (`Logger.manager`) are its own state.
                 params = params - {obj.__code__.co_varnames[0]}
-            found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params, outputs)
+            found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params, outputs,
+                                       changes)
             if found:
                 return found
+    return None
+
+
+def _resolved_or_none(env, target):
+    if target is None or target.kind not in ("global", "deref") and \
+            not (target.kind == "local" and target.name in env.arguments):
+        return None
+    try:
+        return env.lookup(target.kind, target.name, target.chain)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def is_write_mode(text) -> bool:
+    """True for a file mode that creates or changes a file: "w", "ab", "x", "r+", "w:gz"."""
+    if not isinstance(text, str) or not text:
+        return False
+    mode = text.split(":", 1)[0]
+    return 0 < len(mode) <= 4 and set(mode) <= set("rwxabt+") and bool(set(mode) & set("wax+"))
+
+
+def filesystem_change(e, items, obj) -> str | None:
+    """A description when the call event `e` (of `obj`, if resolved) changes the file system
+    or synchronises with other threads, else None: a known function (`os.mkdir`,
+    `shutil.copy`, `event.set`), a pathlib writing method by name (`path.write_text`), or an
+    opener — `open`, a `.open` method, a class — given a constant write mode
+    (`ZipFile(f, "w")`, `tarfile.open(p, mode="w:gz")`)."""
+    target = e.target
+    method = target.chain[-1] if target is not None and target.chain else None
+    name = qualified_name_or_empty(obj) if obj is not None else ""
+    if name in FILESYSTEM_CHANGING or name in SYNCHRONIZING or method in PATH_CHANGING_METHODS:
+        return f"`{target.describe()}()` changes the file system or synchronises"
+    named_open = method == "open" or name in ("builtins.open", "io.open", "_io.open") or \
+        (target is not None and not target.chain and target.name == "open")
+    for a in e.args if named_open or isinstance(obj, type) else ():
+        mode = constant_name(items, a)
+        # A class handed a bare "a" or "x" is more often given a name than a mode.
+        if is_write_mode(mode) and (named_open or mode[0] == "w" or set(mode) & set("b+:")):
+            return f"`{target.describe()}()` opens a file for writing"
     return None
 
 

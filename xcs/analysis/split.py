@@ -60,6 +60,7 @@ class LoopAnalysis:
         self.cellvars = set(code.co_cellvars)
         self.guards: dict = {}   # (kind, name, chain) -> the object it resolved to
         self._output_events: set = set()   # calls whose only effect is output the runtime captures
+        self._changing_events: set = set()   # calls of functions that change the file system or synchronise
         self.replaces_iterated_values = False
 
     # ----------------------------------------------------------------- entry point
@@ -546,12 +547,14 @@ class LoopAnalysis:
         for e in self.events[k]:
             if e.op != "call":
                 continue
+            if e.index in self._changing_events:
+                return Refusal("after-sync", self.raw[k].line, e.target.describe())
             obj = self._resolve(e.target)
             name = effects.qualified_name_or_empty(obj) if obj is not None else self._module_path(e.target)
             method = e.target.chain[-1] if e.target is not None and e.target.chain else None
-            if name in effects.SYNCHRONIZING or name in effects.FILESYSTEM_CHANGING or \
-                    method in ("write", "writelines") or method in effects.PATH_CHANGING_METHODS or \
-                    self._opens_for_writing(e, obj):
+            if method in ("write", "writelines") or self._opens_for_writing(e, obj) or \
+                    effects.filesystem_change(e, self.items, obj) is not None or \
+                    (obj is None and (name in effects.SYNCHRONIZING or name in effects.FILESYSTEM_CHANGING)):
                 return Refusal("after-sync", self.raw[k].line, e.target.describe())
         return None
 
@@ -695,9 +698,11 @@ class LoopAnalysis:
                 key = ("effects", obj, callee.kind, callee.name, callee.chain,
                        tuple((a.kind, a.name, a.chain, self._may_be_shared(a)) for a in e.args),
                        effects.call_keywords(self.items, e.index))
-                found, outputs = self._per_function(key, lambda: self._callee_effects(e, obj))
+                found, outputs, changes = self._per_function(key, lambda: self._callee_effects(e, obj))
                 if not found and outputs:
                     self._output_events.add(e.index)   # captured on a worker, replayed in order
+                if changes:
+                    self._changing_events.add(e.index)   # the work after it must wait for it
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                 return None   # read: it changes nothing other iterations see
@@ -902,9 +907,10 @@ class LoopAnalysis:
         if bound is not None and not self._may_be_shared(effects.receiver_of(callee)):
             shared = shared - {func.__code__.co_varnames[0]} if func.__code__.co_argcount else shared
         outputs: list = []
+        changes: list = []
         found = effects.ordered_effects_in(func, effects.binding(self._env_for, func, arguments), shared_params=shared,
-                                           outputs=outputs)
-        return found, tuple(outputs)
+                                           outputs=outputs, changes=changes)
+        return found, tuple(outputs), tuple(changes)
 
     def _callee_env_for(self, callee, func):
         """`_env_for`, with the callee's `self` bound when it is a method of a known object."""
