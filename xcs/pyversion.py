@@ -139,6 +139,11 @@ def subscript_const(index: int, location) -> list:
     return [Instr("LOAD_CONST", index, location=location), Instr("BINARY_SUBSCR", location=location)]
 
 
+def load_attr(name: str, location) -> Instr:
+    """`LOAD_ATTR name` (3.12+ pack a load-method flag with the name)."""
+    return Instr("LOAD_ATTR", (False, name) if PY >= (3, 12) else name, location=location)
+
+
 def is_method_load(instr) -> bool:
     """True when `instr` loads a bound method as a (method, self) pair for a call."""
     if instr.name == "LOAD_METHOD":  # 3.11

@@ -97,10 +97,6 @@ def test_bound_append_alias():
     same(alias_append, items)
 
 
-@pytest.mark.xfail(sys.version_info < (3, 12), strict=True,
-                   reason="3.11 (comprehensions are functions of their own there): "
-                          "bound-method alias: in the body's list comprehension `append(fetch(y))` runs in the "
-                          'map part of the comprehension loop and of the outer loop -> out in completion order')
 def test_bound_append_alias_in_list_comprehension():
     same(alias_append_in_comprehension, lambda: ([[0, 1], [2, 3], [4, 5], [6, 7]],))
 
@@ -280,11 +276,8 @@ def test_callee_closure_rebinds_nonlocal():
     same(nonlocal_rebinding, items)
 
 
-@pytest.mark.xfail(strict=True,
-                   reason="dynamic dispatch: `getattr(h, 'on_' + kind)(value)` hoisted into the map part; the "
-                          'method reached through getattr is not resolved, and on_even/on_odd append to '
-                          'h.events on workers')
 def test_getattr_dispatch_to_methods_with_effects():
+    # A computed name may reach on_even/on_odd, which change h: the call runs in order.
     same(dispatch_by_name, lambda: (Handler(), list(ITEMS)))
 
 
@@ -375,10 +368,8 @@ def test_property_with_effect_in_callee():
     same(property_with_effect_in_callee, lambda: (Meter(), list(ITEMS)))
 
 
-@pytest.mark.xfail(strict=True,
-                   reason='__getattr__: `lookup(rec, x)` hoisted into the map part; getattr(rec, name) runs '
-                          'Recorder.__getattr__, which appends to rec.asked, unseen -> reversed')
 def test_dunder_getattr_with_effect():
+    # getattr(rec, <computed>) in a callee reaches Recorder.__getattr__, which appends: in order.
     same(getattr_hook_with_effect, lambda: (Recorder(), list(ITEMS)))
 
 
@@ -1315,6 +1306,31 @@ def test_benign_fresh_dict_stays_parallel():
 
 def test_benign_append_io_stays_parallel():
     assert_parallel_and_same(benign_append_io)
+
+
+class Settings:
+    """Data attributes and a pure method: a computed getattr on it reaches nothing that changes."""
+
+    def __init__(self):
+        self.scale_even, self.scale_odd = 2, 3
+
+    def describe(self, x):
+        return f"setting {x}"
+
+
+SETTINGS = Settings()
+
+
+def benign_getattr_computed_name(xs):
+    out = []
+    for x in xs:
+        value = io(x)
+        out.append(value * getattr(SETTINGS, "scale_" + ("even" if value % 2 == 0 else "odd")))
+    return out
+
+
+def test_benign_getattr_with_computed_name_on_pure_class_stays_parallel():
+    assert_parallel_and_same(benign_getattr_computed_name)
 
 
 # ------------------------------------------------------------------ more spellings of the same effects

@@ -25,7 +25,7 @@ class Recorder:
     def __init__(self):
         self.bodies = []
 
-    def __call__(self, iterable, body, args):
+    def __call__(self, iterable, body, args, watched=()):
         self.bodies.append((body, args))
         return (body(item, *args) for item in iter(iterable))
 

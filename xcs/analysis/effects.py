@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from xcs import pyversion
 from xcs.analysis import knowledge
+from xcs.analysis.receiver import NO_RECEIVER, call_receiver, follow_chain, for_binding
 from xcs.sourcepaths import is_library_file
 
 # Methods that change the object they are called on, or consume from it in order.
@@ -71,6 +72,14 @@ FILESYSTEM_CHANGING = frozenset(
     [f"{module}.{name}" for module in ("os", "posix", "nt") for name in _OS_CHANGES]
     + [f"shutil.{name}" for name in _SHUTIL_CHANGES]
     + [f"{cls}.{name}" for cls in ("pathlib.Path", "pathlib._local.Path") for name in _PATH_CHANGES])
+
+# Methods of `pathlib.Path` that change or read the file system, by name alone: the receiver is
+# often a path computed in the loop (`path = DOWNLOADS / name`), whose type the analysis does
+# not know. Names other common types also use are left out (`str.replace`, `dict.open`-likes).
+PATH_CHANGING_METHODS = frozenset({"write_text", "write_bytes", "touch", "unlink", "mkdir", "rmdir", "rename",
+                                   "symlink_to", "hardlink_to", "chmod", "lchmod"})
+PATH_READING_METHODS = frozenset({"exists", "is_file", "is_dir", "is_symlink", "stat", "lstat", "read_text",
+                                  "read_bytes", "iterdir", "glob", "rglob", "samefile"})
 
 # Module-level functions whose effects are ordered or that read shared ordered state.
 ORDERED_QUALNAMES = frozenset({
@@ -145,19 +154,6 @@ class Environment:
         else:
             raise LookupError(name)
         return follow_chain(obj, chain)
-
-
-def follow_chain(obj, chain: tuple):
-    """`obj.a.b...` read without running user code (`inspect.getattr_static`; modules by
-    `getattr`), or raise LookupError."""
-    for attr in chain:
-        try:
-            obj = inspect.getattr_static(obj, attr) if not isinstance(obj, types.ModuleType) else getattr(obj, attr)
-        except AttributeError:
-            raise LookupError(attr) from None
-        if isinstance(obj, (staticmethod, classmethod)):
-            obj = obj.__func__
-    return obj
 
 
 def qualified_name(obj) -> str:
@@ -300,7 +296,8 @@ SCAN_DEPTH = 6
 
 
 def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None,
-                       shared_params: frozenset | None = None, outputs: list | None = None) -> str | None:
+                       shared_params: frozenset | None = None, outputs: list | None = None,
+                       changes: list | None = None) -> str | None:
     """Scan a Python function's bytecode (and the functions it calls, `depth` levels) for
     effects whose order is visible: print/logging calls, writes, global stores, mutating
     method calls on globals or on parameters that receive shared objects
@@ -318,6 +315,11 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
     `print` to the standard streams, `sys.stdout.write`, logging records — is not an effect:
     a description of each is appended to `outputs` instead (the caller keeps such a call
     after any in-order output of the iteration).
+
+    With `changes` (a list), each call seen that changes the file system or synchronises
+    with other threads (`os.mkdir`, `open(p, "w")`, `ZipFile(f, "w")`, `path.write_text`,
+    `event.set()`) — library code's too — is described there, whether or not it is an
+    effect: the caller keeps the work after such a statement after it.
 
     Returns a description of the first one found, or None.
     """
@@ -347,6 +349,18 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         events = simulate(items, 0, len(items), 0, handler_depths(items))
     except Exception:  # noqa: BLE001 - an unreadable callee: assume the worst
         return f"{code.co_name} could not be read"
+    wrapped = getattr(func, "__wrapped__", None)
+    if isinstance(wrapped, types.FunctionType) and wrapped is not func and not wrapped.__code__.co_flags & 0x2A0:
+        # A decorated function (`functools.wraps`, `@xcs.jit`'s trampoline): the wrapper runs
+        # it. (A `@contextmanager` generator runs when its block is entered: the caller's
+        # `with` looks at it.)
+        found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs, changes=changes)
+        if found:
+            return found
+    if changes is not None:
+        changes.extend(f"{code.co_name} (line {getattr(items[e.index], 'lineno', '?')}): {found}"
+                       for e in events if e.op == "call" and
+                       (found := filesystem_change(e, items, _resolved_or_none(env, e.target))))
     if _has_mutable_defaults(func):
         shared_params = None
     for item in () if library else items:
@@ -433,7 +447,17 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
             return f"{where} calls `{target.describe()}()`"
         if reads_own_exception(obj, e.index, handlers):
             continue
-        bound_to_shared = bool(target.chain) and not isinstance(root, types.ModuleType)
+        if obj is builtins.getattr and len(e.args) >= 2 and shared.value(e.args[0]) and not library:
+            held = e.args[0]
+            try:
+                held_obj = env.lookup(held.kind, held.name, held.chain) if held.kind in ("global", "deref") or \
+                    (held.kind == "local" and held.name in env.arguments) else UNKNOWN
+            except Exception:  # noqa: BLE001
+                held_obj = UNKNOWN
+            found = getattr_effects(held_obj, constant_name(items, e.args[1]), env_for, depth, seen)
+            if found:
+                return f"{where}: {found}"
+        bound_to_shared = call_receiver(target, root) is not NO_RECEIVER
         if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args:
             args_shared = shared.value(e.args[0])
         else:
@@ -453,16 +477,11 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         wrapped = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
         if isinstance(wrapped, types.FunctionType):
             # A decorated function (`@contextmanager`, `functools.wraps`): the wrapper runs it.
-            found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs)
+            found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs, changes=changes)
             if found:
                 return found
         if isinstance(obj, types.FunctionType):
-            receiver = None
-            if target.chain and not isinstance(root, (types.ModuleType, type)):
-                try:
-                    receiver = env.lookup(target.kind, target.name, target.chain[:-1])
-                except Exception:  # noqa: BLE001
-                    receiver = ...
+            receiver = for_binding(call_receiver(target, root))
 
             def resolve(value):
                 obj_ = UNKNOWN
@@ -474,9 +493,54 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
                 return shared.value(value), obj_
 
             arguments, params = bind_call(obj, e.args, call_keywords(items, e.index), resolve, receiver)
-            found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params, outputs)
+            if receiver is not None and obj.__code__.co_argcount and \
+                    (not shared.value(receiver_of(target)) or (library and target.kind == "global")):
+                # `self` is as shared as the object it is bound to; a library's objects reached
+                # through its own globals (`Logger.manager`) are its own state.
+                params = params - {obj.__code__.co_varnames[0]}
+            found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params, outputs,
+                                       changes)
             if found:
                 return found
+    return None
+
+
+def _resolved_or_none(env, target):
+    if target is None or target.kind not in ("global", "deref") and \
+            not (target.kind == "local" and target.name in env.arguments):
+        return None
+    try:
+        return env.lookup(target.kind, target.name, target.chain)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def is_write_mode(text) -> bool:
+    """True for a file mode that creates or changes a file: "w", "ab", "x", "r+", "w:gz"."""
+    if not isinstance(text, str) or not text:
+        return False
+    mode = text.split(":", 1)[0]
+    return 0 < len(mode) <= 4 and set(mode) <= set("rwxabt+") and bool(set(mode) & set("wax+"))
+
+
+def filesystem_change(e, items, obj) -> str | None:
+    """A description when the call event `e` (of `obj`, if resolved) changes the file system
+    or synchronises with other threads, else None: a known function (`os.mkdir`,
+    `shutil.copy`, `event.set`), a pathlib writing method by name (`path.write_text`), or an
+    opener — `open`, a `.open` method, a class — given a constant write mode
+    (`ZipFile(f, "w")`, `tarfile.open(p, mode="w:gz")`)."""
+    target = e.target
+    method = target.chain[-1] if target is not None and target.chain else None
+    name = qualified_name_or_empty(obj) if obj is not None else ""
+    if name in FILESYSTEM_CHANGING or name in SYNCHRONIZING or method in PATH_CHANGING_METHODS:
+        return f"`{target.describe()}()` changes the file system or synchronises"
+    named_open = method == "open" or name in ("builtins.open", "io.open", "_io.open") or \
+        (target is not None and not target.chain and target.name == "open")
+    for a in e.args if named_open or isinstance(obj, type) else ():
+        mode = constant_name(items, a)
+        # A class handed a bare "a" or "x" is more often given a name than a mode.
+        if is_write_mode(mode) and (named_open or mode[0] == "w" or set(mode) & set("b+:")):
+            return f"`{target.describe()}()` opens a file for writing"
     return None
 
 
@@ -507,6 +571,55 @@ def attribute_effects(obj, attr: str, env_for, depth: int = SCAN_DEPTH, seen: se
 
 
 _MISSING = object()
+
+
+def constant_name(items, value) -> str | None:
+    """The `str` a simulated value is when it is a constant (`getattr(h, "x")`), else None."""
+    item = items[value.start] if value is not None and value.kind == "const" and value.start >= 0 else None
+    arg = getattr(item, "arg", None) if getattr(item, "name", None) == "LOAD_CONST" else None
+    return arg if isinstance(arg, str) else None
+
+
+_CHANGING_CONTAINERS = (list, dict, set, bytearray)
+
+
+def getattr_effects(obj, name: str | None, env_for, depth: int = SCAN_DEPTH, seen: set | None = None) -> str | None:
+    """What `getattr(obj, name)` — and a call of what it returns — may do that other
+    iterations would see, for an `obj` they see too; `name` is None when it is computed
+    (`getattr(h, "on_" + kind)(value)`), `obj` is UNKNOWN when the analysis cannot name it.
+
+    A constant name is an attribute read (`attribute_effects`). A computed name may reach any
+    method, property or `__getattr__` of the object's class: each is scanned, with every
+    parameter taken as shared; a method with an effect makes the call ordered. Dunder methods
+    other than `__getattr__`/`__getattribute__` are not counted (a computed name naming
+    `__init__` is not a dispatch). Library classes keep their own state (the README's
+    assumptions), but a built-in container's methods change it."""
+    if obj is None or isinstance(obj, (types.ModuleType, type)):
+        return None
+    if name is not None:
+        return attribute_effects(obj, name, env_for, depth, seen) if obj is not UNKNOWN else None
+    if obj is UNKNOWN:
+        return "`getattr()` with a computed name, on an object XCS cannot see, may reach any of its methods"
+    cls = type(obj)
+    if isinstance(obj, _CHANGING_CONTAINERS):
+        return f"`getattr()` with a computed name on a `{cls.__name__}` may reach a method that changes it"
+    for klass in getattr(cls, "__mro__", (cls,)):
+        if klass is object:
+            continue
+        for attr, value in list(vars(klass).items()):
+            if attr.startswith("__") and attr.endswith("__") and attr not in ("__getattr__", "__getattribute__"):
+                continue
+            fn = value.fget if isinstance(value, property) else \
+                value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+            if not isinstance(fn, types.FunctionType) or is_library_file(fn.__code__.co_filename):
+                continue
+            names = fn.__code__.co_varnames
+            bound_self = {names[0]: obj} if names and fn.__code__.co_argcount and \
+                not isinstance(value, (staticmethod, classmethod)) else {}
+            found = ordered_effects_in(fn, binding(env_for, fn, bound_self), depth - 1, seen)
+            if found:
+                return f"`getattr()` with a computed name may reach `{cls.__qualname__}.{attr}`: {found}"
+    return None
 
 
 def _attribute_reads(items, env, env_for, depth, seen) -> str | None:
@@ -826,6 +939,9 @@ def shared_reads(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None
         if e.op != "call" or e.target is None:
             continue
         target = e.target
+        if target.chain and target.chain[-1] in PATH_READING_METHODS:
+            reads.add(Read("fs"))   # `path.exists()` on a path of any origin
+            continue
         try:
             if target.kind in ("global", "deref") or (target.kind == "local" and target.name in env.arguments):
                 root = env.lookup(target.kind, target.name)
@@ -842,7 +958,7 @@ def shared_reads(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None
             continue
         inner = shared_reads(obj, env_for, depth - 1, seen)
         # The inner function's parameters are this one's arguments at the call.
-        bound = bool(target.chain) and not isinstance(root, (types.ModuleType, type))
+        bound = call_receiver(target, root) is not NO_RECEIVER
         passed = ([receiver_of(target)] if bound else []) + list(e.args)
         for r in inner:
             if r.kind != "param":

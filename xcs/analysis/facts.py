@@ -67,6 +67,9 @@ class LoopFacts:
     # (kind, name, chain, object) the split relied on: the local input / global / closure
     # variable `name.chain` resolved to `object`; valid for a later run only while it still does.
     guards: tuple = ()
+    # Locals bound before the loop that only the in-order part changes: the runner hands their
+    # values to the loop-start check, which keeps the run in order when one is an input too.
+    watched: tuple[str, ...] = ()
     # (index path into the item, attribute chain) of calls the map part makes on the item
     # itself (`model.predict`): unknown until items arrive, checked per item type.
     item_calls: tuple = ()

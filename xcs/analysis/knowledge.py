@@ -96,6 +96,9 @@ THREAD_BOUND = frozenset({
     "sys.exc_info", "sys.exception", "traceback.print_exc", "traceback.format_exc",
     "traceback.print_exception", "traceback.format_exception", "traceback.print_stack",
     "traceback.extract_stack", "traceback.format_stack",
+    # A frame answers for the thread it runs on: on a worker, a callee's `f_back` chain is
+    # the pool's, not the loop function's (`inspect.currentframe()`, `inspect.stack()` call it).
+    "sys._getframe", "sys._getframemodulename",
     "decimal.getcontext", "decimal.setcontext", "decimal.localcontext", "_decimal.getcontext",
     "_decimal.setcontext", "_decimal.localcontext",
 })

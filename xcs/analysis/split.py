@@ -16,7 +16,7 @@ from dataclasses import replace
 from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
-from xcs.analysis import effects, knowledge
+from xcs.analysis import effects, knowledge, receiver
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
@@ -60,6 +60,7 @@ class LoopAnalysis:
         self.cellvars = set(code.co_cellvars)
         self.guards: dict = {}   # (kind, name, chain) -> the object it resolved to
         self._output_events: set = set()   # calls whose only effect is output the runtime captures
+        self._changing_events: set = set()   # calls of functions that change the file system or synchronise
         self.replaces_iterated_values = False
 
     # ----------------------------------------------------------------- entry point
@@ -99,7 +100,7 @@ class LoopAnalysis:
         guards = tuple((kind, name, chain, obj) for (kind, name, chain), obj in sorted(self.guards.items(), key=lambda g: g[0])
                        if (kind == "local" and name in inputs) or (kind == "deref" and name in closure) or kind == "global")
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
-                         closure=closure, map_writes=map_writes, guards=guards,
+                         closure=closure, map_writes=map_writes, guards=guards, watched=self._watched(inputs),
                          item_calls=self._item_calls(statements),
                          input_calls=self._input_calls(statements, inputs),
                          iterable_uses=self._iterable_uses(), changed_globals=self._changed_globals(),
@@ -546,11 +547,14 @@ class LoopAnalysis:
         for e in self.events[k]:
             if e.op != "call":
                 continue
+            if e.index in self._changing_events:
+                return Refusal("after-sync", self.raw[k].line, e.target.describe())
             obj = self._resolve(e.target)
             name = effects.qualified_name_or_empty(obj) if obj is not None else self._module_path(e.target)
             method = e.target.chain[-1] if e.target is not None and e.target.chain else None
-            if name in effects.SYNCHRONIZING or name in effects.FILESYSTEM_CHANGING or \
-                    method in ("write", "writelines") or self._opens_for_writing(e, obj):
+            if method in ("write", "writelines") or self._opens_for_writing(e, obj) or \
+                    effects.filesystem_change(e, self.items, obj) is not None or \
+                    (obj is None and (name in effects.SYNCHRONIZING or name in effects.FILESYSTEM_CHANGING)):
                 return Refusal("after-sync", self.raw[k].line, e.target.describe())
         return None
 
@@ -647,6 +651,9 @@ class LoopAnalysis:
         if e.op != "call":
             return None
         callee = e.target
+        found = self._made_function_effects(e)
+        if found:
+            return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
         obj = self._resolve(callee)
         root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
         if isinstance(root, types.ModuleType) and callee.chain:
@@ -661,6 +668,11 @@ class LoopAnalysis:
             if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING and \
                     any(self._may_be_shared(a) for a in e.args):
                 return Refusal("commit:outer-call", line, callee.describe())
+            if obj is getattr and len(e.args) >= 2 and self._may_be_shared(e.args[0]):
+                found = effects.getattr_effects(self._held(e.args[0]), effects.constant_name(self.items, e.args[1]),
+                                                self._env_for)
+                if found:
+                    return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
             bound = self._is_bound_method(callee)
             if obj in (setattr, delattr) and e.args:
                 args_shared = self._may_be_shared(e.args[0])
@@ -686,16 +698,18 @@ class LoopAnalysis:
                 key = ("effects", obj, callee.kind, callee.name, callee.chain,
                        tuple((a.kind, a.name, a.chain, self._may_be_shared(a)) for a in e.args),
                        effects.call_keywords(self.items, e.index))
-                found, outputs = self._per_function(key, lambda: self._callee_effects(e, obj))
+                found, outputs, changes = self._per_function(key, lambda: self._callee_effects(e, obj))
                 if not found and outputs:
                     self._output_events.add(e.index)   # captured on a worker, replayed in order
+                if changes:
+                    self._changing_events.add(e.index)   # the work after it must wait for it
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
                 return None   # read: it changes nothing other iterations see
             if callee.chain and isinstance(self._resolve_root(callee), types.ModuleType):
                 return None
         method = callee.chain[-1] if callee.chain else None
-        if method in effects.ORDERED_METHODS:
+        if method in effects.ORDERED_METHODS or method in effects.PATH_CHANGING_METHODS:
             return Refusal("commit:ordered", line, callee.describe())
         if callee.kind in ("global", "deref") and callee.chain:
             root = self._resolve_root(callee)
@@ -711,6 +725,38 @@ class LoopAnalysis:
             if self._is_target(callee) and method in effects.MUTATORS:
                 return Refusal("commit:outer-call", line, callee.describe())
         return None
+
+    def _made_function_effects(self, e: Event) -> str | None:
+        """What a function made in the statement does when it is called or handed to a call
+        (3.11's comprehension functions, `map(lambda y: append(y), ys)`, a generator
+        expression given to `sum`): its code is scanned like a callee's, its free variables
+        unknown (they are this function's cells, filled at run time), so calls through them
+        count as unresolved."""
+        if e.target is None:
+            return None
+        ends = [a.start for a in e.args if a.start >= 0] + [e.index]
+        values = [(e.target, min(ends))] + [(a, e.index) for a in e.args]
+        for value, stop in values:
+            if value.kind != "fresh" or value.start < 0:
+                continue
+            for i in range(value.start, stop):
+                ins = self.items[i]
+                if not (isinstance(ins, Instr) and ins.name == "LOAD_CONST" and isinstance(ins.arg, types.CodeType)):
+                    continue
+                code = ins.arg
+                key = ("made", code)
+                found = self._per_function(key, lambda code=code: self._scan_made(code))
+                if found:
+                    return found
+        return None
+
+    def _scan_made(self, code) -> str | None:
+        cells = tuple(types.CellType() for _ in code.co_freevars)
+        try:
+            func = types.FunctionType(code, self.env.globals, code.co_name, None, cells)
+        except Exception:  # noqa: BLE001 - not a function we can rebuild: unknown
+            return f"{code.co_name} could not be read"
+        return effects.ordered_effects_in(func, self._env_for)
 
     def _reads_own_exception(self, obj, index: int) -> bool:
         """`sys.exc_info()` & co. inside an `except` block that the loop body itself opens: on
@@ -797,13 +843,34 @@ class LoopAnalysis:
 
     def _is_bound_method(self, callee) -> bool:
         """True for a callee read as an attribute of an object (`self.fetch`), False for a
-        plain function and for a module's function (`json.loads`, also with `import json`
-        inside the function): a module is no receiver its function could change."""
-        if not callee.chain:
-            return False
+        plain function, a module's function (`json.loads`, also with `import json` inside the
+        function) and a function read from a class: `receiver.call_receiver`'s rule."""
+        return self._receiver(callee) is not receiver.NO_RECEIVER
+
+    def _receiver(self, callee):
+        """`receiver.call_receiver` for a callee of this function: its root resolved through
+        the globals, closure, modules imported inside the function, or the first call's
+        arguments (an outer local the loop does not assign)."""
+        if callee is None or not callee.chain:
+            return receiver.NO_RECEIVER
         if callee.kind in ("global", "deref") or (callee.kind == "local" and callee.name in self._imported):
-            return not isinstance(self._resolve_root(callee), types.ModuleType)
-        return True
+            root = self._resolve_root(callee)
+            return receiver.call_receiver(callee, receiver.UNRESOLVED if root is None else root)
+        if callee.kind == "local" and callee.name in self.env.arguments and not self._is_body_local(callee.name):
+            return receiver.call_receiver(callee, self.env.arguments[callee.name])
+        return receiver.call_receiver(callee)
+
+    def _held(self, value):
+        """The object an argument expression names (a global, a closure variable, an outer
+        local through the first call's arguments), or `effects.UNKNOWN`."""
+        if value.kind == "local" and (value.name not in self.env.arguments or self._is_body_local(value.name)):
+            return effects.UNKNOWN
+        if value.kind not in ("local", "global", "deref"):
+            return effects.UNKNOWN
+        try:
+            return self.env.lookup(value.kind, value.name, value.chain)
+        except Exception:  # noqa: BLE001
+            return effects.UNKNOWN
 
     def _resolve_root(self, value):
         if value.kind in ("local", "deref") and value.name in self._imported and \
@@ -819,15 +886,7 @@ class LoopAnalysis:
         its parameters bound to the arguments the analysis can name and marked shared where
         they receive objects other iterations see."""
         callee = e.target
-        root = self._resolve_root(callee) if callee.kind in ("global", "deref") else None
-        receiver = None
-        if callee.chain and not isinstance(root, (types.ModuleType, type)):
-            try:
-                receiver = self.env.lookup(callee.kind, callee.name, callee.chain[:-1])
-            except Exception:  # noqa: BLE001
-                receiver = ...
-            if isinstance(receiver, (types.ModuleType, type)):
-                receiver = None
+        bound = receiver.for_binding(self._receiver(callee))
 
         def resolve(value):
             obj = effects.UNKNOWN
@@ -844,25 +903,21 @@ class LoopAnalysis:
             return self._may_be_shared(value), obj
 
         arguments, shared = effects.bind_call(func, e.args, effects.call_keywords(self.items, e.index), resolve,
-                                              receiver)
-        if receiver is not None and not self._may_be_shared(effects.receiver_of(callee)):
+                                              bound)
+        if bound is not None and not self._may_be_shared(effects.receiver_of(callee)):
             shared = shared - {func.__code__.co_varnames[0]} if func.__code__.co_argcount else shared
         outputs: list = []
+        changes: list = []
         found = effects.ordered_effects_in(func, effects.binding(self._env_for, func, arguments), shared_params=shared,
-                                           outputs=outputs)
-        return found, tuple(outputs)
+                                           outputs=outputs, changes=changes)
+        return found, tuple(outputs), tuple(changes)
 
     def _callee_env_for(self, callee, func):
         """`_env_for`, with the callee's `self` bound when it is a method of a known object."""
-        if not callee.chain or not func.__code__.co_argcount or callee.kind not in ("local", "global", "deref"):
+        obj = receiver.for_binding(self._receiver(callee))
+        if obj is None or obj is ... or not func.__code__.co_argcount:
             return self._env_for
-        try:
-            receiver = self.env.lookup(callee.kind, callee.name, callee.chain[:-1])
-        except Exception:  # noqa: BLE001
-            return self._env_for
-        if isinstance(receiver, (type, types.ModuleType)):
-            return self._env_for
-        return effects.binding(self._env_for, func, {func.__code__.co_varnames[0]: receiver})
+        return effects.binding(self._env_for, func, {func.__code__.co_varnames[0]: obj})
 
     def _env_for(self, func) -> effects.Environment:
         closure = dict(zip(func.__code__.co_freevars, func.__closure__ or ()))
@@ -1029,8 +1084,10 @@ class LoopAnalysis:
             line = self.items[e.index].lineno
             obj = self._resolve(e.target)
             name = effects.qualified_name_or_empty(obj) if obj is not None else ""
-            if fs_changed and name and (name in effects.FILESYSTEM_READING or
-                                        knowledge._lookup(effects.FILESYSTEM_READING, name)):
+            method = e.target.chain[-1] if e.target.chain else None
+            if fs_changed and ((name and (name in effects.FILESYSTEM_READING or
+                                          knowledge._lookup(effects.FILESYSTEM_READING, name)))
+                               or method in effects.PATH_READING_METHODS):
                 return Refusal("commit-read", line, f"the file system, through {e.target.describe()}()")
             if isinstance(obj, types.MethodType):
                 obj = obj.__func__
@@ -1055,7 +1112,7 @@ class LoopAnalysis:
     def _conflict(self, reads, e: Event, fs_changed: bool, commit_names, commit_fast) -> str | None:
         """What of `reads` (a callee's, for the call event `e`) the in-order part changes, or None."""
         # A method called through its class (`Cls.method(x)`) has no receiver among the arguments.
-        bound = self._is_bound_method(e.target) and not isinstance(self._resolve_root(e.target), type)
+        bound = self._is_bound_method(e.target)
         passed = ([effects.receiver_of(e.target)] if bound else []) + list(e.args)
         for r in reads:
             if r.kind == "any":
@@ -1511,6 +1568,15 @@ class LoopAnalysis:
         return self._callee_reads_reason(events, self.kinds)
 
     # ----------------------------------------------------------------- inputs
+    def _watched(self, inputs) -> tuple:
+        """Locals bound before the loop that only the in-order part changes (`dst[k] = v`): the
+        analysis took each for an object of its own, distinct from the inputs the work reads;
+        a loop-start check compares their identities (`f(d, d)`)."""
+        at_loop = getattr(self, "_at_loop", frozenset())   # set by `_inputs`
+        names = {name for kind, name, _, _ in self.mutated if kind == "local"}
+        return tuple(sorted(n for n in names if n not in inputs and n not in self.body_writes
+                            and n not in self.cellvars and n in at_loop))
+
     def _inputs(self, statements):
         fast, closure = set(), set()
         for st in statements:
@@ -1534,6 +1600,7 @@ class LoopAnalysis:
         defined = self._per_function("defined",
                                      lambda: definitely_assigned(self.flow, entry, frozenset(code.co_varnames[:nargs])))
         at_loop = defined.get(self.loop.iter_insert, frozenset())
+        self._at_loop = at_loop
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
 

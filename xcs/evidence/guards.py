@@ -55,8 +55,8 @@ def precheck(lp):
     deep = watch([obj for *_, obj in lp.guards])
     verdicts: dict = {}
 
-    def check(body, args) -> str | None:
-        same = _same_object(lp.inputs, args)
+    def check(body, args, watched=()) -> str | None:
+        same = _same_object(lp.inputs, args, zip(lp.watched, watched))
         if same:
             return same
         for kind, k, name, chain, expected in checks:
@@ -82,6 +82,17 @@ def precheck(lp):
                 found = call_verdict(value, None, verdicts)
                 if found:
                     return found
+        for k, name in enumerate(lp.closure):
+            # A function held in a cell (3.11: `append = out.append` used in a comprehension,
+            # whose code sees it as a free variable): checked like one among the inputs.
+            try:
+                value = body.__closure__[k].cell_contents
+            except (ValueError, IndexError, TypeError):
+                continue
+            if callable(value) and not isinstance(value, (type, types.ModuleType)):
+                found = call_verdict(value, None, verdicts)
+                if found:
+                    return found
         for name, chain in lp.input_calls:
             try:
                 receiver = follow_chain(args[index[name]], chain[:-1])
@@ -99,18 +110,28 @@ def precheck(lp):
 _MUTABLE = (dict, list, set, bytearray)
 
 
-def _same_object(names, args) -> str | None:
-    """Words when two inputs the analysis took for two objects are one mutable object (`f(d, d)`):
+def _same_object(names, args, watched=()) -> str | None:
+    """Words when two inputs the analysis took for two objects are one mutable object (`f(d, d)`),
+    or an input is one of the `watched` (name, object) pairs — locals only the in-order part
+    changes (`read(src, i)` in the work, `dst[k] = v` in order, called with `src is dst`):
     what it proved about reading one and changing the other does not hold."""
     seen: dict = {}
     for name, value in zip(names, args):
-        if not isinstance(value, _MUTABLE) and not hasattr(value, "__dict__") or callable(value) or \
-                isinstance(value, type):
+        if not _aliasable(value):
             continue
         other = seen.setdefault(id(value), name)
         if other != name:
             return f"`{other}` and `{name}` are the same object, which the analysis took for two"
+    for name, value in watched:
+        other = seen.get(id(value)) if _aliasable(value) else None
+        if other is not None and other != name:
+            return f"`{other}` and `{name}` are the same object, which the analysis took for two"
     return None
+
+
+def _aliasable(value) -> bool:
+    return (isinstance(value, _MUTABLE) or hasattr(value, "__dict__")) and not callable(value) and \
+        not isinstance(value, type)
 
 
 def call_verdict(obj, receiver, verdicts: dict) -> str | None:

@@ -95,9 +95,10 @@ class LoopRunner:
     def __repr__(self) -> str:
         return f"<LoopRunner {self.site} policy={self.policy!r} decision={self.decision}>"
 
-    def __call__(self, iterable, body, args=()):
+    def __call__(self, iterable, body, args=(), watched=()):
         """An iterator of `body(item, *args)` result tuples for the items of `iterable`, in
-        order, with the runtime's failure protocol. Items are pulled lazily."""
+        order, with the runtime's failure protocol. Items are pulled lazily. `watched` are
+        objects only the loop's in-order part changes, for `precheck` to compare with `args`."""
         if self.policy is False or is_worker_thread():
             return run_inline(body, iterable, args)
         if sys.getprofile() is not None or sys.gettrace() is not None:
@@ -108,11 +109,11 @@ class LoopRunner:
         bar = _progress_bar(it)
         if bar is not None:
             # `for x in tqdm(xs)`: items come from the bar's iterable; the bar counts results.
-            return bar.through(self._run(bar.items, body, args))
-        return self._run(it, body, args)
+            return bar.through(self._run(bar.items, body, args, watched))
+        return self._run(it, body, args, watched)
 
-    def _run(self, it, body, args):
-        hazard = _checked(self.precheck, body, args)
+    def _run(self, it, body, args, watched=()):
+        hazard = _checked(self.precheck, body, args, watched)
         views = None
         if hazard is None:
             hazard = _checked(self.iterable_check, it, body)

@@ -20,6 +20,17 @@ ERROR = "__xcs_error"
 CO_OPTIMIZED, CO_NEWLOCALS, CO_NESTED = 0x1, 0x2, 0x10
 
 
+def drop_own_entry(error, stage, lines):
+    """`error`, its traceback's first entry — the loop body's own frame — dropped when the
+    user's frame, re-raising the failure of `stage`, will show the same line (`lines`:
+    `BodyBuilder.reraise_lines`): the loop's line then appears once, as in sequential code.
+    A failure on another line of a multi-line statement keeps both entries."""
+    tb = error.__traceback__
+    if tb is not None and (stage, tb.tb_lineno) in lines:
+        error.__traceback__ = tb.tb_next
+    return error
+
+
 class BodyBuilder:
     """Copies one loop's map statements out of the function's instructions."""
 
@@ -82,6 +93,21 @@ class BodyBuilder:
 
     def stage(self, number: int) -> list:
         return [Instr("LOAD_CONST", number, location=self.location), Instr("STORE_FAST", STAGE, location=self.location)]
+
+    def reraise_lines(self) -> tuple:
+        """((stage, line), ...): the line at which the compiled loop re-raises a failure of each
+        stage in the user's frame (`variant._commit_loop`: a map statement's first line, a
+        hoisted expression's own)."""
+        default = getattr(self.location, "lineno", None)
+        lines = []
+        for k, st in enumerate(self.loop.statements):
+            if st.kind == "map" and k in self.layout.stages:
+                first = next((item.lineno for item in self.items[st.start:st.stop]
+                              if isinstance(item, Instr) and item.lineno), None)
+                lines.append((self.layout.stages[k], first or default))
+            for h in st.hoists:
+                lines.append((self.layout.stages[h.temp], getattr(self.items[h.start], "lineno", None)))
+        return tuple(lines)
 
     def result_tuple(self) -> list:
         loc = self.location
@@ -162,8 +188,14 @@ class BodyBuilder:
         out += self.stage(self.layout.NO_STAGE)
         out += self.result_tuple()
         # The catch-all: keep the exception and everything assigned so far, return them.
-        failure = [caught, Instr("PUSH_EXC_INFO", location=loc), Instr("STORE_FAST", ERROR, location=loc),
-                   Instr("POP_EXCEPT", location=loc)]
+        # Its traceback starts at this frame; the compiled loop re-raises it in the user's
+        # frame at the failing statement, which then shows that line: this frame's entry is
+        # dropped when it names the same line (`drop_own_entry`).
+        failure = [caught, Instr("PUSH_EXC_INFO", location=loc),
+                   *pyversion.push_callable_below_top(drop_own_entry, loc),
+                   Instr("LOAD_FAST", STAGE, location=loc), Instr("LOAD_CONST", self.reraise_lines(), location=loc),
+                   *pyversion.call(3, loc),
+                   Instr("STORE_FAST", ERROR, location=loc), Instr("POP_EXCEPT", location=loc)]
         failure += self.fill_unset()
         failure += self.result_tuple()
         for k, label in trampolines:

@@ -71,7 +71,7 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
         if i in inserts:
             out.append(item)
             lp, layout, body_code, closure, _ = plans[inserts[i]]
-            out += _runner_call(runners[lp.for_iter], body_code, closure, lp.inputs, item.location)
+            out += _runner_call(runners[lp.for_iter], body_code, closure, lp.inputs, item.location, lp.watched)
             i += 1
             continue
         if i in plans:
@@ -81,8 +81,7 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             continue
         if i in exits:
             # The last iteration's results must not outlive the loop (weak references, `del`).
-            out += [Instr("LOAD_CONST", None, location=loc_of(items, i)),
-                    Instr("STORE_FAST", exits[i], location=loc_of(items, i))]
+            out += _forget(exits[i], loc_of(items, i))
         if constants and isinstance(item, Instr) and item.name == "LOAD_CONST" and item.arg in constants:
             item = Instr("LOAD_CONST", constants[item.arg], location=item.location)
         out.append(item)
@@ -116,12 +115,15 @@ def loc_of(items, i):
     return next((item.location for item in items[i:] if isinstance(item, Instr)), None)
 
 
-def _runner_call(runner, body_code, closure, inputs, loc) -> list:
+def _runner_call(runner, body_code, closure, inputs, loc, watched=()) -> list:
+    """`runner(iterator, body, inputs)`, with `watched` (the values of locals only the in-order
+    part changes, for the loop-start aliasing check) as a fourth argument when there are any."""
     out = pyversion.push_callable_below_top(runner, loc)
     out += pyversion.make_function(body_code, closure, loc)
-    out += [Instr("LOAD_FAST", name, location=loc) for name in inputs]
-    out.append(Instr("BUILD_TUPLE", len(inputs), location=loc))
-    out += pyversion.call(3, loc)
+    for names in (inputs, watched) if watched else (inputs,):
+        out += [Instr("LOAD_FAST", name, location=loc) for name in names]
+        out.append(Instr("BUILD_TUPLE", len(names), location=loc))
+    out += pyversion.call(4 if watched else 3, loc)
     return out
 
 
@@ -134,17 +136,25 @@ def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
            Instr("COPY", 1, location=loc)]
     ok = Label()
     out += pyversion.jump_if("NONE", ok, backward=False, location=loc)
-    out += [Instr("RAISE_VARARGS", 1, location=loc), ok, Instr("POP_TOP", location=loc)]
+    out += [*_forget(result, loc), Instr("RAISE_VARARGS", 1, location=loc), ok, Instr("POP_TOP", location=loc)]
     from xcs.analysis.flow import build_flow
 
     flow = build_flow(list(items))
     outer_tb = flow.try_begin_of.get(lp.for_iter)
     outer_target = outer_tb.target if outer_tb is not None else None
+    body_labels = {item for item in items[lp.for_iter:lp.exit] if isinstance(item, Label)}
+
+    def leaves_loop(i) -> bool:
+        """True when an exception raised at items[i] leaves the loop (no `try` of the body
+        catches it): the loop's result tuple is not read again."""
+        j = flow.next_instr(i)
+        tb = flow.try_begin_of.get(j) if j is not None else None
+        return tb is None or tb.target not in body_labels
     last_kind = None
     for k, st in enumerate(lp.statements):
         last_kind = st.kind
         if st.kind in ("commit", "end"):
-            out += _commit_statement(items, st, layout, result)
+            out += _commit_statement(items, st, layout, result, leaves_loop)
             continue
         # A map statement: keep labels and try markers that other code refers to.
         for i in range(st.start, st.stop):
@@ -157,7 +167,7 @@ def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
         deleted = {items[i].arg for i in _indices(st) if isinstance(items[i], Instr) and items[i].name == "DELETE_FAST"}
         for slot in layout.snapshots.get(k, ()):
             out += _restore(result, slot, slot.restores in deleted, sloc)
-        out += _raise_if_failed(result, layout.stages[k], sloc)
+        out += _raise_if_failed(result, layout.stages[k], sloc, leaves_loop(st.start))
         if k in layout.skip_flags:
             flag = layout.skip_flags[k]
             out += [Instr("LOAD_FAST", result, location=sloc), *pyversion.subscript_const(flag.index, sloc)]
@@ -190,18 +200,26 @@ def _restore(result: str, slot, may_delete: bool, loc) -> list:
     return out
 
 
-def _raise_if_failed(result: str, stage: int, loc) -> list:
-    """Raise the iteration's exception here if it happened at `stage` of the map part."""
+def _raise_if_failed(result: str, stage: int, loc, leaves_loop: bool = False) -> list:
+    """Raise the iteration's exception here if it happened at `stage` of the map part.
+    When nothing in the loop body catches it, the result tuple is unbound first: a
+    post-mortem debugger then sees the function's own locals, not XCS's."""
     go_on = Label()
     out = [Instr("LOAD_FAST", result, location=loc), *pyversion.subscript_const(Layout.STAGE, loc),
            Instr("LOAD_CONST", stage, location=loc), *pyversion.compare_equal(loc)]
     out += pyversion.jump_if("FALSE", go_on, backward=False, location=loc)
     out += [Instr("LOAD_FAST", result, location=loc), *pyversion.subscript_const(Layout.ERROR, loc),
-            Instr("RAISE_VARARGS", 1, location=loc), go_on]
+            *(_forget(result, loc) if leaves_loop else ()), Instr("RAISE_VARARGS", 1, location=loc), go_on]
     return out
 
 
-def _commit_statement(items, st, layout: Layout, result: str) -> list:
+def _forget(name: str, loc) -> list:
+    """Unbind the XCS temporary `name` (bound or not) without touching the stack."""
+    return [Instr("LOAD_CONST", None, location=loc), Instr("STORE_FAST", name, location=loc),
+            Instr("DELETE_FAST", name, location=loc)]
+
+
+def _commit_statement(items, st, layout: Layout, result: str, leaves_loop=lambda i: False) -> list:
     """The statement's own instructions, each hoisted argument replaced by its tuple slot.
 
     If computing a hoisted argument failed, its exception is raised where the argument
@@ -215,7 +233,7 @@ def _commit_statement(items, st, layout: Layout, result: str) -> list:
         if h is not None:
             slot = layout.hoists[h.temp]
             loc = items[i].location
-            out += _raise_if_failed(result, layout.stages[h.temp], loc)
+            out += _raise_if_failed(result, layout.stages[h.temp], loc, leaves_loop(h.start))
             out.append(Instr("LOAD_FAST", result, location=loc))
             out += pyversion.subscript_const(slot.index, loc)
             i = h.stop
