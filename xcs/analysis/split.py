@@ -16,7 +16,7 @@ from dataclasses import replace
 from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
-from xcs.analysis import effects, knowledge
+from xcs.analysis import effects, knowledge, speculation
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
@@ -96,6 +96,9 @@ class LoopAnalysis:
         if unbound:
             return LoopFacts(parallel=False, reasons=tuple(unbound), statements=tuple(statements), **common)
         map_writes = tuple(sorted({w for s in statements if s.kind == "map" for w in s.writes}))
+        exits = tuple(x for s in raw for x in s.exits)
+        speculative = dict(exits=exits, speculative_calls=self._speculative_calls(statements),
+                           iterable_made_here=self._iterable_made_here()) if exits else {}
         guards = tuple((kind, name, chain, obj) for (kind, name, chain), obj in sorted(self.guards.items(), key=lambda g: g[0])
                        if (kind == "local" and name in inputs) or (kind == "deref" and name in closure) or kind == "global")
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
@@ -103,7 +106,7 @@ class LoopAnalysis:
                          item_calls=self._item_calls(statements),
                          input_calls=self._input_calls(statements, inputs),
                          iterable_uses=self._iterable_uses(), changed_globals=self._changed_globals(),
-                         replaces_iterated_values=self.replaces_iterated_values, **common)
+                         replaces_iterated_values=self.replaces_iterated_values, **speculative, **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -951,6 +954,10 @@ class LoopAnalysis:
                 kinds.append("map"); reasons.append(None); continue
             if self._is_end(s):
                 kinds.append("end"); reasons.append(None); continue
+            if s.exits:
+                # It ends the loop: only the in-order part may decide that (docs/speculation.md).
+                kind, line = s.exits[0]
+                kinds.append("commit"); reasons.append(Refusal("commit:exit", line, kind)); continue
             reason = self._commit_reason(s, events)
             kinds.append("commit" if reason else "map")
             reasons.append(reason)
@@ -1264,9 +1271,9 @@ class LoopAnalysis:
             if kinds[k] == "commit" and not skipped:
                 hoists, hoist_count = self._hoists(s, events, hoist_count, notes)
             if kinds[k] == "commit":
-                skipped = skipped or s.skips or self._synchronizes(k) is not None
+                skipped = skipped or s.skips or bool(s.exits) or self._synchronizes(k) is not None
             out.append(Statement(s.start, s.stop, kinds[k], s.line, writes, s.skips, tuple(s.handlers),
-                                 hoists, why))
+                                 hoists, why, tuple(s.exits)))
         return self._last_stage_in_try(out, notes), notes
 
     def _last_stage_in_try(self, statements, notes):
@@ -1333,11 +1340,91 @@ class LoopAnalysis:
                 continue   # a nonlocal: functions the work calls may read it before the store
             for span in self._operand_spans(s, e):
                 self._hoist(s, span, taken, notes)
+        if s.exits:
+            # `if probe(m).ok: break`: the test that decides whether to leave runs in the map part.
+            for span in self._condition_spans(s):
+                self._hoist(s, span, taken, notes)
         taken.sort()
         for start, stop in taken:
             hoists.append(Hoist(start, stop, f"__xcs_h{count}"))
             count += 1
         return tuple(hoists), count
+
+    def _condition_spans(self, s) -> list:
+        """(start, stop) of the test of the statement's first conditional jump (`if c: break`)."""
+        for i in range(s.start, s.stop):
+            item = self.items[i]
+            if isinstance(item, Instr) and item.name in pyversion.CONDITIONAL_JUMPS:
+                depth = self.flow.depth.get(i)
+                if depth is None:
+                    return []
+                return list(self._slot_spans(s, depth - 1, depth, i).values())
+            if isinstance(item, Instr) and isinstance(item.arg, Label):
+                return []
+        return []
+
+    def _speculative_calls(self, statements) -> tuple:
+        """The calls the work of a speculative loop makes, followed into Python callees:
+        (described callee, line, object or None, positional count, keywords) of each call of
+        a trusted client (`requests.get`, an `@xcs.io` function) and of each callee the
+        analysis cannot name. Methods of the iteration's own objects (`r.json()`) are not
+        listed: the analysis already holds them to be the iteration's own."""
+        found: list = []
+        for k, st in enumerate(statements):
+            events = []
+            if k > 0 and st.kind == "map":
+                events += self.events[k]
+            for h in st.hoists:
+                events += simulate(self.items, h.start, h.stop, 0, {})
+            for e in events:
+                if e.op != "call":
+                    continue
+                line = self.items[e.index].lineno
+                keywords = effects.call_keywords(self.items, e.index)
+                target = e.target
+                if target is None:
+                    found.append(("<a computed callee>", line, None, len(e.args) - len(keywords), keywords))
+                    continue
+                if target.kind in ("call", "fresh", "const", "value", "self") or \
+                        (target.kind == "local" and self._is_body_local(target.name) and
+                         target.name not in self.aliases and target.name not in self._target_names()):
+                    continue
+                if target.kind == "local" and target.name in self._target_names():
+                    # A method of the loop's item: what it is is known only as items arrive.
+                    found.append((target.describe(), line, None, len(e.args) - len(keywords), keywords))
+                    continue
+                obj = self._resolve(target)
+                if obj is None:
+                    found.append((target.describe(), line, None, len(e.args) - len(keywords), keywords))
+                    continue
+                root = self._resolve_root(target) if target.kind in ("global", "deref") else \
+                    self._speculation_resolve(replace(target, chain=()))
+                found += speculation.external_calls(obj, target.describe(), line, e.args, keywords, self.env,
+                                                    self._env_for, self._speculation_resolve,
+                                                    speculation.receiver_of(root, target.chain))
+        return tuple(dict.fromkeys(found))
+
+    def _speculation_resolve(self, value):
+        """What a loop-level argument value is, for `effects.external_calls`."""
+        if value.kind in ("const", "fresh", "call", "value"):
+            return speculation.OWN
+        if value.kind == "local" and self._is_body_local(value.name) and value.name not in self.aliases:
+            return speculation.UNKNOWN if value.name in self._target_names() else speculation.OWN
+        obj = self._resolve(value) if value.kind != "local" or value.name in self.env.arguments else None
+        if obj is None and value.kind == "local" and not value.chain:
+            try:
+                obj = self.env.lookup("local", value.name)
+            except Exception:  # noqa: BLE001
+                obj = None
+        return speculation.UNKNOWN if obj is None else obj
+
+    def _iterable_made_here(self) -> bool:
+        """True when the iterable expression ends in a call (`enumerate(xs)`, `zip(a, b)`):
+        the object it makes is held by the loop alone."""
+        j = self.loop.iter_insert - 1
+        while j >= 0 and not isinstance(self.items[j], Instr):
+            j -= 1
+        return j >= 0 and self.items[j].name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
 
     def _hoist_output_order(self, s, start: int, stop: int) -> Refusal | None:
         """A hoisted expression whose callees print runs before the whole in-order part: only

@@ -14,7 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 
 from xcs import pyversion
-from xcs.evidence import guards
+from xcs.evidence import guards, speculation
 from xcs.analysis import analyze
 from xcs.evidence.environment import environment
 from xcs.api.report import LoopReport
@@ -54,17 +54,19 @@ _lock = threading.RLock()
 _cache: "weakref.WeakKeyDictionary[types.CodeType, dict]" = weakref.WeakKeyDictionary()
 
 
-def compile_function(func, policy="auto", max_workers=None, arguments: dict | None = None) -> Compiled:
+def compile_function(func, policy="auto", max_workers=None, arguments: dict | None = None,
+                     speculate: bool = False) -> Compiled:
     """The cached `Compiled` for `func` with these options (built on first request, with
-    the arguments of the call that asked, if given: see `environment`)."""
+    the arguments of the call that asked, if given: see `environment`). `speculate` lets
+    loops that may `break`/`return` run any call speculatively (docs/speculation.md)."""
     code = func.__code__
-    key = (policy, max_workers)
+    key = (policy, max_workers) if not speculate else (policy, max_workers, "speculate")
     with _lock:
         per_code = _cache.setdefault(code, {})
         if key in per_code:
             return per_code[key]
     try:
-        compiled = _build(func, code, policy, max_workers, arguments)
+        compiled = _build(func, code, policy, max_workers, arguments, speculate)
     except Exception as error:  # noqa: BLE001 - XCS must never break the user's function
         log.debug("xcs: %s left as written: %r", code.co_qualname, error)
         compiled = Compiled(None, [LoopReport(code.co_qualname, code.co_filename, code.co_firstlineno,
@@ -91,7 +93,7 @@ def all_reports() -> dict:
         return out
 
 
-def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
+def _build(func, code, policy, max_workers, arguments=None, speculate=False) -> Compiled:
     from xcs.transform.variant import build_variant
 
     env = environment(func, arguments)
@@ -99,7 +101,7 @@ def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
     runners: list = []
     constants = {}
     compiled = Compiled(None, reports, runners)
-    facts = analyze(code, env)
+    facts = speculation.apply(analyze(code, env), speculate)
     # Over the budget: the variant would have to be built from the whole function.
     too_large = facts.refusal is not None and facts.refusal.kind == "too-large"
     for const in () if too_large else code.co_consts:
@@ -142,7 +144,8 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
                                 on_decided=lambda _r, c=weakref.ref(compiled): _decided(c()),
                                 precheck=guards.precheck(lp),
                                 item_check=guards.item_check(lp),
-                                iterable_check=guards.iterable_check(lp))
+                                iterable_check=guards.iterable_check(lp),
+                                exit_check=speculation.iterable_check(lp) if lp.exits else None)
             runners[lp.for_iter] = runner
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,

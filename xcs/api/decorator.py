@@ -19,13 +19,15 @@ from xcs.api.report import Reports
 POLICIES = ("auto", True, False)
 
 
-def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
+def jit(fn=None, *, parallel="auto", max_workers: int | None = None, speculate: bool = False):
     """Parallelize the I/O-bound loops of `fn`.
 
     Use as `@xcs.jit` or `@xcs.jit(parallel=..., max_workers=...)`. `parallel="auto"` lets
     evidence decide (known blocking calls, else a probe of the first iteration); `True`
     asserts the loops are worth running in parallel (the safety analysis still applies);
-    `False` never parallelizes. `max_workers` bounds the threads of each loop. Returns a
+    `False` never parallelizes. `max_workers` bounds the threads of each loop. `speculate=True`
+    lets loops that may `break` or `return` run later iterations' calls before the exit is
+    known whatever they call (by default only calls known to only read: docs/speculation.md). Returns a
     function with the same name, docstring, signature and behaviour. With `XCS_DISABLE=1`
     it returns `fn` itself.
     """
@@ -33,14 +35,17 @@ def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
         raise ValueError(f"parallel must be 'auto', True or False, not {parallel!r}")
     if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
         raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
+    if not isinstance(speculate, bool):
+        raise TypeError(f"speculate must be True or False, got {speculate!r}")
     if fn is None:
-        return functools.partial(jit, parallel=parallel, max_workers=max_workers)
+        return functools.partial(jit, parallel=parallel, max_workers=max_workers, speculate=speculate)
     if config.is_disabled():
         return fn
     if isinstance(fn, (staticmethod, classmethod)):
-        return type(fn)(jit(fn.__func__, parallel=parallel, max_workers=max_workers))
+        return type(fn)(jit(fn.__func__, parallel=parallel, max_workers=max_workers, speculate=speculate))
     if isinstance(fn, functools.partial):
-        return functools.partial(jit(fn.func, parallel=parallel, max_workers=max_workers), *fn.args, **fn.keywords)
+        return functools.partial(jit(fn.func, parallel=parallel, max_workers=max_workers, speculate=speculate),
+                                 *fn.args, **fn.keywords)
     if not isinstance(fn, types.FunctionType):
         raise TypeError(f"xcs.jit expects a Python function, got {type(fn).__name__}")
     if fn.__code__.co_flags & SUSPENDABLE:
@@ -49,19 +54,21 @@ def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
         function = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
         function.__kwdefaults__ = fn.__kwdefaults__
     else:
-        first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers)
+        first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers, speculate=speculate)
         function = trampoline.make(fn, first_call)
     functools.update_wrapper(function, fn)
     function.__xcs_original__ = fn
     function.__xcs_options__ = (parallel, max_workers)
+    function.__xcs_speculate__ = speculate
     return function
 
 
-def _first_call(holder, args, kwargs, *, policy, max_workers):
+def _first_call(holder, args, kwargs, *, policy, max_workers, speculate=False):
     """Compile on the first call (seeing its arguments, so `self.method` calls can be
     analysed); returns the function, now running the chosen code."""
     function, original = holder.function, holder.original
-    compiled = compiler.compile_function(original, policy, max_workers, _bound(original, args, kwargs))
+    compiled = compiler.compile_function(original, policy, max_workers, _bound(original, args, kwargs),
+                                         speculate=speculate)
     code = compiled.variant or original.__code__
     if compiled.variant is not None:
         compiled.listeners.append(lambda: _restore(function, original))
@@ -99,4 +106,5 @@ def explain(fn) -> list:
     target = getattr(target, "__xcs_original__", target)
     if not isinstance(target, types.FunctionType):
         raise TypeError(f"xcs.explain expects a Python function, got {type(fn).__name__}")
-    return Reports(compiler.compile_function(target, *options).reports)
+    speculate = getattr(fn, "__xcs_speculate__", False)
+    return Reports(compiler.compile_function(target, *options, speculate=speculate).reports)
