@@ -1419,12 +1419,31 @@ class LoopAnalysis:
         return speculation.UNKNOWN if obj is None else obj
 
     def _iterable_made_here(self) -> bool:
-        """True when the iterable expression ends in a call (`enumerate(xs)`, `zip(a, b)`):
-        the object it makes is held by the loop alone."""
-        j = self.loop.iter_insert - 1
-        while j >= 0 and not isinstance(self.items[j], Instr):
-            j -= 1
-        return j >= 0 and self.items[j].name in ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
+        """True when the iterable expression ends in a call of a class (`enumerate(xs)`,
+        `zip(a, b)`, `itertools.count()`): the new object it makes is held by the loop alone
+        (`iter(it)` is no such call: it hands back `it`)."""
+        stop = self.loop.iter_insert
+        total, start = 0, None
+        for k in range(stop - 1, -1, -1):
+            item = self.items[k]
+            if not isinstance(item, Instr):
+                return False
+            total += item.stack_effect(jump=False)
+            if total >= 1:
+                start = k
+                break
+        if start is None:
+            return False
+        try:
+            events = simulate(self.items, start, stop, 0, {})
+        except Exception:  # noqa: BLE001
+            return False
+        last = next((e for e in reversed(events) if e.op == "call"), None)
+        if last is None or not any(isinstance(self.items[j], Instr) and self.items[j].name in
+                                   ("CALL", "CALL_KW", "CALL_FUNCTION_EX") for j in range(last.index, stop)) or \
+                last.index != max(j for j in range(start, stop) if isinstance(self.items[j], Instr)):
+            return False
+        return isinstance(self._resolve(last.target) if last.target is not None else None, type)
 
     def _hoist_output_order(self, s, start: int, stop: int) -> Refusal | None:
         """A hoisted expression whose callees print runs before the whole in-order part: only

@@ -113,7 +113,10 @@ def apply(facts, speculate: bool):
     loops = []
     for lp in facts.loops:
         why = verdict(lp) if lp.exits and lp.parallel else None
-        loops.append(replace(lp, parallel=False, reasons=(why,) + lp.reasons) if why is not None else lp)
+        if why is not None:
+            # Nothing runs speculatively: the notes that say it would go.
+            lp = replace(lp, parallel=False, reasons=(why,) + tuple(r for r in lp.reasons if r.kind != "commit:exit"))
+        loops.append(lp)
     return replace(facts, loops=tuple(loops))
 
 
@@ -138,6 +141,8 @@ def iterable_check(lp):
         source = _bar_source(iterable)
         if source is not None:
             return None if type(source) in guards._CONTAINERS else _ITERATOR_WORDS
+        if made_here and type(iterable) in guards._INERT:
+            return None   # `itertools.count()`, `os.scandir(d)` made by the loop's own expression
         if made_here and type(iterable) in guards._WRAPPERS and _fresh_sources(iterable, 6):
             return None
         return _ITERATOR_WORDS

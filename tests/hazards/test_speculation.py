@@ -1,0 +1,334 @@
+"""Speculation past `break` and `return` (docs/speculation.md).
+
+A loop whose body may leave early runs later iterations' work before the earlier ones have
+decided; the first iteration that leaves, in order, ends the loop: later results, output and
+turns are discarded, iterations not started are cancelled. Every row is compared with the
+plain function (return value with the loop variable and temporaries after the loop, output,
+log records, warnings) and, where it must run in parallel, proves overlap with the local
+server's peak-concurrency gauge (`tests/realworld/servers.py`) or the corpus probe's barrier.
+
+By default only work that is known to only read speculates (HTTP GET/HEAD, DNS, file reads,
+`time.sleep`); a POST stays in order unless `@xcs.jit(speculate=True)`.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+import requests
+
+import xcs
+from tests.corpus.probe import io, measuring
+from tests.hazards.harness import observe
+from tests.realworld.servers import running_server, stats
+
+LATENCY = 0.05
+BASE = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def server():
+    with running_server(LATENCY) as base:
+        BASE["url"] = base
+        yield base
+
+
+def get_text(k):
+    return requests.get(f"{BASE['url']}/text/{k}", timeout=10).text
+
+
+# ----------------------------------------------------------------- the loops
+
+
+def first_answering(ks, wanted):
+    found = None
+    for k in ks:
+        body = requests.get(f"{BASE['url']}/text/{k}", timeout=10).text
+        if body == f"page {wanted}":
+            found = k
+            break
+    return found, k, body
+
+
+def first_answering_else(ks, wanted):
+    for k in ks:
+        body = requests.get(f"{BASE['url']}/text/{k}", timeout=10).text
+        if body == f"page {wanted}":
+            where = "found"
+            break
+    else:
+        where = "exhausted"
+    return where, k, body
+
+
+def first_index(ks, wanted):
+    for k in ks:
+        if get_text(k) == f"page {wanted}":
+            return k
+    return -1
+
+
+def fails_before_the_break(ks, bad, wanted):
+    seen = []
+    for k in ks:
+        code = 500 if k == bad else 200
+        r = requests.get(f"{BASE['url']}/status/{k}?code={code}", timeout=10)
+        r.raise_for_status()
+        seen.append(k)
+        if k == wanted:
+            break
+    return seen
+
+
+def noisy_fetch(k):
+    print("fetching", k)
+    return get_text(k)
+
+
+def prints_in_the_work(ks, wanted):
+    out = []
+    for k in ks:
+        body = noisy_fetch(k)
+        if body == f"page {wanted}":
+            break
+        out.append(body)
+    return out, k
+
+
+def nested(groups, wanted):
+    hits = []
+    for group in groups:
+        for k in group:
+            body = requests.get(f"{BASE['url']}/text/{k}", timeout=10).text
+            if body.endswith(str(wanted)):
+                hits.append(k)
+                break
+    return hits, group, k
+
+
+def posts(ks, wanted):
+    for k in ks:
+        r = requests.post(f"{BASE['url']}/predict", json={"k": k}, timeout=10)
+        if r.json()["prediction"] == wanted:
+            return k
+    return None
+
+
+def with_held_iterator(ks, wanted):
+    it = iter(ks)
+    for k in it:
+        if get_text(k) == f"page {wanted}":
+            break
+    return k, list(it)
+
+
+def probe_until(xs, limit):
+    last = None
+    for x in xs:
+        last = io(x)
+        if last >= limit:
+            break
+    return last, x
+
+
+def stop_early_then_loop_again(xs, limit):
+    total = []
+    for x in xs:
+        if get_text(x) == f"page {limit}":
+            break
+        total.append(x)
+    for y in xs:   # a second loop after the early exit: the first one's results are gone
+        total.append(get_text(y))
+    return total
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def compare(fn, *args, speculate=False, max_workers=None):
+    """Plain vs jit (twice) on everything a caller observes; returns the jitted function."""
+    expected = observe(fn, lambda: args)
+    jitted = xcs.jit(fn, speculate=speculate, max_workers=max_workers)
+    for run in range(2):
+        got = observe(jitted, lambda: args)
+        assert got == expected, (run, got, expected, str(xcs.explain(jitted)))
+    return jitted
+
+
+def peak_of_run(fn, *args):
+    """(result, peak in-flight requests, requests served) of one call."""
+    stats(BASE["url"])
+    result = fn(*args)
+    seen = stats(BASE["url"])
+    return result, seen["peak"], seen["requests"]
+
+
+def status(jitted):
+    (report, *_) = xcs.explain(jitted)
+    return report
+
+
+KS = list(range(12))
+
+
+# ----------------------------------------------------------------- rows
+
+
+@pytest.mark.parametrize("wanted", [0, 5, 11, 99], ids=["break-in-iteration-0", "break-midway", "break-on-last",
+                                                        "never-breaks"])
+def test_first_answering_equals_plain_and_overlaps(wanted):
+    jitted = compare(first_answering, KS, wanted)
+    result, peak, _ = peak_of_run(jitted, KS, wanted)
+    assert result == first_answering(KS, wanted)
+    assert status(jitted).parallel, str(xcs.explain(jitted))
+    if wanted > 0:
+        assert peak >= 2, peak   # later iterations' GETs ran while earlier ones were in flight
+
+
+@pytest.mark.parametrize("wanted", [3, 99], ids=["breaks", "else-clause"])
+def test_for_else_runs_the_else_exactly_when_plain_does(wanted):
+    jitted = compare(first_answering_else, KS, wanted)
+    _, peak, _ = peak_of_run(jitted, KS, wanted)
+    assert peak >= 2, peak
+
+
+@pytest.mark.parametrize("wanted", [0, 7, 99], ids=["returns-first", "returns-midway", "falls-through"])
+def test_return_inside_the_loop(wanted):
+    jitted = compare(first_index, KS, wanted)
+    _, peak, _ = peak_of_run(jitted, KS, wanted)
+    assert status(jitted).parallel
+    if wanted > 0:
+        assert peak >= 2, peak
+
+
+def test_later_iterations_not_started_are_cancelled():
+    """With 4 workers and 200 items, a break in iteration 2 leaves at most a window of
+    speculative requests beyond it: the rest are never sent."""
+    ks = list(range(200))
+    jitted = compare(first_answering, ks, 2, max_workers=4)
+    _, peak, served = peak_of_run(jitted, ks, 2)
+    assert 2 <= peak <= 4 and served <= 3 + 4 + 4, (peak, served)
+
+
+def test_an_exception_before_the_break_wins():
+    """Iteration 3 fails before iteration 8 would break: the plain error, nothing later."""
+    jitted = compare(fails_before_the_break, KS, 3, 8)
+    with pytest.raises(requests.HTTPError, match="500"):
+        jitted(KS, 3, 8)
+    assert compare(fails_before_the_break, KS, 99, 8)   # and without the failure: the break
+    _, peak, _ = peak_of_run(jitted, KS, 99, 8)
+    assert peak >= 2, peak
+
+
+def test_output_of_discarded_iterations_is_dropped():
+    """The work prints; iterations past the break printed on workers, and none of it shows."""
+    jitted = compare(prints_in_the_work, KS, 4)
+    _, peak, _ = peak_of_run(jitted, KS, 4)
+    assert peak >= 2, peak
+
+
+def test_nested_loops_break_the_inner_one():
+    groups = [list(range(g * 10, g * 10 + 6)) for g in range(3)]
+    jitted = compare(nested, groups, 3)
+    _, peak, _ = peak_of_run(jitted, groups, 3)
+    assert peak >= 2, peak
+
+
+def test_a_loop_after_an_early_exit():
+    jitted = compare(stop_early_then_loop_again, list(range(6)), 2)
+    _, peak, _ = peak_of_run(jitted, list(range(6)), 2)
+    assert peak >= 2, peak
+
+
+def test_a_post_stays_in_order_unless_speculate():
+    """A POST may change the server: by default the loop stays sequential, and explain says
+    which call and what to change; `speculate=True` lets it run ahead."""
+    jitted = compare(posts, KS, 6)
+    report = status(jitted)
+    assert not report.parallel
+    text = str(report)
+    assert "requests.post" in text and "not known to be free of effects outside the process" in text, text
+    assert "@xcs.jit(speculate=True)" in report.hint()
+    _, peak, _ = peak_of_run(jitted, KS, 6)
+    assert peak == 1, peak
+
+    allowed = compare(posts, KS, 6, speculate=True)
+    assert status(allowed).parallel, str(xcs.explain(allowed))
+    result, peak, _ = peak_of_run(allowed, KS, 6)
+    assert result == 6 and peak >= 2, peak
+
+
+def test_speculate_true_runs_any_call_ahead_and_overlaps():
+    """`io` is an `@xcs.io` function (blocking, effects unknown): opt-in only."""
+    xs = list(range(40))
+    assert status(xcs.jit(probe_until)).status == "sequential"
+    jitted = compare(probe_until, xs, 20, speculate=True)
+    with measuring() as gauge:
+        assert jitted(xs, 20) == (20, 20)
+        assert gauge["peak"] >= 2, gauge["peak"]
+
+
+def test_explain_without_speculate_names_the_call():
+    jitted = xcs.jit(probe_until)
+    (report,) = xcs.explain(jitted)
+    assert report.status == "sequential"
+    assert report.refusals[0].kind == "speculation" and "`io`" in report.refusals[0].words()
+
+
+def test_a_held_iterator_is_not_pulled_ahead():
+    """Plain code leaves `it` just past the breaking item; what the loop did not use is
+    still there after it."""
+    jitted = compare(with_held_iterator, KS, 4)
+    assert jitted(KS, 4) == (4, list(range(5, 12)))
+    assert "iterator that other code can hold" in (status(jitted).inline_reason() or "")
+
+
+def test_iterables_made_by_the_loop_may_be_pulled_ahead():
+    def over_enumerate(ks, wanted):
+        for n, k in enumerate(ks):
+            if get_text(k) == f"page {wanted}":
+                return n, k
+        return None
+
+    def over_held_enumerate(ks, wanted):
+        e = enumerate(ks)
+        for n, k in e:
+            if get_text(k) == f"page {wanted}":
+                break
+        return n, k, list(e)
+
+    jitted = compare(over_enumerate, KS, 6)
+    _, peak, _ = peak_of_run(jitted, KS, 6)
+    assert peak >= 2, peak
+    held = compare(over_held_enumerate, KS, 6)
+    _, peak, _ = peak_of_run(held, KS, 6)
+    assert peak == 1, peak
+
+
+def test_file_reads_speculate(tmp_path):
+    """"Find the first index that exists": `os.path.exists` only reads."""
+    for k in (5, 9):
+        (tmp_path / f"part{k}").write_text("x")
+
+    def first_existing(n, folder):
+        for i in range(n):
+            if os.path.exists(os.path.join(folder, f"part{i}")):
+                return i
+        return None
+
+    jitted = compare(first_existing, 20, str(tmp_path))
+    assert jitted(20, str(tmp_path)) == 5
+    # Safe to speculate: the analysis leaves the loop to the evidence (no "speculation" refusal).
+    assert status(jitted).status == "undecided", str(status(jitted))
+
+
+def test_infinite_iterable_with_a_return():
+    def first_over(limit):
+        for i in itertools.count():
+            if get_text(i) == f"page {limit}":
+                return i
+
+    jitted = compare(first_over, 9, max_workers=4)
+    _, peak, served = peak_of_run(jitted, 9)
+    assert peak >= 2 and served <= 10 + 4 + 4, (peak, served)
