@@ -332,3 +332,34 @@ def test_infinite_iterable_with_a_return():
     jitted = compare(first_over, 9, max_workers=4)
     _, peak, served = peak_of_run(jitted, 9)
     assert peak >= 2 and served <= 10 + 4 + 4, (peak, served)
+
+
+def retry_until_ready(token):
+    attempts = []
+    for attempt in range(6):
+        r = requests.get(f"{BASE['url']}/warmup/{token}/3", timeout=10)
+        attempts.append(r.status_code)
+        if r.status_code == 200:
+            break
+    return attempts, attempt
+
+
+@pytest.mark.parametrize("speculate", [False, True])
+def test_a_retry_loop_is_never_speculative(speculate):
+    """The work does not read the item: every iteration repeats one GET until the service is
+    ready. Firing the attempts at once would not be a retry (and the plain loop's answer comes
+    from the third request, in order): it stays sequential, even with speculate=True."""
+    jitted = xcs.jit(retry_until_ready, speculate=speculate)
+    (report,) = xcs.explain(jitted)
+    assert report.status == "sequential" and report.refusals[0].kind == "retry", str(report)
+    assert "retry" in report.hint()
+    tokens = iter(range(10**6))
+
+    def seen(fn):   # the token differs per run (the server counts requests per token)
+        got = observe(fn, lambda: (f"t{speculate}-{next(tokens)}",))
+        return {key: value for key, value in got.items() if key not in ("args", "log")}
+
+    expected = seen(retry_until_ready)
+    for _ in range(2):
+        assert seen(jitted) == expected
+    assert expected["outcome"] == ("returned", ("tuple", [("list", [503, 503, 200]), 2]))

@@ -22,6 +22,8 @@ TEMPLATES = {
     "yield": "`yield`/`await` inside the loop body suspends the frame",
     "commit:exit": "`{name}` leaves the loop: it runs in order, and later iterations' work starts speculatively",
     "after-exit": "this work runs only when an earlier in-order statement does not `{name}`",
+    "retry": "the loop may leave early (`{name}`), and its work does not read the loop's item: every iteration "
+             "repeats the same calls (a retry or a poll), whose later attempts must wait for the earlier ones",
     "speculation": "the loop may leave early (`break`/`return`), and its work calls `{name}`, which is not known "
                    "to be free of effects outside the process: running it for iterations the plain loop "
                    "never reaches could be visible",
@@ -70,6 +72,8 @@ HINTS = {
                    "leave runs in order",
     "after-exit": "compute the work before the test that leaves the loop, or leave it where it is (it then "
                   "runs in order)",
+    "retry": "nothing to change for a retry loop; to run work in parallel, loop over the items themselves "
+             "(the URLs, the prompts) and retry inside a function each iteration calls",
     "speculation": "if calling `{name}` for items after the one the loop stops at is harmless (it only "
                    "reads, or its cost is acceptable), allow it with `@xcs.jit(speculate=True)`; or "
                    "mark a read-only function of yours with `xcs.register_read_only`",

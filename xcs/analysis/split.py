@@ -97,6 +97,9 @@ class LoopAnalysis:
             return LoopFacts(parallel=False, reasons=tuple(unbound), statements=tuple(statements), **common)
         map_writes = tuple(sorted({w for s in statements if s.kind == "map" for w in s.writes}))
         exits = tuple(x for s in raw for x in s.exits)
+        if exits and not self._work_reads_item(statements):
+            why = (Refusal("retry", exits[0][1], exits[0][0]),) + all_reasons
+            return LoopFacts(parallel=False, reasons=why, statements=tuple(statements), **common)
         speculative = dict(exits=exits, speculative_calls=self._speculative_calls(statements),
                            iterable_made_here=self._iterable_made_here()) if exits else {}
         guards = tuple((kind, name, chain, obj) for (kind, name, chain), obj in sorted(self.guards.items(), key=lambda g: g[0])
@@ -1418,6 +1421,26 @@ class LoopAnalysis:
                 obj = None
         return speculation.UNKNOWN if obj is None else obj
 
+    def _work_reads_item(self, statements) -> bool:
+        """True when the work (map statements, hoisted arguments) reads the loop's item: a
+        loop that may leave early and whose work does not (`for attempt in range(5): r =
+        get(url); if r.ok: break`) repeats one call until it succeeds — a retry or a poll,
+        whose later attempts must wait for the earlier ones to fail."""
+        targets = self._target_names()
+        for k, st in enumerate(statements):
+            spans = [range(h.start, h.stop) for h in st.hoists]
+            if k > 0 and st.kind == "map":
+                spans.append(range(st.start, st.stop))
+                spans += [range(lo, hi) for lo, hi in st.handlers]
+            for span in spans:
+                if any(isinstance(self.items[i], Instr) and self.items[i].name in ("LOAD_FAST", "LOAD_FAST_CHECK")
+                       and self.items[i].arg in targets for i in span):
+                    return True
+                if any(isinstance(self.items[i], Instr) and pyversion.SUPERINSTRUCTIONS.get(self.items[i].name)
+                       and any(a in targets for a in _fused_names(self.items[i].arg)) for i in span):
+                    return True
+        return False
+
     def _iterable_made_here(self) -> bool:
         """True when the iterable expression ends in a call of a class (`enumerate(xs)`,
         `zip(a, b)`, `itertools.count()`): the new object it makes is held by the loop alone
@@ -1645,6 +1668,11 @@ class LoopAnalysis:
         at_loop = defined.get(self.loop.iter_insert, frozenset())
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
+
+
+def _fused_names(arg) -> tuple:
+    """The local names a 3.13 fused load/store (`LOAD_FAST_LOAD_FAST`) names."""
+    return tuple(a for a in arg if isinstance(a, str)) if isinstance(arg, tuple) else ()
 
 
 def _by_object(mutated: list) -> dict:
