@@ -604,7 +604,8 @@ def _is_standard_stream(value) -> bool:
 
 def _is_warnings_call(target) -> bool:
     """`warnings.warn(...)` / `warn(...)` as library code spells it."""
-    return (target.kind == "global" and target.name in ("warnings", "_warnings") and target.chain[-1:] in
+    # `import warnings` inside the function (3.11's `shlex.split`) binds a local of that name.
+    return (target.kind in ("global", "local") and target.name in ("warnings", "_warnings") and target.chain[-1:] in
             (("warn",), ("warn_explicit",))) or (target.kind == "global" and not target.chain and target.name == "warn")
 
 

@@ -660,6 +660,9 @@ class LoopAnalysis:
             if dotted in effects.ORDERED_QUALNAMES:
                 return Refusal("commit:ordered", line, callee.describe())
         if obj is not None:
+            if self._reports_its_failure(e, callee):
+                self._output_events.add(e.index)   # captured on a worker, replayed in order
+                return None
             if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, self.env):
                 return Refusal("commit:ordered", line, callee.describe())
             if self._opens_for_writing(e, obj):
@@ -717,6 +720,32 @@ class LoopAnalysis:
             if self._is_target(callee) and method in effects.MUTATORS:
                 return Refusal("commit:outer-call", line, callee.describe())
         return None
+
+    def _reports_its_failure(self, e: Event, callee) -> bool:
+        """True for output written (`print`, `sys.stderr.write`, logging) inside an `except`
+        block the loop body opens — the cold error path of a retry (`except: print("API
+        error", sys.exc_info()[0]); time.sleep(1)`) — or inside a loop nested in the body. The
+        runtime captures it on the worker and replays it in order, so the statement it belongs
+        to may run in parallel; output written elsewhere in the body is a statement in order."""
+        self._reads_own_exception(None, -1)   # computes the body's handler indices
+        if e.index not in self._body_handlers and not self._in_inner_loop(e.index):
+            return False
+        return effects.captured_output(callee, e, self.items, self.env)
+
+    def _in_inner_loop(self, index: int) -> bool:
+        """True when items[index] lies in a loop nested in the body (`for line in
+        run(cmd): print(line, end='')`): the output streams with the work, on the worker."""
+        k = self.statement_of.get(index)
+        if k is None:
+            return False
+        s = self.raw[k]
+        for i in range(s.start, s.stop):
+            item = self.items[i]
+            if isinstance(item, Instr) and item.name == "FOR_ITER" and isinstance(item.arg, Label):
+                end = self.flow.label_index.get(item.arg, -1)
+                if i < index < end:
+                    return True
+        return False
 
     def _reads_own_exception(self, obj, index: int) -> bool:
         """`sys.exc_info()` & co. inside an `except` block that the loop body itself opens: on
