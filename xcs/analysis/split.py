@@ -754,7 +754,11 @@ class LoopAnalysis:
         handlers = getattr(self, "_body_handlers", None)
         if handlers is None:
             lo, hi = self.loop.for_iter, self.loop.exit
-            handlers = self._body_handlers = frozenset(lo + i for i in effects.in_handler(self.items[lo:hi]))
+            found = {lo + i for i in effects.in_handler(self.items[lo:hi])}
+            # 3.12+ place the `except` blocks after the function's return: the loop's own.
+            for start, stop in self.loop.handlers:
+                found |= {start + i for i in effects.in_handler(self.items[start:stop])}
+            handlers = self._body_handlers = frozenset(found)
         return effects.reads_own_exception(obj, index, handlers)
 
     def _function_arguments_effects(self, e: Event) -> str | None:
