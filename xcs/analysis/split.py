@@ -90,7 +90,7 @@ class LoopAnalysis:
             any(s.hoists for s in statements)
         all_reasons = tuple(dict.fromkeys(tuple(hoist_reasons) + tuple(r for s in statements for r in s.reasons)))
         if not has_work:
-            why = (Refusal("no-parallel-work", self.line, "no call outside the in-order part"),) + all_reasons
+            why = (Refusal("no-parallel-work", self.line, "no call outside the in-order part"),) + _staying(all_reasons)
             return LoopFacts(parallel=False, reasons=why, statements=tuple(statements), **common)
         inputs, closure, unbound = self._inputs(statements)
         if unbound:
@@ -98,7 +98,7 @@ class LoopAnalysis:
         map_writes = tuple(sorted({w for s in statements if s.kind == "map" for w in s.writes}))
         exits = tuple(x for s in raw for x in s.exits)
         if exits and not self._work_reads_item(statements):
-            why = (Refusal("retry", exits[0][1], exits[0][0]),) + all_reasons
+            why = (Refusal("retry", exits[0][1], exits[0][0]),) + _staying(all_reasons)
             return LoopFacts(parallel=False, reasons=why, statements=tuple(statements), **common)
         speculative = dict(exits=exits, speculative_calls=self._speculative_calls(statements),
                            iterable_made_here=self._iterable_made_here()) if exits else {}
@@ -1701,6 +1701,12 @@ class LoopAnalysis:
         at_loop = defined.get(self.loop.iter_insert, frozenset())
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
+
+
+def _staying(reasons: tuple) -> tuple:
+    """The reasons of a loop that stays sequential: without the notes on statements that
+    leave it ("later iterations' work starts speculatively" — nothing does)."""
+    return tuple(r for r in reasons if r.kind != "commit:exit")
 
 
 def _fused_names(arg) -> tuple:
