@@ -363,3 +363,126 @@ def test_a_retry_loop_is_never_speculative(speculate):
     for _ in range(2):
         assert seen(jitted) == expected
     assert expected["outcome"] == ("returned", ("tuple", [("list", [503, 503, 200]), 2]))
+
+
+# ----------------------------------------------------------------- shapes of leaving
+
+
+class Box:
+    def __init__(self):
+        self.entered = self.exited = 0
+
+    def __enter__(self):
+        self.entered += 1
+        return self
+
+    def __exit__(self, *exc):
+        self.exited += 1
+        return False
+
+
+def break_inside_with(xs, box, stop):
+    for x in xs:
+        r = io(x)
+        with box:
+            if r == stop:
+                break
+    return x, r, box.entered, box.exited
+
+
+def return_inside_try_finally(xs, stop):
+    log = []
+    for x in xs:
+        r = io(x)
+        try:
+            if r == stop:
+                return r, log
+        finally:
+            log.append(x)
+    return None, log
+
+
+def break_in_except(xs, stop):
+    seen = []
+    for x in xs:
+        r = io(x)
+        try:
+            if r == stop:
+                raise KeyError(r)
+            seen.append(r)
+        except KeyError:
+            break
+    return seen, x
+
+
+def break_then_else_and_code_after(xs, stop):
+    total = 0
+    for x in xs:
+        r = io(x)
+        if r == stop:
+            total += 100
+            break
+        total += r
+    else:
+        total = -total
+    total += 1
+    return total, x, r
+
+
+def two_exits(xs, low, high):
+    for x in xs:
+        r = io(x)
+        if r == low:
+            return "low", x
+        if r == high:
+            break
+    return "high-or-none", x
+
+
+def break_inside_while_in_loop(xs, stop):
+    out = []
+    while True:
+        for x in xs:
+            r = io(x)
+            if r == stop:
+                break
+            out.append(r)
+        return out, x, r
+
+
+def return_in_an_inner_loop(groups, stop):
+    for g in groups:
+        r = io(len(g))
+        for y in g:
+            if y == stop:
+                return g, y, r
+    return None
+
+
+SHAPES = [
+    (break_inside_with, lambda: (list(range(20)), Box(), 7)),
+    (break_inside_with, lambda: (list(range(20)), Box(), 99)),
+    (return_inside_try_finally, lambda: (list(range(20)), 5)),
+    (return_inside_try_finally, lambda: (list(range(20)), 99)),
+    (break_in_except, lambda: (list(range(20)), 9)),
+    (break_then_else_and_code_after, lambda: (list(range(20)), 4)),
+    (break_then_else_and_code_after, lambda: (list(range(20)), 99)),
+    (two_exits, lambda: (list(range(20)), 6, 3)),
+    (two_exits, lambda: (list(range(20)), 3, 6)),
+    (two_exits, lambda: (list(range(20)), 98, 99)),
+    (break_inside_while_in_loop, lambda: (list(range(20)), 11)),
+    (return_in_an_inner_loop, lambda: ([list(range(k, k + 3)) for k in range(0, 30, 3)], 13)),
+]
+
+
+@pytest.mark.parametrize("fn, make_args", SHAPES, ids=[f"{f.__name__}-{n}" for n, (f, _) in enumerate(SHAPES)])
+def test_shapes_of_leaving_equal_plain_and_overlap(fn, make_args):
+    expected = observe(fn, make_args)
+    jitted = xcs.jit(fn, speculate=True)
+    for _ in range(2):
+        assert observe(jitted, make_args) == expected, str(xcs.explain(jitted))
+    (report, *_) = xcs.explain(jitted)
+    assert report.parallel, str(report)
+    with measuring() as gauge:
+        jitted(*make_args())
+        assert gauge["peak"] >= 2, gauge["peak"]
