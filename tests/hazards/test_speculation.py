@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import urllib.request
 
+import httpx
 import pytest
 import requests
 
@@ -486,3 +488,68 @@ def test_shapes_of_leaving_equal_plain_and_overlap(fn, make_args):
     with measuring() as gauge:
         jitted(*make_args())
         assert gauge["peak"] >= 2, gauge["peak"]
+
+
+# ----------------------------------------------------------------- which calls only read
+
+
+def with_session(ks):
+    session = requests.Session()
+    for k in ks:
+        if session.get(f"{BASE['url']}/text/{k}", timeout=10).text == "page 3":
+            return k
+    return None
+
+
+def with_httpx_client(ks, client):
+    for k in ks:
+        if client.head(f"{BASE['url']}/text/{k}").status_code == 404:
+            return k
+    return None
+
+
+def with_urlopen(ks):
+    for k in ks:
+        with urllib.request.urlopen(f"{BASE['url']}/text/{k}") as r:
+            if r.read() == b"page 4":
+                return k
+    return None
+
+
+def with_urlopen_data(ks):
+    for k in ks:
+        with urllib.request.urlopen(f"{BASE['url']}/predict?k={k}", b'{"k": 1}') as r:
+            if r.status == 500 + k:
+                return k
+    return None
+
+
+def with_post_request(ks):
+    for k in ks:
+        request = urllib.request.Request(f"{BASE['url']}/predict", data=b"{}", method="POST")
+        if urllib.request.urlopen(request).status == 500 + k:
+            return k
+    return None
+
+
+def with_item_method(paths):
+    for p in paths:
+        if p.exists():
+            return p
+    return None
+
+
+@pytest.mark.parametrize("fn, args, speculates", [
+    (with_session, lambda: (KS,), True),
+    (with_httpx_client, lambda: (KS, httpx.Client()), True),
+    (with_urlopen, lambda: (KS,), True),
+    (with_urlopen_data, lambda: (KS,), False),
+    (with_post_request, lambda: (KS,), False),
+    (with_item_method, lambda: ([],), False),   # a method of the item: not known until items arrive
+], ids=["requests-session-get", "httpx-client-head", "urlopen", "urlopen-with-data", "request-post", "item-method"])
+def test_which_calls_count_as_reads(fn, args, speculates):
+    jitted = xcs.jit(fn)
+    jitted(*args())   # compile with real arguments (a client passed in is resolved through them)
+    (report, *_) = xcs.explain(jitted)
+    refused = any(r.kind == "speculation" for r in report.refusals)
+    assert refused != speculates, str(report)
