@@ -184,6 +184,7 @@ def test_first_answering_equals_plain_and_overlaps(wanted):
     result, peak, _ = peak_of_run(jitted, KS, wanted)
     assert result == first_answering(KS, wanted)
     assert status(jitted).parallel, str(xcs.explain(jitted))
+    assert "speculative past `break` at line" in str(status(jitted)) and "(its work only reads)" in str(status(jitted))
     if wanted > 0:
         assert peak >= 2, peak   # later iterations' GETs ran while earlier ones were in flight
 
@@ -257,6 +258,7 @@ def test_a_post_stays_in_order_unless_speculate():
 
     allowed = compare(posts, KS, 6, speculate=True)
     assert status(allowed).parallel, str(xcs.explain(allowed))
+    assert "(speculate=True)" in str(status(allowed))
     result, peak, _ = peak_of_run(allowed, KS, 6)
     assert result == 6 and peak >= 2, peak
 

@@ -109,7 +109,7 @@ def _build(func, code, policy, max_workers, arguments=None, speculate=False) -> 
             inner = _build_code(const, env, policy, max_workers, compiled)
             if inner is not None:
                 constants[const] = inner
-    variant_runners = _runners(facts, code, policy, max_workers, compiled)
+    variant_runners = _runners(facts, code, policy, max_workers, compiled, speculate)
     if facts.refusal is not None:
         if not facts.loops:   # the loops' reports carry the refusal when there are any
             reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
@@ -128,7 +128,7 @@ def _build_code(code, env, policy, max_workers, compiled):
     return build_variant(facts, runners) if runners else None
 
 
-def _runners(facts, code, policy, max_workers, compiled) -> dict:
+def _runners(facts, code, policy, max_workers, compiled, speculate=False) -> dict:
     from xcs.evidence.runner import LoopRunner
     from xcs.evidence.site import LoopSite
     from xcs.transform.variant import chosen_loops
@@ -151,7 +151,7 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
                                                "parallel" if policy is True else "undecided",
                                                [r.words() for r in lp.reasons], in_order, runner,
-                                               list(lp.reasons)))
+                                               list(lp.reasons), speculation.words(lp, speculate)))
         else:
             reasons, refusals = [r.words() for r in lp.reasons], list(lp.reasons)
             if policy is False:

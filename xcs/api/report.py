@@ -25,6 +25,8 @@ class LoopReport:
     in_order: list = field(default_factory=list)
     runner: object = None
     refusals: list = field(default_factory=list)
+    # For a loop that may leave early and runs speculatively: where it leaves and on what grounds.
+    speculation: str | None = None
 
     @property
     def parallel(self) -> bool:
@@ -86,6 +88,8 @@ class LoopReport:
             parts.append(" [evidence is gathered on the first run]")
         if status != "sequential" and self.in_order:
             parts.append("; in order: " + ", ".join(self.in_order))
+        if status != "sequential" and self.speculation:
+            parts.append("; " + self.speculation)
         return "".join(parts)
 
 
