@@ -555,3 +555,29 @@ def test_which_calls_count_as_reads(fn, args, speculates):
     (report, *_) = xcs.explain(jitted)
     refused = any(r.kind == "speculation" for r in report.refusals)
     assert refused != speculates, str(report)
+
+
+def over_a_bar(ks, wanted, out):
+    from tqdm import tqdm
+
+    bar = tqdm(ks, file=out, mininterval=0, miniters=1)
+    for k in bar:
+        if get_text(k) == f"page {wanted}":
+            break
+    return k, bar.n, bar.total
+
+
+def test_a_progress_bar_counts_what_the_plain_loop_counts_at_a_break():
+    import io as text_io
+
+    def renders(out):   # the last render of each line, without the clock's fields
+        return [part.split("[")[0] for part in out.getvalue().split("\r")]
+
+    plain_out, jit_out = text_io.StringIO(), text_io.StringIO()
+    expected = over_a_bar(KS, 6, plain_out)
+    jitted = xcs.jit(over_a_bar)
+    jitted(KS, 6, text_io.StringIO())
+    stats(BASE["url"])
+    assert jitted(KS, 6, jit_out) == expected == (6, 6, 12)
+    assert stats(BASE["url"])["peak"] >= 2
+    assert renders(jit_out) == renders(plain_out)
