@@ -12,6 +12,7 @@ By default only work that is known to only read speculates (HTTP GET/HEAD, DNS, 
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import urllib.request
@@ -581,3 +582,37 @@ def test_a_progress_bar_counts_what_the_plain_loop_counts_at_a_break():
     assert jitted(KS, 6, jit_out) == expected == (6, 6, 12)
     assert stats(BASE["url"])["peak"] >= 2
     assert renders(jit_out) == renders(plain_out)
+
+
+POST_LATER = functools.partial(requests.post, timeout=10)
+GET_LATER = functools.partial(requests.get, timeout=10)
+POST_BY_URLOPEN = functools.partial(urllib.request.urlopen, data=b"{}")
+
+
+def via_get_later(ks):
+    for k in ks:
+        if GET_LATER(f"{BASE['url']}/text/{k}").text == "page 2":
+            return k
+    return None
+
+
+def via_post_later(ks):
+    for k in ks:
+        if POST_LATER(f"{BASE['url']}/predict?k={k}").status_code == 404:
+            return k
+    return None
+
+
+def via_urlopen_partial(ks):
+    for k in ks:
+        if POST_BY_URLOPEN(f"{BASE['url']}/predict?k={k}").status == 404:
+            return k
+    return None
+
+
+@pytest.mark.parametrize("fn, speculates", [(via_get_later, True), (via_post_later, False),
+                                            (via_urlopen_partial, False)],
+                         ids=["partial-get", "partial-post", "partial-urlopen-with-data"])
+def test_partials_are_judged_by_what_they_call(fn, speculates):
+    (report,) = xcs.explain(xcs.jit(fn))
+    assert any(r.kind == "speculation" for r in report.refusals) != speculates, str(report)

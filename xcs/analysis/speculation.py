@@ -10,6 +10,7 @@ layer judges them. Nothing is run or imported.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 
@@ -29,6 +30,11 @@ def external_calls(obj, described: str, line, args: tuple, keywords: tuple, env,
     levels deep. `resolve(value)` names an argument value: an object, `OWN` or `UNKNOWN`."""
     seen = set() if seen is None else seen
     positional = len(args) - len(keywords)
+    if isinstance(obj, functools.partial):
+        # `partial(urlopen, data=body)(url)`: the partial's own arguments count too.
+        if env.is_trusted(obj.func):
+            return [(described, line, obj.func, positional + len(obj.args), tuple(obj.keywords) + tuple(keywords))]
+        return external_calls(obj.func, described, line, (), (), env, env_for, resolve, None, depth, seen)
     if env.is_trusted(obj):
         return [(described, line, obj, positional, tuple(keywords))]
     func = _python_code_of(obj)
