@@ -17,7 +17,8 @@ from xcs.api.decorator import explain, jit
 from xcs.api.auto import disable, enable, enabled
 from xcs.config import configure, settings
 from xcs.evidence.registry import io, register_blocking, register_thread_affine
+from xcs.evidence.speculation import register_read_only
 
 __all__ = ["jit", "explain", "enable", "disable", "enabled", "configure", "settings", "io", "register_blocking",
-           "register_thread_affine"]
+           "register_thread_affine", "register_read_only"]
 __version__ = "0.1.0"

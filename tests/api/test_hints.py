@@ -140,7 +140,8 @@ def too_large():
 
 ROWS = [   # function, the reason's words, the words of its hint
     (carried, "`total` is carried from one iteration", "combine the results (sum, join, reduce) after the loop"),
-    (breaks, "`break` leaves the loop early", "stop using the results after the loop"),
+    (breaks, "its work calls `io`, which is not known to be free of effects outside the process",
+     "allow it with `@xcs.jit(speculate=True)`"),
     (prints_in_callee, "`_noisy()` runs something that must stay in order", "mark it with `@xcs.io`"),
     (unknown_c_call, "`sys.getrefcount()` is not known to XCS", 'xcs.register_blocking("sys.getrefcount")'),
     (assigns_global, "assigns the global `G`", "assign `G` once after the loop"),

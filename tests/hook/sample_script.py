@@ -18,7 +18,7 @@ def fan_out(xs):
 def running_total(xs):
     total = 0
     for x in xs:
-        total = total + fetch(x)
+        total = fetch(total) + x     # the work reads what the previous iteration computed
         if total > 10:
             break
     return total

@@ -263,9 +263,9 @@ def test_run_command_parallelizes_a_script_and_explains():
     out = subprocess.run([sys.executable, "-m", "xcs", "run", "--explain", script, "5"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines()[:3] == ["[0, 2, 4, 6, 8]", "[0, 2, 4, 6, 8]", "12"]
+    assert out.stdout.splitlines()[:3] == ["[0, 2, 4, 6, 8]", "[0, 2, 4, 6, 8]", "11"]
     assert "fan_out" in out.stderr and ": parallel" in out.stderr
-    assert "running_total" in out.stderr and "): sequential — line" in out.stderr and "break" in out.stderr
+    assert "running_total" in out.stderr and "): sequential — line" in out.stderr and "carried" in out.stderr
 
 
 def test_replacing_a_decision_releases_the_old_variant_exactly_once():

@@ -266,7 +266,7 @@ def self_recognition_timeout(n, model):
     return chat_completion.choices[0].message.content, i
 
 
-@loop("oaimli/ModularMetaReview: utils/get_embeddings.py", "sequential",
+@loop("oaimli/ModularMetaReview: utils/get_embeddings.py", "parallel",
       args=lambda env: (_client(env) and [f"sentence {k}" for k in range(env.n)],), auto=True)
 def modular_meta_review_embeddings(sentences):
     """Embed each sentence, retrying (print, sleep) until the API answers.
@@ -1275,7 +1275,7 @@ def execute(cmd):
         raise subprocess.CalledProcessError(return_code, cmd)
 
 
-@loop("denlogv/Extending-semantic-metrics-for-AMR: experiments/check_cmd.py", "sequential",
+@loop("denlogv/Extending-semantic-metrics-for-AMR: experiments/check_cmd.py", "parallel",
       args=lambda env: ([f"{shlex.quote(sys.executable)} -c 'import time; time.sleep({env.latency}); print(\"line\", {k}); "
                          f"print(\"more\", {k})'" for k in range(env.n)],), server=False)
 def amr_check_cmds(cmds):
@@ -1317,8 +1317,7 @@ def _git_repo(env):
     return ()
 
 
-# 3.11 only: `shlex.split` there calls `warnings.warn` (for `s=None`), which must run in order.
-@loop("natif/git-repo-stats: gitrepostats.py", "sequential", versions={"3.12": "parallel", "3.13": "parallel"},
+@loop("natif/git-repo-stats: gitrepostats.py", "parallel",
       args=_git_repo, server=False)
 def git_repo_stats():
     """Lines added and deleted per author, one `git log --author` per author.

@@ -366,7 +366,8 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
     for item in () if library else items:
         if getattr(item, "name", None) in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             return f"{code.co_name} (line {item.lineno}) assigns global `{item.arg}`"
-    shared = _SharedValues(code, shared_params, events)
+    shared = _SharedValues(code, shared_params, events,
+                           (lambda value: _library_owned(value, env)) if library else None)
     handlers = in_handler(items)
     found = _thread_bound_reads(code, items, env, library) or \
         (None if library else _attribute_reads(items, env, env_for, depth, seen))
@@ -432,7 +433,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         if env.is_trusted(obj):
             continue
         if target.chain and not isinstance(root, types.ModuleType) and method in MUTATORS and \
-                (not library or target.kind == "deref"):
+                (not library or (target.kind == "deref" and not _library_owned(target, env))):
             return f"{where} calls `{target.describe()}()`"   # a library's own module state is exempt, cells are not
         if isinstance(root, types.ModuleType) and len(target.chain) > 1 and method in MUTATORS and \
                 (not library or root.__name__ != getattr(func, "__module__", None)):
@@ -716,7 +717,8 @@ def _is_standard_stream(value) -> bool:
 
 def _is_warnings_call(target) -> bool:
     """`warnings.warn(...)` / `warn(...)` as library code spells it."""
-    return (target.kind == "global" and target.name in ("warnings", "_warnings") and target.chain[-1:] in
+    # `import warnings` inside the function (3.11's `shlex.split`) binds a local of that name.
+    return (target.kind in ("global", "local") and target.name in ("warnings", "_warnings") and target.chain[-1:] in
             (("warn",), ("warn_explicit",))) or (target.kind == "global" and not target.chain and target.name == "warn")
 
 
@@ -819,11 +821,35 @@ def _enter_effects(e, env, env_for) -> str | None:
     return context_manager_effects(manager_obj, made_by_obj, env_for)
 
 
+def _library_owned(value, env) -> bool:
+    """True when the global or closure variable a value is read from holds a function, class
+    or module of library code: its attributes (`wrapped_f.statistics`, the dict tenacity keeps
+    on the function it returns) are the library's own state, as its module state is. A cell
+    holding anything else (a list the user handed a decorator factory) stays the user's."""
+    if value.kind not in ("global", "deref"):
+        return False
+    try:
+        obj = env.lookup(value.kind, value.name)
+    except Exception:  # noqa: BLE001
+        return False
+    if isinstance(obj, types.ModuleType):
+        return True
+    if isinstance(obj, types.FunctionType):
+        return is_library_file(obj.__code__.co_filename)
+    if isinstance(obj, type):
+        module = sys.modules.get(getattr(obj, "__module__", "") or "")
+        filename = getattr(module, "__file__", None)
+        return bool(filename) and is_library_file(filename)
+    return False
+
+
 class _SharedValues:
     """Which values in one function may be objects other iterations also see: shared
-    parameters, globals, free variables, and locals assigned from any of them."""
+    parameters, globals, free variables, and locals assigned from any of them — in library
+    code, not what it reads from its own functions and classes (`library_owned`)."""
 
-    def __init__(self, code, shared_params, events):
+    def __init__(self, code, shared_params, events, library_owned=None):
+        self.library_owned = library_owned
         names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount
                                  + bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)]
         self.params = set(names) if shared_params is None else set(shared_params) & set(names)
@@ -847,6 +873,8 @@ class _SharedValues:
             return False
         if value.kind == "local":
             return self.local(value.name)
+        if self.library_owned is not None and self.library_owned(value):
+            return False
         return True
 
 

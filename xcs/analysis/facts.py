@@ -41,6 +41,7 @@ class Statement:
     handlers: tuple[tuple[int, int], ...] = ()
     hoists: tuple[Hoist, ...] = ()
     reasons: tuple[Refusal, ...] = ()
+    exits: tuple = ()   # ("break" | "return", line): the statement may end the loop (it is in order)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,17 @@ class LoopFacts:
     # The handler label of a `try` whose range encloses the whole loop, or None: the loop
     # body code must not treat that handler as its own (`LoopShape.outer_try`).
     outer_try: object = None
+    # ("break" | "return", line) of each way the body leaves the loop early. Non-empty: the
+    # loop runs speculatively — later iterations' work starts before an earlier iteration's
+    # in-order part decides to leave, and is discarded when it does (docs/speculation.md).
+    exits: tuple = ()
+    # The calls that speculative work makes, for the evidence layer to judge (reads or not):
+    # (described callee, line, object or None when unresolved, positional count, keywords).
+    speculative_calls: tuple = ()
+    # The iterable expression makes the object it iterates (`enumerate(xs)`, `zip(a, b)`),
+    # so no one else holds it: pulling it ahead past an early exit is invisible when it only
+    # walks containers.
+    iterable_made_here: bool = False
 
 
 @dataclass(frozen=True)

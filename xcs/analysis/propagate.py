@@ -38,7 +38,8 @@ def propagate(analysis, kinds: list, reasons: list) -> None:
     def skip_reason(j):
         if j not in skip_reasons:
             s = raw[j]
-            skip_reasons[j] = (Refusal("after-skip", s.line, "") if s.skips else None) or analysis._synchronizes(j)
+            skip_reasons[j] = (Refusal("after-exit", s.line, s.exits[0][0]) if s.exits else None) or \
+                (Refusal("after-skip", s.line, "") if s.skips else None) or analysis._synchronizes(j)
         return skip_reasons[j]
 
     def join(commits) -> set:

@@ -21,6 +21,13 @@ TEMPLATES = {
     "break": "`break` leaves the loop early; later iterations must not start",
     "return": "`return` (or a `break` that ends the function) inside the loop body stops later iterations",
     "yield": "`yield`/`await` inside the loop body suspends the frame",
+    "commit:exit": "`{name}` leaves the loop: it runs in order, and later iterations' work starts speculatively",
+    "after-exit": "this work runs only when an earlier in-order statement does not `{name}`",
+    "retry": "the loop may leave early (`{name}`), and its work does not read the loop's item: every iteration "
+             "repeats the same calls (a retry or a poll), whose later attempts must wait for the earlier ones",
+    "speculation": "the loop may leave early (`break`/`return`), and its work calls `{name}`, which is not known "
+                   "to be free of effects outside the process: running it for iterations the plain loop "
+                   "never reaches could be visible",
     "target": "the loop target `{name}` is not a plain local variable",
     "late-binding": "`{name}` is captured by a closure created in the loop; each closure must see its own iteration's value",
     "captured-outside": "`{name}` is captured by a closure made outside the loop, which the work could call before the loop assigns `{name}` in order",
@@ -66,6 +73,15 @@ HINTS = {
     "return": "collect the results in the loop and return after it; an early `return` forces every "
               "iteration to wait for the one before",
     "yield": "make the loop a plain function that returns a list, and yield from that list",
+    "commit:exit": "nothing to change: the test runs with the work, in parallel; only the decision to "
+                   "leave runs in order",
+    "after-exit": "compute the work before the test that leaves the loop, or leave it where it is (it then "
+                  "runs in order)",
+    "retry": "nothing to change for a retry loop; to run work in parallel, loop over the items themselves "
+             "(the URLs, the prompts) and retry inside a function each iteration calls",
+    "speculation": "if calling `{name}` for items after the one the loop stops at is harmless (it only "
+                   "reads, or its cost is acceptable), allow it with `@xcs.jit(speculate=True)`; or "
+                   "mark a read-only function of yours with `xcs.register_read_only`",
     "target": "assign to a plain local name (`for item in ...:`) and store into `{name}` inside the body",
     "late-binding": "bind the value when the closure is made: `lambda {name}={name}: ...` or "
                     "`functools.partial(f, {name})`",
@@ -136,7 +152,8 @@ IN_ORDER = frozenset({"commit:global", "commit:nonlocal", "commit:instruction", 
                       "commit:ordered-callee", "commit:unknown-call", "commit:thread-bound", "commit:hoist-in-try",
                       "commit:output-order"})
 SUMMARY = frozenset({"no-parallel-work"})
-NOTES = frozenset({"commit-read", "item-changed", "commit:append", "commit:store", "commit:outer-call"})
+NOTES = frozenset({"commit-read", "item-changed", "commit:append", "commit:store", "commit:outer-call",
+                   "commit:exit"})
 RANKS = ((IN_ORDER, 1), (SUMMARY, 2), (NOTES, 3))
 
 # "commit:unknown-call" carries the analysis's sentence; what to change depends on what it found.

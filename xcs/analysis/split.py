@@ -16,7 +16,7 @@ from dataclasses import replace
 from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
-from xcs.analysis import effects, knowledge, receiver
+from xcs.analysis import effects, knowledge, receiver, speculation
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
@@ -91,12 +91,18 @@ class LoopAnalysis:
             any(s.hoists for s in statements)
         all_reasons = tuple(dict.fromkeys(tuple(hoist_reasons) + tuple(r for s in statements for r in s.reasons)))
         if not has_work:
-            why = (Refusal("no-parallel-work", self.line, "no call outside the in-order part"),) + all_reasons
+            why = (Refusal("no-parallel-work", self.line, "no call outside the in-order part"),) + _staying(all_reasons)
             return LoopFacts(parallel=False, reasons=why, statements=tuple(statements), **common)
         inputs, closure, unbound = self._inputs(statements)
         if unbound:
             return LoopFacts(parallel=False, reasons=tuple(unbound), statements=tuple(statements), **common)
         map_writes = tuple(sorted({w for s in statements if s.kind == "map" for w in s.writes}))
+        exits = tuple(x for s in raw for x in s.exits)
+        if exits and not self._work_reads_item(statements):
+            why = (Refusal("retry", exits[0][1], exits[0][0]),) + _staying(all_reasons)
+            return LoopFacts(parallel=False, reasons=why, statements=tuple(statements), **common)
+        speculative = dict(exits=exits, speculative_calls=self._speculative_calls(statements),
+                           iterable_made_here=self._iterable_made_here()) if exits else {}
         guards = tuple((kind, name, chain, obj) for (kind, name, chain), obj in sorted(self.guards.items(), key=lambda g: g[0])
                        if (kind == "local" and name in inputs) or (kind == "deref" and name in closure) or kind == "global")
         return LoopFacts(parallel=True, reasons=all_reasons, statements=tuple(statements), inputs=inputs,
@@ -104,7 +110,7 @@ class LoopAnalysis:
                          item_calls=self._item_calls(statements),
                          input_calls=self._input_calls(statements, inputs),
                          iterable_uses=self._iterable_uses(), changed_globals=self._changed_globals(),
-                         replaces_iterated_values=self.replaces_iterated_values, **common)
+                         replaces_iterated_values=self.replaces_iterated_values, **speculative, **common)
 
     # ----------------------------------------------------------------- statement facts
     def _instrs(self, s: RawStatement):
@@ -661,6 +667,9 @@ class LoopAnalysis:
             if dotted in effects.ORDERED_QUALNAMES:
                 return Refusal("commit:ordered", line, callee.describe())
         if obj is not None:
+            if self._reports_its_failure(e, callee):
+                self._output_events.add(e.index)   # captured on a worker, replayed in order
+                return None
             if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, self.env):
                 return Refusal("commit:ordered", line, callee.describe())
             if self._opens_for_writing(e, obj):
@@ -758,6 +767,32 @@ class LoopAnalysis:
             return f"{code.co_name} could not be read"
         return effects.ordered_effects_in(func, self._env_for)
 
+    def _reports_its_failure(self, e: Event, callee) -> bool:
+        """True for output written (`print`, `sys.stderr.write`, logging) inside an `except`
+        block the loop body opens — the cold error path of a retry (`except: print("API
+        error", sys.exc_info()[0]); time.sleep(1)`) — or inside a loop nested in the body. The
+        runtime captures it on the worker and replays it in order, so the statement it belongs
+        to may run in parallel; output written elsewhere in the body is a statement in order."""
+        self._reads_own_exception(None, -1)   # computes the body's handler indices
+        if e.index not in self._body_handlers and not self._in_inner_loop(e.index):
+            return False
+        return effects.captured_output(callee, e, self.items, self.env)
+
+    def _in_inner_loop(self, index: int) -> bool:
+        """True when items[index] lies in a loop nested in the body (`for line in
+        run(cmd): print(line, end='')`): the output streams with the work, on the worker."""
+        k = self.statement_of.get(index)
+        if k is None:
+            return False
+        s = self.raw[k]
+        for i in range(s.start, s.stop):
+            item = self.items[i]
+            if isinstance(item, Instr) and item.name == "FOR_ITER" and isinstance(item.arg, Label):
+                end = self.flow.label_index.get(item.arg, -1)
+                if i < index < end:
+                    return True
+        return False
+
     def _reads_own_exception(self, obj, index: int) -> bool:
         """`sys.exc_info()` & co. inside an `except` block that the loop body itself opens: on
         a worker that is the iteration's own exception, as in plain code (the function's
@@ -765,7 +800,11 @@ class LoopAnalysis:
         handlers = getattr(self, "_body_handlers", None)
         if handlers is None:
             lo, hi = self.loop.for_iter, self.loop.exit
-            handlers = self._body_handlers = frozenset(lo + i for i in effects.in_handler(self.items[lo:hi]))
+            found = {lo + i for i in effects.in_handler(self.items[lo:hi])}
+            # 3.12+ place the `except` blocks after the function's return: the loop's own.
+            for start, stop in self.loop.handlers:
+                found |= {start + i for i in effects.in_handler(self.items[start:stop])}
+            handlers = self._body_handlers = frozenset(found)
         return effects.reads_own_exception(obj, index, handlers)
 
     def _function_arguments_effects(self, e: Event) -> str | None:
@@ -1006,6 +1045,10 @@ class LoopAnalysis:
                 kinds.append("map"); reasons.append(None); continue
             if self._is_end(s):
                 kinds.append("end"); reasons.append(None); continue
+            if s.exits:
+                # It ends the loop: only the in-order part may decide that (docs/speculation.md).
+                kind, line = s.exits[0]
+                kinds.append("commit"); reasons.append(Refusal("commit:exit", line, kind)); continue
             reason = self._commit_reason(s, events)
             kinds.append("commit" if reason else "map")
             reasons.append(reason)
@@ -1321,9 +1364,9 @@ class LoopAnalysis:
             if kinds[k] == "commit" and not skipped:
                 hoists, hoist_count = self._hoists(s, events, hoist_count, notes)
             if kinds[k] == "commit":
-                skipped = skipped or s.skips or self._synchronizes(k) is not None
+                skipped = skipped or s.skips or bool(s.exits) or self._synchronizes(k) is not None
             out.append(Statement(s.start, s.stop, kinds[k], s.line, writes, s.skips, tuple(s.handlers),
-                                 hoists, why))
+                                 hoists, why, tuple(s.exits)))
         return self._last_stage_in_try(out, notes), notes
 
     def _last_stage_in_try(self, statements, notes):
@@ -1387,11 +1430,130 @@ class LoopAnalysis:
                 continue   # a nonlocal: functions the work calls may read it before the store
             for span in self._operand_spans(s, e):
                 self._hoist(s, span, taken, notes)
+        if s.exits:
+            # `if probe(m).ok: break`: the test that decides whether to leave runs in the map part.
+            for span in self._condition_spans(s):
+                self._hoist(s, span, taken, notes)
         taken.sort()
         for start, stop in taken:
             hoists.append(Hoist(start, stop, f"__xcs_h{count}"))
             count += 1
         return tuple(hoists), count
+
+    def _condition_spans(self, s) -> list:
+        """(start, stop) of the test of the statement's first conditional jump (`if c: break`)."""
+        for i in range(s.start, s.stop):
+            item = self.items[i]
+            if isinstance(item, Instr) and item.name in pyversion.CONDITIONAL_JUMPS:
+                depth = self.flow.depth.get(i)
+                if depth is None:
+                    return []
+                return list(self._slot_spans(s, depth - 1, depth, i).values())
+            if isinstance(item, Instr) and isinstance(item.arg, Label):
+                return []
+        return []
+
+    def _speculative_calls(self, statements) -> tuple:
+        """The calls the work of a speculative loop makes, followed into Python callees:
+        (described callee, line, object or None, positional count, keywords) of each call of
+        a trusted client (`requests.get`, an `@xcs.io` function) and of each callee the
+        analysis cannot name. Methods of the iteration's own objects (`r.json()`) are not
+        listed: the analysis already holds them to be the iteration's own."""
+        found: list = []
+        for k, st in enumerate(statements):
+            events = []
+            if k > 0 and st.kind == "map":
+                events += self.events[k]
+            for h in st.hoists:
+                events += simulate(self.items, h.start, h.stop, 0, {})
+            for e in events:
+                if e.op != "call":
+                    continue
+                line = self.items[e.index].lineno
+                keywords = effects.call_keywords(self.items, e.index)
+                target = e.target
+                if target is None:
+                    found.append(("<a computed callee>", line, None, len(e.args) - len(keywords), keywords))
+                    continue
+                if target.kind in ("call", "fresh", "const", "value", "self") or \
+                        (target.kind == "local" and self._is_body_local(target.name) and
+                         target.name not in self.aliases and target.name not in self._target_names()):
+                    continue
+                if target.kind == "local" and target.name in self._target_names():
+                    # A method of the loop's item: what it is is known only as items arrive.
+                    found.append((target.describe(), line, None, len(e.args) - len(keywords), keywords))
+                    continue
+                obj = self._resolve(target)
+                if obj is None:
+                    found.append((target.describe(), line, None, len(e.args) - len(keywords), keywords))
+                    continue
+                root = self._resolve_root(target) if target.kind in ("global", "deref") else \
+                    self._speculation_resolve(replace(target, chain=()))
+                found += speculation.external_calls(obj, target.describe(), line, e.args, keywords, self.env,
+                                                    self._env_for, self._speculation_resolve,
+                                                    speculation.receiver_of(root, target.chain))
+        return tuple(dict.fromkeys(found))
+
+    def _speculation_resolve(self, value):
+        """What a loop-level argument value is, for `effects.external_calls`."""
+        if value.kind in ("const", "fresh", "call", "value"):
+            return speculation.OWN
+        if value.kind == "local" and self._is_body_local(value.name) and value.name not in self.aliases:
+            return speculation.UNKNOWN if value.name in self._target_names() else speculation.OWN
+        obj = self._resolve(value) if value.kind != "local" or value.name in self.env.arguments else None
+        if obj is None and value.kind == "local" and not value.chain:
+            try:
+                obj = self.env.lookup("local", value.name)
+            except Exception:  # noqa: BLE001
+                obj = None
+        return speculation.UNKNOWN if obj is None else obj
+
+    def _work_reads_item(self, statements) -> bool:
+        """True when the work (map statements, hoisted arguments) reads the loop's item: a
+        loop that may leave early and whose work does not (`for attempt in range(5): r =
+        get(url); if r.ok: break`) repeats one call until it succeeds — a retry or a poll,
+        whose later attempts must wait for the earlier ones to fail."""
+        targets = self._target_names()
+        for k, st in enumerate(statements):
+            spans = [range(h.start, h.stop) for h in st.hoists]
+            if k > 0 and st.kind == "map":
+                spans.append(range(st.start, st.stop))
+                spans += [range(lo, hi) for lo, hi in st.handlers]
+            for span in spans:
+                if any(isinstance(self.items[i], Instr) and self.items[i].name in pyversion.LOCAL_READS
+                       and self.items[i].arg in targets for i in span):
+                    return True
+                if any(isinstance(self.items[i], Instr) and pyversion.SUPERINSTRUCTIONS.get(self.items[i].name)
+                       and any(a in targets for a in _fused_names(self.items[i].arg)) for i in span):
+                    return True
+        return False
+
+    def _iterable_made_here(self) -> bool:
+        """True when the iterable expression ends in a call of a class (`enumerate(xs)`,
+        `zip(a, b)`, `itertools.count()`): the new object it makes is held by the loop alone
+        (`iter(it)` is no such call: it hands back `it`)."""
+        stop = self.loop.iter_insert
+        total, start = 0, None
+        for k in range(stop - 1, -1, -1):
+            item = self.items[k]
+            if not isinstance(item, Instr):
+                return False
+            total += item.stack_effect(jump=False)
+            if total >= 1:
+                start = k
+                break
+        if start is None:
+            return False
+        try:
+            events = simulate(self.items, start, stop, 0, {})
+        except Exception:  # noqa: BLE001
+            return False
+        last = next((e for e in reversed(events) if e.op == "call"), None)
+        if last is None or not any(isinstance(self.items[j], Instr) and self.items[j].name in
+                                   pyversion.CALLS for j in range(last.index, stop)) or \
+                last.index != max(j for j in range(start, stop) if isinstance(self.items[j], Instr)):
+            return False
+        return isinstance(self._resolve(last.target) if last.target is not None else None, type)
 
     def _hoist_output_order(self, s, start: int, stop: int) -> Refusal | None:
         """A hoisted expression whose callees print runs before the whole in-order part: only
@@ -1603,6 +1765,17 @@ class LoopAnalysis:
         self._at_loop = at_loop
         unbound = [Refusal("unbound-input", self.line, name) for name in sorted(fast) if name not in at_loop]
         return tuple(sorted(fast)), tuple(sorted(closure)), unbound
+
+
+def _staying(reasons: tuple) -> tuple:
+    """The reasons of a loop that stays sequential: without the notes on statements that
+    leave it ("later iterations' work starts speculatively" — nothing does)."""
+    return tuple(r for r in reasons if r.kind != "commit:exit")
+
+
+def _fused_names(arg) -> tuple:
+    """The local names a 3.13 fused load/store (`LOAD_FAST_LOAD_FAST`) names."""
+    return tuple(a for a in arg if isinstance(a, str)) if isinstance(arg, tuple) else ()
 
 
 def _by_object(mutated: list) -> dict:

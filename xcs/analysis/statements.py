@@ -2,7 +2,9 @@
 
 A statement ends where the stack is back at the loop's base depth, no try range is open
 and no forward jump is pending. Jumps back to the loop head are `continue`s (or the loop's
-natural end); jumps past the exit are `break`s.
+natural end); jumps past the exit are `break`s. A statement holding a `break` or a `return`
+records it in `exits`: it ends the loop when it runs, so it runs in order and the work of
+later iterations is speculative (`LoopFacts.exits`).
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ class RawStatement:
     skips: bool = False
     handlers: list = field(default_factory=list)
     refusals: list = field(default_factory=list)
+    exits: list = field(default_factory=list)   # ("break" | "return", line) it may leave the loop by
 
     def indices(self):
         """Item indices of the statement, its handler blocks included."""
@@ -58,6 +61,8 @@ def split_statements(flow: Flow, loop: LoopShape, base_depth: int) -> tuple[list
     open_tries = 0
     start = body.start
     skips = False
+    exits: list = []
+    under = False
     for i in body:
         item = items[i]
         if loop.is_outer_marker(item):
@@ -71,16 +76,23 @@ def split_statements(flow: Flow, loop: LoopShape, base_depth: int) -> tuple[list
         elif isinstance(item, TryEnd):
             open_tries -= 1
         elif isinstance(item, Instr):
-            skips |= _check_instr(flow, loop, i, pending, start, refusals)
+            skips |= _check_instr(flow, loop, i, pending, start, refusals, exits)
+            # A `break`/`return` pops the loop's iterator (`SWAP 2; POP_TOP`) and may then push
+            # a value back to the loop's depth: the statement goes on to where it leaves.
+            if i in flow.depth and flow.depth[i] + item.pre_and_post_stack_effect(jump=False)[0] < base_depth:
+                under = True
         if refusals:
             return statements, refusals
         nxt = i + 1
         if nxt < body.stop and not isinstance(items[nxt], Instr):
             continue
+        if under and not (isinstance(item, Instr) and (item.name in pyversion.TERMINATORS or
+                                                       item.name in pyversion.UNCONDITIONAL_JUMPS)):
+            continue
         if pending or open_tries or not _at_base(flow, i, nxt, body, base_depth):
             continue
-        statements.append(RawStatement(start, nxt, line_of(items, start, nxt), skips))
-        start, skips = nxt, False
+        statements.append(RawStatement(start, nxt, line_of(items, start, nxt), skips, exits=exits))
+        start, skips, exits, under = nxt, False, [], False
     if start < body.stop:
         return statements, [Refusal("control-flow", line_of(items, start, body.stop), "a statement never returns to the loop's stack depth")]
     refusals.extend(_move_loop_labels(flow, loop, statements))
@@ -122,15 +134,17 @@ def _at_base(flow: Flow, i: int, nxt: int, body: range, base_depth: int) -> bool
     return nxt >= body.stop or flow.depth.get(nxt) == base_depth
 
 
-def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, refusals: list) -> bool:
-    """Record the jump of instruction i; returns True for a jump to the loop head."""
+def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, refusals: list,
+                 exits: list) -> bool:
+    """Record the jump of instruction i (a `break` or `return` into `exits`); returns True
+    for a jump to the loop head."""
     instr = flow.items[i]
     line = instr.lineno
     if instr.name in SUSPENDING:
         refusals.append(Refusal("yield", line, instr.name))
         return False
     if instr.name in pyversion.RETURNS:
-        refusals.append(Refusal("return", line, "return"))
+        exits.append(("return", line))
         return False
     if not isinstance(instr.arg, Label):
         return False
@@ -138,7 +152,7 @@ def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, 
     if target == loop.head:
         return True
     if target >= loop.exit or target < loop.for_iter:
-        refusals.append(Refusal("break", line, "break"))
+        exits.append(("break", line))
     elif target > i:
         pending.add(instr.arg)
     return False
@@ -177,11 +191,11 @@ def _assign_handlers(flow: Flow, loop: LoopShape, statements: list, head_instr: 
                 elif target in block_of:
                     pass
                 elif target >= loop.exit or target < loop.for_iter:
-                    refusals.append(Refusal("break", instr.lineno, "break"))
+                    s.exits.append(("break", instr.lineno))
                 elif loop.for_iter < target < loop.exit and not (s.start <= target <= s.stop):
                     refusals.append(Refusal("control-flow", instr.lineno, "a handler jumps into another statement"))
             if instr.name in pyversion.RETURNS:
-                refusals.append(Refusal("return", instr.lineno, "return"))
+                s.exits.append(("return", instr.lineno))
             work.extend(j for j, _ in flow.succ.get(k, ()))
     for s in statements:
         s.handlers = _joined(s.handlers)

@@ -14,7 +14,7 @@ import types
 import weakref
 from dataclasses import dataclass, field
 
-from xcs.evidence import guards
+from xcs.evidence import guards, speculation
 from xcs.analysis import analyze
 from xcs.evidence.environment import environment
 from xcs.api.predict import static_prediction
@@ -56,18 +56,24 @@ _cache: "weakref.WeakKeyDictionary[types.CodeType, dict]" = weakref.WeakKeyDicti
 
 
 def compile_function(func, policy="auto", max_workers=None, arguments: dict | None = None,
-                     executor=None) -> Compiled:
+                     executor=None, speculate: bool = False) -> Compiled:
     """The cached `Compiled` for `func` with these options (built on first request, with
     the arguments of the call that asked, if given: see `environment`). `executor` (None:
-    the process-wide setting at each loop start) is where the loops' map parts run."""
+    the process-wide setting at each loop start) is where the loops' map parts run.
+    `speculate` lets loops that may `break`/`return` run any call speculatively
+    (docs/speculation.md)."""
     code = func.__code__
-    key = (policy, max_workers) if executor is None else (policy, max_workers, executor)
+    key = (policy, max_workers)
+    if executor is not None:
+        key += (executor,)
+    if speculate:
+        key += ("speculate",)
     with _lock:
         per_code = _cache.setdefault(code, {})
         if key in per_code:
             return per_code[key]
     try:
-        compiled = _build(func, code, policy, max_workers, arguments)
+        compiled = _build(func, code, policy, max_workers, arguments, speculate)
     except Exception as error:  # noqa: BLE001 - XCS must never break the user's function
         log.debug("xcs: %s left as written: %r", code.co_qualname, error)
         compiled = Compiled(None, [LoopReport(code.co_qualname, code.co_filename, code.co_firstlineno,
@@ -88,7 +94,7 @@ def all_reports() -> dict:
         return out
 
 
-def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
+def _build(func, code, policy, max_workers, arguments=None, speculate=False) -> Compiled:
     from xcs.transform.variant import build_variant
 
     env = environment(func, arguments)
@@ -96,7 +102,7 @@ def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
     runners: list = []
     constants = {}
     compiled = Compiled(None, reports, runners)
-    facts = analyze(code, env)
+    facts = speculation.apply(analyze(code, env), speculate)
     # Over the budget: the variant would have to be built from the whole function.
     too_large = facts.refusal is not None and facts.refusal.kind == "too-large"
     for const in () if too_large else code.co_consts:
@@ -104,7 +110,7 @@ def _build(func, code, policy, max_workers, arguments=None) -> Compiled:
             inner = _build_code(const, env, policy, max_workers, compiled)
             if inner is not None:
                 constants[const] = inner
-    variant_runners = _runners(facts, code, policy, max_workers, compiled)
+    variant_runners = _runners(facts, code, policy, max_workers, compiled, speculate)
     if facts.refusal is not None:
         if not facts.loops:   # the loops' reports carry the refusal when there are any
             reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
@@ -134,7 +140,7 @@ def _build_code(code, env, policy, max_workers, compiled):
     return build_variant(facts, runners) if runners else None
 
 
-def _runners(facts, code, policy, max_workers, compiled) -> dict:
+def _runners(facts, code, policy, max_workers, compiled, speculate=False) -> dict:
     from xcs.evidence.runner import LoopRunner
     from xcs.evidence.site import LoopSite
     from xcs.transform.variant import chosen_loops
@@ -150,13 +156,14 @@ def _runners(facts, code, policy, max_workers, compiled) -> dict:
                                 on_decided=lambda _r, c=weakref.ref(compiled): _decided(c()),
                                 precheck=guards.precheck(lp),
                                 item_check=guards.item_check(lp),
-                                iterable_check=guards.iterable_check(lp))
+                                iterable_check=guards.iterable_check(lp),
+                                exit_check=speculation.iterable_check(lp) if lp.exits else None)
             runners[lp.for_iter] = runner
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
                                                "parallel" if policy is True else "undecided",
                                                [r.words() for r in lp.reasons], in_order, runner,
-                                               list(lp.reasons)))
+                                               list(lp.reasons), speculation.words(lp, speculate)))
         else:
             reasons, refusals = [r.words() for r in lp.reasons], list(lp.reasons)
             if policy is False:

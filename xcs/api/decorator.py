@@ -20,7 +20,8 @@ POLICIES = ("auto", True, False)
 _NO_FUNCTION = object()   # `@xcs.jit(...)` with options: the function comes in the next call
 
 
-def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, executor=None):
+def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, executor=None,
+        speculate: bool = False):
     """Parallelize the I/O-bound loops of `fn`.
 
     Use as `@xcs.jit` or `@xcs.jit(parallel=..., max_workers=...)`. `parallel="auto"` lets
@@ -29,7 +30,9 @@ def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, exe
     `False` never parallelizes. `max_workers` bounds the threads of each loop (the
     iterations in flight). `executor` is where the map parts run: "threads", "processes", a
     `dask.distributed.Client` or a `concurrent.futures.Executor` (None: `xcs.configure`'s,
-    see docs/executors.md). Returns a
+    see docs/executors.md). `speculate=True` lets loops that may `break` or `return` run
+    later iterations' calls before the exit is known whatever they call (by default only
+    calls known to only read: docs/speculation.md). Returns a
     function with the same name, docstring, signature and behaviour. With `XCS_DISABLE=1`
     it returns `fn` itself.
     """
@@ -39,17 +42,20 @@ def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, exe
         raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
     if executor is not None:
         config.check_executor(executor)
+    if not isinstance(speculate, bool):
+        raise TypeError(f"speculate must be True or False, got {speculate!r}")
+    options = dict(parallel=parallel, max_workers=max_workers, executor=executor, speculate=speculate)
     if fn is _NO_FUNCTION:
-        return functools.partial(jit, parallel=parallel, max_workers=max_workers, executor=executor)
+        return functools.partial(jit, **options)
     if fn is None:
         raise TypeError("xcs.jit(None): expected a function to decorate; write `@xcs.jit` above a def, "
                         "or `xcs.jit(fn)` / `xcs.jit(parallel=..., max_workers=...)(fn)`")
     if config.is_disabled():
         return fn
     if isinstance(fn, (staticmethod, classmethod)):
-        return type(fn)(jit(fn.__func__, parallel=parallel, max_workers=max_workers, executor=executor))
+        return type(fn)(jit(fn.__func__, **options))
     if isinstance(fn, functools.partial):
-        return functools.partial(jit(fn.func, parallel=parallel, max_workers=max_workers, executor=executor),
+        return functools.partial(jit(fn.func, **options),
                                  *fn.args, **fn.keywords)
     if not isinstance(fn, types.FunctionType):
         raise TypeError(f"xcs.jit expects a Python function, got {type(fn).__name__}")
@@ -59,19 +65,22 @@ def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, exe
         function = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
         function.__kwdefaults__ = fn.__kwdefaults__
     else:
-        first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers, executor=executor)
+        first_call = functools.partial(_first_call, policy=parallel, max_workers=max_workers, executor=executor,
+                                       speculate=speculate)
         function = trampoline.make(fn, first_call)
     functools.update_wrapper(function, fn)
     function.__xcs_original__ = fn
     function.__xcs_options__ = (parallel, max_workers, executor)
+    function.__xcs_speculate__ = speculate
     return function
 
 
-def _first_call(holder, args, kwargs, *, policy, max_workers, executor=None):
+def _first_call(holder, args, kwargs, *, policy, max_workers, executor=None, speculate=False):
     """Compile on the first call (seeing its arguments, so `self.method` calls can be
     analysed); returns the function, now running the chosen code."""
     function, original = holder.function, holder.original
-    compiled = compiler.compile_function(original, policy, max_workers, _bound(original, args, kwargs), executor)
+    compiled = compiler.compile_function(original, policy, max_workers, _bound(original, args, kwargs), executor,
+                                         speculate=speculate)
     code = compiled.variant or original.__code__
     if compiled.variant is not None:
         compiled.listeners.append(lambda: _restore(function, original))
@@ -110,5 +119,7 @@ def explain(fn) -> list:
     if not isinstance(target, types.FunctionType):
         raise TypeError(f"xcs.explain expects a Python function, got {type(fn).__name__}")
     policy, max_workers, *executor = options
+    speculate = getattr(fn, "__xcs_speculate__", False)
     return Reports(compiler.compile_function(target, policy, max_workers,
-                                             executor=executor[0] if executor else None).reports)
+                                             executor=executor[0] if executor else None,
+                                             speculate=speculate).reports)

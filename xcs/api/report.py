@@ -26,6 +26,8 @@ class LoopReport:
     runner: object = None
     refusals: list = field(default_factory=list)
     predictor: object = None   # () -> the static evidence's Decision or None, for an undecided loop
+    # For a loop that may leave early and runs speculatively: where it leaves and on what grounds.
+    speculation: str | None = None
 
     @property
     def parallel(self) -> bool:
@@ -112,6 +114,8 @@ class LoopReport:
         notice = self.executor_notice()
         if notice:
             parts.append(f" [{notice}]")
+        if status != "sequential" and self.speculation:
+            parts.append("; " + self.speculation)
         return "".join(parts)
 
 

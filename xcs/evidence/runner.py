@@ -70,10 +70,11 @@ class LoopRunner:
     """
 
     __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "precheck", "item_check",
-                 "iterable_check", "inline_reason", "_lock", "_static", "executor", "executor_notice")
+                 "iterable_check", "inline_reason", "_lock", "_static", "executor", "executor_notice",
+                 "exit_check")
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
-                 precheck=None, item_check=None, iterable_check=None):
+                 precheck=None, item_check=None, iterable_check=None, exit_check=None):
         if policy not in POLICIES:
             raise ValueError(f"policy must be 'auto', True or False, not {policy!r}")
         self.site = site
@@ -83,6 +84,9 @@ class LoopRunner:
         self.precheck = precheck
         self.item_check = item_check
         self.iterable_check = iterable_check
+        # A loop that may leave early gets the iterable itself (not its iterator) and this
+        # check of it (`xcs.evidence.speculation.iterable_check`).
+        self.exit_check = exit_check
         self.inline_reason: str | None = None   # why the latest call ran in order, if it had to
         self.executor = None           # the `executor` option of the jit, None: `settings().executor`
         self.executor_notice = None    # a Refusal: why the latest parallel run used threads instead
@@ -105,6 +109,11 @@ class LoopRunner:
             # Profile and trace functions are per thread: on workers they would miss the work.
             self.inline_reason = "a profiler or tracer is installed on this thread; it would not see the workers"
             return run_inline(body, iterable, args)
+        if self.exit_check is not None:
+            reason = _checked(self.exit_check, iterable)
+            if reason is not None:
+                self.inline_reason = reason
+                return run_inline(body, iterable, args)
         it = iter(iterable)   # once, as the `for` statement would; the checks look at what is pulled
         bar = _progress_bar(it)
         if bar is not None:

@@ -69,9 +69,11 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             i += 1
             continue
         if i in inserts:
-            out.append(item)
             lp, layout, body_code, closure, _ = plans[inserts[i]]
-            out += _runner_call(runners[lp.for_iter], body_code, closure, lp.inputs, item.location, lp.watched)
+            call = _runner_call(runners[lp.for_iter], body_code, closure, lp.inputs, item.location, lp.watched)
+            # A loop that may leave early hands the runner the iterable itself, not its
+            # iterator: whether pulling ahead shows after the exit depends on which it is.
+            out += call + [item] if lp.exits else [item] + call
             i += 1
             continue
         if i in plans:
@@ -151,10 +153,12 @@ def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
         tb = flow.try_begin_of.get(j) if j is not None else None
         return tb is None or tb.target not in body_labels
     last_kind = None
+    label_index = {item: n for n, item in enumerate(items) if isinstance(item, Label)}
     for k, st in enumerate(lp.statements):
         last_kind = st.kind
         if st.kind in ("commit", "end"):
-            out += _commit_statement(items, st, layout, result, leaves_loop)
+            out += _commit_statement(items, st, layout, result, leaves_loop,
+                                     _leaving(items, st, lp, label_index))
             continue
         # A map statement: keep labels and try markers that other code refers to.
         for i in range(st.start, st.stop):
@@ -219,7 +223,26 @@ def _forget(name: str, loc) -> list:
             Instr("DELETE_FAST", name, location=loc)]
 
 
-def _commit_statement(items, st, layout: Layout, result: str, leaves_loop=lambda i: False) -> list:
+def _leaving(items, st, lp, label_index) -> frozenset:
+    """Indices of the instructions of statement `st` that leave the loop (`break`, `return`)."""
+    if not st.exits:
+        return frozenset()
+    out = set()
+    for i in range(st.start, st.stop):
+        item = items[i]
+        if not isinstance(item, Instr):
+            continue
+        if item.name in pyversion.RETURNS:
+            out.add(i)
+        elif item.name in pyversion.UNCONDITIONAL_JUMPS and isinstance(item.arg, Label):
+            target = label_index.get(item.arg)
+            if target is not None and (target >= lp.exit or target < lp.for_iter):
+                out.add(i)
+    return frozenset(out)
+
+
+def _commit_statement(items, st, layout: Layout, result: str, leaves_loop=lambda i: False,
+                      leaving=frozenset()) -> list:
     """The statement's own instructions, each hoisted argument replaced by its tuple slot.
 
     If computing a hoisted argument failed, its exception is raised where the argument
@@ -238,6 +261,10 @@ def _commit_statement(items, st, layout: Layout, result: str, leaves_loop=lambda
             out += pyversion.subscript_const(slot.index, loc)
             i = h.stop
             continue
+        if i in leaving:
+            # The iteration's results must not outlive the loop it leaves.
+            loc = items[i].location
+            out += _forget(result, loc)
         out.append(items[i])
         i += 1
     return out
