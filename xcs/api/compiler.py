@@ -163,7 +163,7 @@ def _runners(facts, code, policy, max_workers, compiled, speculate=False) -> dic
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
                                                "parallel" if policy is True else "undecided",
                                                [r.words() for r in lp.reasons], in_order, runner,
-                                               list(lp.reasons), speculation.words(lp, speculate)))
+                                               list(lp.reasons), speculation=speculation.words(lp, speculate)))
         else:
             reasons, refusals = [r.words() for r in lp.reasons], list(lp.reasons)
             if policy is False:

@@ -23,7 +23,7 @@ def carried_chain(xs):
     return prev
 
 
-@shape("sequential", ("break", "return"), args=(XS,))
+@shape("sequential", "speculation", args=(XS,))
 def has_break(xs):
     out = []
     for x in xs:
@@ -33,7 +33,7 @@ def has_break(xs):
     return out
 
 
-@shape("sequential", "return", args=(XS,))
+@shape("sequential", "speculation", args=(XS,))
 def has_return(xs):
     for x in xs:
         if io(x) > 3:
