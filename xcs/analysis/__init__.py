@@ -21,6 +21,9 @@ from xcs.analysis.split import LoopAnalysis
 __all__ = ["analyze", "Environment", "FunctionFacts", "LoopFacts", "Statement", "Hoist", "Refusal"]
 
 SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
+# Coroutines (`async def`) are analysed: their loops' iterations may run as tasks. Generators
+# and async generators stay as written (their loops run between the consumer's requests).
+GENERATORS = 0x20 | 0x100 | 0x200
 
 
 def analyze(code, env: Environment | None = None) -> FunctionFacts:
@@ -29,7 +32,7 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
     A function over the budget (`budget.MAX_INSTRUCTIONS`) is not read: its facts carry the
     refusal "too-large", and so does each of its loops."""
     env = env or Environment()
-    if code.co_flags & SUSPENDABLE:
+    if code.co_flags & GENERATORS:
         line = code.co_firstlineno
         return FunctionFacts(code=code, refusal=Refusal("generator", line, code.co_name))
     over_budget = too_large(code)   # before normalizing: that alone is linear in the size

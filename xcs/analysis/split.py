@@ -24,7 +24,7 @@ from xcs.analysis.propagate import propagate
 from xcs.analysis import refusal
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.stack import Event, render, simulate, subscript_element, up_to_any_key
-from xcs.analysis.statements import RawStatement, split_statements
+from xcs.analysis.statements import CO_COROUTINE, RawStatement, split_statements
 
 TARGET_OPS = {"STORE_FAST", "UNPACK_SEQUENCE", "UNPACK_EX", "NOP"}
 PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_ATTR",
@@ -69,7 +69,7 @@ class LoopAnalysis:
                       iter_insert=loop.iter_insert, base_depth=self.base or 0)
         if self.base is None:
             return LoopFacts(parallel=False, reasons=(Refusal("control-flow", self.line, "unreachable loop"),), **common)
-        raw, refusals = split_statements(self.flow, loop, self.base)
+        raw, refusals = split_statements(self.flow, loop, self.base, bool(self.code.co_flags & CO_COROUTINE))
         if not refusals:
             refusals = self._check_target(raw[0])
         if refusals:
@@ -687,7 +687,11 @@ class LoopAnalysis:
                        tuple((a.kind, a.name, a.chain, self._may_be_shared(a)) for a in e.args),
                        effects.call_keywords(self.items, e.index))
                 found, outputs = self._per_function(key, lambda: self._callee_effects(e, obj))
-                if not found and outputs:
+                if not found and outputs and self.code.co_flags & CO_COROUTINE:
+                    # Output is captured per worker thread; an iteration's task shares the
+                    # calling thread, so its output would interleave: run the call in order.
+                    found = outputs[0] if isinstance(outputs, (list, tuple)) else "output"
+                elif not found and outputs:
                     self._output_events.add(e.index)   # captured on a worker, replayed in order
                 if found:
                     return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")

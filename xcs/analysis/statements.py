@@ -16,6 +16,11 @@ from xcs.analysis.refusal import Refusal
 
 SUSPENDING = {"YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR",
               "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP", "RETURN_GENERATOR", "GET_YIELD_FROM_ITER"}
+# An `await` in a coroutine: these suspend only the task that runs them, so an iteration's
+# awaits may run in its own task (3.11: GET_AWAITABLE, SEND, YIELD_VALUE; 3.12+ also
+# END_SEND and the out-of-line CLEANUP_THROW).
+AWAITING = frozenset({"GET_AWAITABLE", "SEND", "YIELD_VALUE", "END_SEND", "CLEANUP_THROW"})
+CO_COROUTINE = 0x80
 
 
 @dataclass
@@ -46,8 +51,11 @@ def line_of(items, start, stop) -> int | None:
     return None
 
 
-def split_statements(flow: Flow, loop: LoopShape, base_depth: int) -> tuple[list[RawStatement], list[Refusal]]:
-    """The statements of `loop`'s body in order, and loop-level refusals found on the way."""
+def split_statements(flow: Flow, loop: LoopShape, base_depth: int,
+                     awaits: bool = False) -> tuple[list[RawStatement], list[Refusal]]:
+    """The statements of `loop`'s body in order, and loop-level refusals found on the way.
+
+    `awaits`: the loop is in a coroutine, whose `await`s do not stop the split."""
     items = flow.items
     head_instr = loop.for_iter
     body = loop.body
@@ -70,7 +78,7 @@ def split_statements(flow: Flow, loop: LoopShape, base_depth: int) -> tuple[list
         elif isinstance(item, TryEnd):
             open_tries -= 1
         elif isinstance(item, Instr):
-            skips |= _check_instr(flow, loop, i, pending, start, refusals)
+            skips |= _check_instr(flow, loop, i, pending, start, refusals, awaits)
         if refusals:
             return statements, refusals
         nxt = i + 1
@@ -122,10 +130,13 @@ def _at_base(flow: Flow, i: int, nxt: int, body: range, base_depth: int) -> bool
     return nxt >= body.stop or flow.depth.get(nxt) == base_depth
 
 
-def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, refusals: list) -> bool:
+def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, refusals: list,
+                 awaits: bool = False) -> bool:
     """Record the jump of instruction i; returns True for a jump to the loop head."""
     instr = flow.items[i]
     line = instr.lineno
+    if awaits and instr.name in AWAITING:
+        return False
     if instr.name in SUSPENDING:
         refusals.append(Refusal("yield", line, instr.name))
         return False

@@ -123,7 +123,8 @@ class BodyBuilder:
         """The body's code object."""
         self.outer_try = outer_try
         loc = self.location
-        out: list = pyversion.code_prologue(len(closure), loc)
+        coroutine = bool(self.code.co_flags & pyversion.CO_COROUTINE)
+        out: list = (pyversion.coroutine_prologue if coroutine else pyversion.code_prologue)(len(closure), loc)
         locals_ = [s.local for slots in self.layout.snapshots.values() for s in slots]
         locals_ += [s.local for s in self.layout.hoists.values()]
         locals_ += list(self.loop.map_writes)
@@ -182,7 +183,8 @@ class BodyBuilder:
         bytecode.argnames = [ITEM, *inputs]
         bytecode.argcount = 1 + len(inputs)
         bytecode.freevars = list(closure)
-        bytecode.flags = CO_OPTIMIZED | CO_NEWLOCALS | (CO_NESTED if closure else 0)
+        bytecode.flags = CO_OPTIMIZED | CO_NEWLOCALS | (CO_NESTED if closure else 0) | \
+            (pyversion.CO_COROUTINE if coroutine else 0)
         bytecode.name = self.code.co_name
         bytecode.qualname = f"{self.code.co_qualname}.<xcs loop line {self.loop.line}>"
         bytecode.filename = self.code.co_filename
