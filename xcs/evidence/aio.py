@@ -14,11 +14,13 @@ running. The same checks apply at each loop start (`precheck`, `iterable_check`,
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from xcs import config
-from xcs.evidence.decision import Decision, from_probe
+from xcs.evidence.decision import Decision, from_probe, from_static
 from xcs.evidence.probe import ProbeResult
-from xcs.evidence.runner import LoopRunner, _checked, _guarded
+from xcs.evidence.runner import _NOT_SCANNED, LoopRunner, _checked, _guarded
+from xcs.evidence.static import scan_body
 from xcs.runtime import aio
 
 _perf = time.perf_counter
@@ -60,6 +62,14 @@ class AsyncLoopRunner(LoopRunner):
         if decision.parallel:
             return self._window(body, it, args)
         return aio.InlineSteps(body, it, args)
+
+    def _static_decision(self, body, args):
+        # Thread-affine objects (an event loop's methods, an sqlite3 connection) are used by
+        # the iterations' tasks on the calling thread: they do not keep a coroutine's loop
+        # in order.
+        if self._static is _NOT_SCANNED:
+            self._static = _guarded(lambda: from_static(replace(scan_body(body, args), thread_affine=())))
+        return self._static
 
     def _window(self, body, it, args):
         limit = self.max_workers or config.settings().max_workers

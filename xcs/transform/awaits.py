@@ -62,7 +62,6 @@ class _Placer:
         self.handler = None        # the abort handler of the region we are in
         self.mine: set = set()     # ranges to `handler` opened here (not the user's)
         self.carried = None        # the range open when the region began, to reopen after it
-        self.inside: set = set()   # original ranges that began inside the region
 
     def open(self, begin) -> None:
         self.out.append(begin)
@@ -93,6 +92,7 @@ class _Placer:
                 self.yield_point(item)
             else:
                 self.out.append(item)
+        self.close()
         return self.out
 
     def begin_region(self, handler) -> None:
@@ -101,33 +101,35 @@ class _Placer:
         self.carried = None
         if current is None or current.target is self.target:
             if current is not None:
-                self.carried = current
+                self.carried = _original(self.renamed, current)
                 self.close()
             self.open_mine()
             if self.carried is not None:
-                _rename(self.renamed, self.carried, self.current)
+                self.renamed[self.carried] = self.current
 
     def end_region(self) -> None:
+        """Close the region's range; the original range still open here (the enclosing one,
+        re-opened inside the region) goes on to the handler it had."""
         if self.current in self.mine:
-            replaced = self.current
             self.close()
-            if self.carried is not None:
-                c = self.carried
+            c = self.carried
+            if c is not None:
                 again = TryBegin(c.target, c.push_lasti, c.stack_depth)
-                _rename(self.renamed, replaced, again)
+                self.renamed[c] = again
                 self.open(again)
         self.handler, self.carried, self.target = None, None, None
-        self.inside = set()
 
     def try_begin(self, item) -> None:
+        # Ranges are flat: a range still open here ended where this one begins (the TryEnd
+        # of a range re-opened after an `await` sits in the await's cleanup block, which the
+        # variant leaves out when the await moved into the loop body).
+        self.close()
         if self.handler is not None:
-            self.inside.add(item)
-            if self.current in self.mine:
-                self.close()
             if self.target is not None and item.target is self.target:
                 new = TryBegin(self.handler, False)
                 self.mine.add(new)
                 self.renamed[item] = new
+                self.carried = item       # an enclosing range, open until its TryEnd
                 self.open(new)
                 return
         self.renamed[item] = item
@@ -135,8 +137,8 @@ class _Placer:
 
     def try_end(self, item) -> None:
         entry = self.renamed.get(item.entry, item.entry)
-        if self.handler is not None and entry in self.mine and item.entry not in self.inside:
-            self.carried = None          # the range open at the region's start ends here
+        if self.handler is not None and item.entry is self.carried:
+            self.carried = None          # the enclosing range ends here
         self.out.append(TryEnd(entry))
         self.current = None
         if self.handler is not None:
@@ -153,6 +155,14 @@ class _Placer:
                 self.mine.add(again)
             _rename(self.renamed, cover, again)
             self.open(again)
+
+
+def _original(renamed: dict, begin: TryBegin) -> TryBegin:
+    """The original range `begin` stands for (itself if none)."""
+    for key, value in renamed.items():
+        if value is begin and key is not begin:
+            return key
+    return begin
 
 
 def _rename(renamed: dict, old: TryBegin, new: TryBegin) -> None:

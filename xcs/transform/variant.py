@@ -8,7 +8,7 @@ where their statements stood, honours `continue`s, and runs the commit statement
 """
 from __future__ import annotations
 
-from bytecode import Bytecode, CellVar, FreeVar, Instr, Label
+from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
 from xcs.transform import awaits
@@ -61,6 +61,7 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             if st.kind == "map":
                 for lo, hi in st.handlers:
                     skip.update(range(lo, hi))
+    outer_targets = {_outer_try(facts, lp) for lp, *_ in plans.values()} - {None}
     inserts = {lp.iter_insert: lp.for_iter for lp, *_ in plans.values()}
     exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values()}
     coroutine = bool(code.co_flags & pyversion.CO_COROUTINE)
@@ -79,6 +80,11 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             out.append(awaits.Retarget(plan.handler, plan.enclosing_target))
             block_ends[hi] = True
         if i in skip:
+            # A range around the loop may end inside a map statement's handler block (on
+            # 3.12+ the one re-opened after an `await` ends in its CLEANUP_THROW block): it
+            # must end there in the variant too, not run on over the code that follows.
+            if coroutine and _continues(item, outer_targets):
+                out.append(item)
             i += 1
             continue
         if i in inserts:
@@ -119,6 +125,15 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
     new = bytecode.to_code()
     _check_signature(code, new)
     return new
+
+
+def _continues(item, targets) -> bool:
+    """True for a TryBegin/TryEnd of a range to one of `targets` (handlers around loops)."""
+    if isinstance(item, TryBegin):
+        return item.target in targets
+    if isinstance(item, TryEnd):
+        return item.entry.target in targets
+    return False
 
 
 def _after_exit(items, exit_label: int) -> int:
