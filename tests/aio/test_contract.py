@@ -459,3 +459,36 @@ def test_without_a_known_call_the_first_iteration_is_probed():
     assert run(_with_events(fast, range(6))) == run(_with_events(on_events, range(6)))
     decision = xcs.explain(fast)[0].runner.decision
     assert decision is not None and decision.parallel and decision.source == "probe", decision
+
+
+# ----------------------------------------------------------------- an awaited argument of the in-order part
+async def appends_awaited(xs, log):
+    out = []
+    for x in xs:
+        out.append(await wait(x, delay=0.001 * (9 - x % 9), fail={13}))
+        log.append(x)
+    return out
+
+
+def test_an_awaited_argument_of_an_in_order_call_runs_in_the_task():
+    fast = xcs.jit(appends_awaited)
+    with measuring() as gauge:
+        got = run(fast(range(12), []))
+    assert got == run(appends_awaited(range(12), [])) == list(range(12))
+    assert gauge["peak"] >= 2
+    assert status(fast) == "parallel"
+
+
+def test_an_awaited_argument_that_fails_raises_where_it_stood():
+    async def main(fn):
+        log: list = []
+        try:
+            await fn(range(20), log)
+        except ValueError as error:
+            return repr(error), log, other_tasks(), sorted(state["started"]) == sorted(state["cleaned"])
+
+    with measuring():
+        plain = run(main(appends_awaited))
+    with measuring():
+        got = run(main(xcs.jit(appends_awaited)))
+    assert got == plain == ("ValueError(13)", list(range(13)), set(), True)

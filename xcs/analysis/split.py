@@ -36,6 +36,10 @@ PURE_OPS = {"LOAD_FAST", "LOAD_FAST_CHECK", "LOAD_CONST", "LOAD_GLOBAL", "LOAD_D
             "FORMAT_WITH_SPEC", "CONVERT_VALUE", "LIST_TO_TUPLE", "CALL_INTRINSIC_1", "NOP",
             "LOAD_SMALL_INT", "COPY_FREE_VARS"}
 
+# An `await` inside a hoisted argument (`results.append(await fetch(x))`), in a coroutine: the
+# send loop jumps back to its SEND, and on 3.12+ its YIELD_VALUE has a try range of its own.
+AWAIT_OPS = {"GET_AWAITABLE", "SEND", "YIELD_VALUE", "RESUME", "JUMP_BACKWARD_NO_INTERRUPT", "END_SEND"}
+
 # Branches inside one expression (`a if c else b`, `a or b`): hoisted only whole, with every
 # jump going forward inside it (`_self_contained`).
 BRANCH_OPS = pyversion.CONDITIONAL_JUMPS | {"JUMP_FORWARD", "JUMP", "COPY", "POP_TOP", "NOP"}
@@ -1296,6 +1300,13 @@ class LoopAnalysis:
         return out
 
     def _opens_try(self, st) -> bool:
+        if self.code.co_flags & CO_COROUTINE:
+            # An await's own ranges and CLEANUP_THROW blocks are not a `try` statement.
+            tries = [self.items[i] for i in range(st.start, st.stop) if isinstance(self.items[i], TryBegin)]
+            only = {"CLEANUP_THROW", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"}
+            blocks = [(lo, hi) for lo, hi in st.handlers
+                      if {x.name for x in self.items[lo:hi] if isinstance(x, Instr)} - only]
+            return bool(blocks) or any(not self._await_range(t) for t in tries)
         return bool(st.handlers) or any(isinstance(self.items[i], TryBegin) for i in range(st.start, st.stop))
 
     def _unconditional(self, s, start: int, taken=()) -> bool:
@@ -1457,11 +1468,13 @@ class LoopAnalysis:
         """True when items[start:stop] holds no try range, its jumps go forward to labels
         inside it, and nothing else in the statement jumps into it."""
         inside = set()
+        coroutine = self.code.co_flags & CO_COROUTINE
         for i in range(start, stop):
             item = self.items[i]
             if isinstance(item, (TryBegin, TryEnd)):
-                return False
-            if isinstance(item, Label):
+                if not (coroutine and self._await_range(item)):
+                    return False
+            elif isinstance(item, Label):
                 inside.add(item)
             elif not isinstance(item, Instr):
                 return False
@@ -1471,11 +1484,38 @@ class LoopAnalysis:
                 continue
             t = self.flow.label_index.get(item.arg)
             if start <= i < stop:
-                if item.arg not in inside or t <= i:
+                if item.arg not in inside or (t <= i and not (coroutine and item.name == "JUMP_BACKWARD_NO_INTERRUPT")):
                     return False
-            elif item.arg in inside:
+            elif item.arg in inside and not (coroutine and self.cleanup_block(item.arg, i)):
                 return False
         return True
+
+    def _await_range(self, item) -> bool:
+        """True for a try marker an `await` brings (3.12+): the range of its YIELD_VALUE, or a
+        piece of the range around the loop that the await interrupts."""
+        begin = item if isinstance(item, TryBegin) else item.entry
+        if begin.target is self.loop.outer_try:
+            return True
+        return self.cleanup_block(begin.target) is not None
+
+    def cleanup_block(self, label, jump_index: int | None = None):
+        """(start, stop) of the out-of-line CLEANUP_THROW block at `label` (3.12+: an await's
+        throw path, which jumps back to its END_SEND), or None. With `jump_index`: the block
+        whose closing jump is that instruction."""
+        if jump_index is not None:
+            k = jump_index - 1
+            while k >= 0 and not isinstance(self.items[k], Instr):
+                k -= 1
+            if k < 0 or self.items[k].name != "CLEANUP_THROW":
+                return None
+            return True
+        first = self.flow.target(label)
+        if first is None or self.items[first].name != "CLEANUP_THROW":
+            return None
+        stop = first + 1
+        while stop < len(self.items) and not (isinstance(self.items[stop], Instr) and isinstance(self.items[stop].arg, Label)):
+            stop += 1
+        return self.flow.label_index[label], stop + 1
 
     def _sub_spans(self, s, start: int, stop: int) -> list:
         """The operand expressions of the operation that ends items[start:stop], when it
@@ -1493,10 +1533,11 @@ class LoopAnalysis:
     def _hoist_refusal(self, start, stop) -> Refusal | None:
         """Why the argument expression items[start:stop] cannot run in the map part, or None."""
         instrs = self.items[start:stop]
+        awaits = AWAIT_OPS if self.code.co_flags & CO_COROUTINE else ()
         for ins in instrs:
             if not isinstance(ins, Instr):
                 continue   # the labels of a conditional expression or a short-circuit
-            if ins.name not in PURE_OPS and ins.name not in BRANCH_OPS:
+            if ins.name not in PURE_OPS and ins.name not in BRANCH_OPS and ins.name not in awaits:
                 return Refusal("commit:instruction", ins.lineno, ins.name)
         reads = [(i, *rest) for i, *rest in
                  ((i, pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else

@@ -19,7 +19,7 @@ items; the markers are `LoopStart(handler)`/`LoopEnd` (the loop proper) and
 """
 from __future__ import annotations
 
-from bytecode import Instr, TryBegin, TryEnd
+from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
 
@@ -195,3 +195,22 @@ def abort_handler(label, abort, enclosing, location) -> list:
         begin = TryBegin(enclosing.target, enclosing.push_lasti, enclosing.stack_depth)
         body = [begin, *body, TryEnd(begin)]
     return [label, *body, *covered(cleanup, target)]
+
+
+def cleanup_blocks(items, start: int, stop: int) -> list:
+    """(lo, hi) item ranges of the CLEANUP_THROW blocks of the awaits in items[start:stop]
+    (3.12+): the out-of-line code an await's throw path runs, ending with its jump back."""
+    wanted = {item.target for item in items[start:stop] if isinstance(item, TryBegin)}
+    blocks = []
+    for lo, item in enumerate(items):
+        if not isinstance(item, Label) or item not in wanted:
+            continue
+        k = lo + 1
+        while k < len(items) and not isinstance(items[k], Instr):
+            k += 1
+        if k >= len(items) or items[k].name != "CLEANUP_THROW":
+            continue
+        while k < len(items) and not (isinstance(items[k], Instr) and items[k].name.startswith("JUMP")):
+            k += 1
+        blocks.append((lo, k + 1))
+    return blocks

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bytecode import Bytecode, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
+from xcs.transform.awaits import cleanup_blocks
 from xcs.transform.catch import cover
 from xcs.transform.jumps import fix_directions
 from xcs.transform.layout import DELETED, UNSET, Layout
@@ -157,6 +158,10 @@ class BodyBuilder:
                 out += self.stage(self.layout.stages[h.temp])
                 self.copy(range(h.start, h.stop), k, out, trampolines)
                 out.append(Instr("STORE_FAST", h.temp, location=loc))
+                for lo, hi in cleanup_blocks(self.items, h.start, h.stop):   # an awaited argument's
+                    block: list = []
+                    self.copy(range(lo, hi), k, block, trampolines)
+                    handlers.append(block)
         caught = Label()
         out = prologue + cover(out, caught)
         out.append(self.end)

@@ -61,6 +61,9 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             if st.kind == "map":
                 for lo, hi in st.handlers:
                     skip.update(range(lo, hi))
+            for h in st.hoists:   # an awaited argument's throw path moved with it
+                for lo, hi in awaits.cleanup_blocks(items, h.start, h.stop):
+                    skip.update(range(lo, hi))
     outer_targets = {_outer_try(facts, lp) for lp, *_ in plans.values()} - {None}
     inserts = {lp.iter_insert: lp.for_iter for lp, *_ in plans.values()}
     exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values()}
@@ -225,7 +228,7 @@ def _commit_loop(facts, lp, layout: Layout, result: str, plan: AbortPlan | None 
     for k, st in enumerate(lp.statements):
         last_kind = st.kind
         if st.kind in ("commit", "end"):
-            out += _commit_statement(items, st, layout, result)
+            out += _commit_statement(items, st, layout, result, outer_target)
             continue
         # A map statement: keep labels and try markers that other code refers to.
         for i in range(st.start, st.stop):
@@ -284,7 +287,7 @@ def _raise_if_failed(result: str, stage: int, loc) -> list:
     return out
 
 
-def _commit_statement(items, st, layout: Layout, result: str) -> list:
+def _commit_statement(items, st, layout: Layout, result: str, outer_target=None) -> list:
     """The statement's own instructions, each hoisted argument replaced by its tuple slot.
 
     If computing a hoisted argument failed, its exception is raised where the argument
@@ -301,6 +304,8 @@ def _commit_statement(items, st, layout: Layout, result: str) -> list:
             out += _raise_if_failed(result, layout.stages[h.temp], loc)
             out.append(Instr("LOAD_FAST", result, location=loc))
             out += pyversion.subscript_const(slot.index, loc)
+            # An awaited argument interrupts the range around the loop (3.12+): its pieces stay.
+            out += [x for x in items[h.start:h.stop] if outer_target is not None and _continues(x, {outer_target})]
             i = h.stop
             continue
         out.append(items[i])
