@@ -456,6 +456,7 @@ async def _with_events(fn, xs):
 
 def test_without_a_known_call_the_first_iteration_is_probed():
     fast = xcs.jit(on_events)
+    assert run(fast([], [])) == []   # compiles; an empty loop decides nothing
     assert run(_with_events(fast, range(6))) == run(_with_events(on_events, range(6)))
     decision = xcs.explain(fast)[0].runner.decision
     assert decision is not None and decision.parallel and decision.source == "probe", decision
@@ -492,3 +493,37 @@ def test_an_awaited_argument_that_fails_raises_where_it_stood():
     with measuring():
         got = run(main(xcs.jit(appends_awaited)))
     assert got == plain == ("ValueError(13)", list(range(13)), set(), True)
+
+
+# ----------------------------------------------------------------- comprehensions with await
+async def listcomp(xs):
+    return [await wait(x, delay=0.001 * (7 - x % 7), fail={15}) for x in xs]
+
+
+async def dictcomp(xs):
+    return {x: await wait(x, fail={15}) for x in xs}
+
+
+@pytest.mark.parametrize("fn", [listcomp, dictcomp])
+def test_a_comprehension_with_await_runs_its_awaits_as_tasks(fn):
+    fast = xcs.jit(fn)
+    with measuring() as gauge:
+        got = run(fast(range(12)))
+    assert got == run(fn(range(12)))
+    assert gauge["peak"] >= 2
+    assert any(r.current_status() == "parallel" for r in xcs.explain(fast))
+
+
+@pytest.mark.parametrize("fn", [listcomp, dictcomp])
+def test_a_failing_comprehension_raises_the_earliest_failure_with_no_task_left(fn):
+    async def main(f):
+        try:
+            await f(range(20))
+        except ValueError as error:
+            return repr(error), other_tasks(), sorted(state["started"]) == sorted(state["cleaned"])
+
+    with measuring():
+        plain = run(main(fn))
+    with measuring():
+        got = run(main(xcs.jit(fn)))
+    assert got == plain == ("ValueError(15)", set(), True)

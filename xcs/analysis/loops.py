@@ -57,7 +57,7 @@ def find_loops(flow: Flow) -> list[LoopShape]:
         head = _previous_label(items, i)
         if head is None:
             continue
-        insert = _iterator_source(items, head)
+        insert = _iterator_source(items, head, coroutine_handler)
         if insert is None:
             continue
         exit_index = flow.label_index[item.arg]
@@ -79,7 +79,7 @@ def _previous_label(items, i):
     return None
 
 
-def _iterator_source(items, head):
+def _iterator_source(items, head, coroutine_handler=None):
     j = head - 1
     while j >= 0:
         item = items[j]
@@ -91,9 +91,20 @@ def _iterator_source(items, head):
             if item.name not in ITER_SHUFFLE:
                 return None
         elif isinstance(item, TryEnd):
-            return None
+            # 3.12+ inline comprehensions in a coroutine: the coroutine's own range ends where
+            # the comprehension's cleanup range begins.
+            if coroutine_handler is None or items.index(item.entry) > j or \
+                    _label_target(items, item.entry.target) != coroutine_handler:
+                return None
         j -= 1
     return None
+
+
+def _label_target(items, label):
+    k = items.index(label)
+    while k < len(items) and not isinstance(items[k], Instr):
+        k += 1
+    return k
 
 
 def _coroutine_handler(flow: Flow):
@@ -121,6 +132,10 @@ def _handler_blocks(flow: Flow, start: int, stop: int, outer_try, coroutine_hand
     reached: set = set()
     # Jumps back to FOR_ITER (continue) or to the exit (break) leave the handler code.
     boundary = {start - 1, flow.next_instr(stop), coroutine_handler}
+    if coroutine_handler is not None and outer_try is not None:
+        # In a coroutine an await's CLEANUP_THROW block leads to the handler around the loop
+        # (a `try` around it, an inline comprehension's cleanup): that handler is not the loop's.
+        boundary.add(flow.target(outer_try))
     work = [s for s in seeds if s is not None and not (start <= s < stop)]
     while work:
         i = work.pop()
