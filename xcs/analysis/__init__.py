@@ -65,7 +65,20 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
             facts = _replace(facts, nested_in=open_loops[-1].for_iter)
         open_loops.append(shape)
         loops.append(facts)
+    loops += _async_for_loops(items)
     return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops))
+
+
+def _async_for_loops(items) -> list:
+    """A sequential `LoopFacts` per `async for` (GET_AITER ... END_ASYNC_FOR), so that
+    `explain` names it: its items come from awaits and are never pulled ahead."""
+    out = []
+    for i, item in enumerate(items):
+        if getattr(item, "name", None) == "GET_AITER":
+            line = item.lineno
+            out.append(LoopFacts(line=line, for_iter=i, head=i, exit=i, iter_insert=i, base_depth=0, parallel=False,
+                                 reasons=(Refusal("async-for", line, "async for"),)))
+    return out
 
 
 def _replace(facts, **changes):
