@@ -79,7 +79,13 @@ class AsyncLoopRunner(LoopRunner):
         check = self.item_check
         if check is None:
             return None
-        return lambda item: _checked(check, item)
+
+        def checked(item):
+            reason = _checked(check, item)
+            if reason is not None:
+                self.inline_reason = f"in order from one item on: {reason}"
+            return reason
+        return checked
 
     def _probing(self, body, it, args):
         """The first iteration awaited in order and timed; the rest as it decides."""
