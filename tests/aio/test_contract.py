@@ -528,3 +528,39 @@ def test_a_failing_comprehension_raises_the_earliest_failure_with_no_task_left(f
     with measuring():
         got = run(main(xcs.jit(fn)))
     assert got == plain == ("ValueError(15)", set(), True)
+
+
+# ----------------------------------------------------------------- methods of the items
+class Quiet:
+    async def predict(self, x):
+        await asyncio.sleep(0.005)
+        return ("quiet", x)
+
+
+class Loud:
+    async def predict(self, x):
+        print("loud", x)
+        await asyncio.sleep(0.005)
+        return ("loud", x)
+
+
+async def predicts(models, x):
+    out = []
+    for model in models:
+        y = await model.predict(x)
+        out.append(y)
+    return out
+
+
+def test_an_item_whose_method_prints_runs_in_order_from_that_item_on():
+    models = [Quiet(), Quiet(), Quiet(), Loud(), Quiet(), Loud()]
+
+    def output(fn):
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            result = run(fn(models, 1))
+        return result, buffer.getvalue()
+
+    fast = xcs.jit(predicts)
+    assert output(fast) == output(predicts)
+    assert "in order from one item on" in (xcs.explain(fast)[0].inline_reason() or "")
