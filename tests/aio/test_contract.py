@@ -564,3 +564,19 @@ def test_an_item_whose_method_prints_runs_in_order_from_that_item_on():
     fast = xcs.jit(predicts)
     assert output(fast) == output(predicts)
     assert "in order from one item on" in (xcs.explain(fast)[0].inline_reason() or "")
+
+
+async def paced(xs, started):
+    for x in xs:
+        await asyncio.sleep(0.01)           # the pace: other tasks run meanwhile
+        started.append(asyncio.get_running_loop().time())
+
+
+def test_an_awaited_pause_of_its_own_keeps_the_loop_paced():
+    fast = xcs.jit(paced)
+    report = xcs.explain(fast)[0]
+    assert report.current_status() == "sequential"
+    assert "paced" in {r.kind for r in report.refusals}
+    started: list = []
+    run(fast(range(4), started))
+    assert all(b - a >= 0.009 for a, b in zip(started, started[1:]))

@@ -234,6 +234,24 @@ class LoopAnalysis:
                     blocking = True
         if sleep_line is not None and blocking:
             return Refusal("paced", sleep_line, "time.sleep")
+        if self.code.co_flags & CO_COROUTINE:
+            return self._awaited_pause()
+        return None
+
+    def _awaited_pause(self) -> Refusal | None:
+        """A statement that only awaits `asyncio.sleep(...)` (`await asyncio.sleep(0.1)`, its
+        value dropped) keeps the loop's pace: the other tasks of the event loop — and what the
+        in-order part starts — get that time between iterations (a poll, a rate limit, a
+        throttle). Run at once, the pauses would overlap and the pace would be lost."""
+        import asyncio
+
+        for k, (s, events) in enumerate(zip(self.raw, self.events)):
+            calls = [e for e in events if e.op == "call"]
+            if k == 0 or len(calls) != 1 or self._resolve(calls[0].target) is not asyncio.sleep:
+                continue
+            last = [x for x in self.items[s.start:s.stop] if isinstance(x, Instr)]
+            if last and last[-1].name == "POP_TOP":
+                return Refusal("paced", self.items[calls[0].index].lineno, "asyncio.sleep")
         return None
 
     def _replaces_current_value(self, e: Event) -> bool:
