@@ -90,7 +90,7 @@ class AsyncLoopRunner(LoopRunner):
     def _probing(self, body, it, args):
         """The first iteration awaited in order and timed; the rest as it decides."""
         runner = self
-        steps = _Probing(body, it, args)
+        steps = _Probing()
 
         async def timed(step):
             wall0, cpu0 = _perf(), time.thread_time()
@@ -113,7 +113,7 @@ class _Probing:
 
     __slots__ = ("first", "then", "_started")
 
-    def __init__(self, body, it, args):
+    def __init__(self):
         self.first = None
         self.then = None
         self._started = False
