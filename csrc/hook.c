@@ -51,7 +51,9 @@
 #endif
 
 #define SKIP ((void *)1)
-#define CO_SUSPENDS (CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
+/* Generators run between their consumer's requests: left alone. Coroutines are asked about:
+ * calling one only makes its coroutine object, and the variant's call makes the variant's. */
+#define CO_SUSPENDS (CO_GENERATOR | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
 
 static Py_ssize_t extra_index = -1;
 static PyObject *callback = NULL;            /* strong reference while installed */

@@ -57,6 +57,9 @@ UNARY_INTRINSICS = frozenset({"LIST_TO_TUPLE", "CALL_INTRINSIC_1"})
 ASYNC_GEN_WRAPS = frozenset({"ASYNC_GEN_WRAP"})   # 3.11; 3.12+ wraps with CALL_INTRINSIC_1
 STAR_IMPORTS = frozenset({"IMPORT_STAR"})         # 3.11; 3.12+ CALL_INTRINSIC_1
 FUNCTION_BUILDS = frozenset({"MAKE_FUNCTION", "SET_FUNCTION_ATTRIBUTE"})   # 3.13 sets closure etc. apart
+# The steps of an `await` (3.12+: END_SEND after the send loop, CLEANUP_THROW out of line).
+AWAIT_STEPS = frozenset({"GET_AWAITABLE", "SEND", "YIELD_VALUE", "END_SEND", "CLEANUP_THROW"})
+THROW_CLEANUPS = frozenset({"CLEANUP_THROW"})   # 3.12+: the out-of-line block of an `await`'s throw
 LOOP_ENDS = frozenset({"END_FOR"})                # 3.12+: after an exhausted FOR_ITER
 
 
@@ -211,3 +214,56 @@ def compare_equal(location) -> list:
 # Instructions at a `for` loop's exit label that an exhausted FOR_ITER jumps over
 # (3.12: END_FOR; 3.13: END_FOR, POP_TOP); code run after every loop exit goes after them.
 FOR_EXIT_SKIPPED = 0 if PY < (3, 12) else (1 if PY < (3, 13) else 2)
+
+
+# ----------------------------------------------------------------- coroutines
+CO_COROUTINE = 0x80
+
+
+def coroutine_prologue(freevar_count: int, location) -> list:
+    """The first instructions of a generated coroutine function (`async def`): copy its free
+    variables, make the coroutine object, then RESUME."""
+    out = []
+    if freevar_count:
+        out.append(Instr("COPY_FREE_VARS", freevar_count, location=location))
+    return out + [Instr("RETURN_GENERATOR", location=location), Instr("POP_TOP", location=location),
+                  Instr("RESUME", 0, location=location)]
+
+
+class YieldPoint:
+    """Stands for the YIELD_VALUE of an `await` in a generated instruction list. On 3.12+ it
+    needs its own try range (to `cleanup`, the CLEANUP_THROW block), which splits whatever
+    range covers the code around it; `xcs.transform.awaits` puts the markers in."""
+
+    __slots__ = ("cleanup", "location")
+
+    def __init__(self, cleanup, location):
+        self.cleanup, self.location = cleanup, location
+
+    def instr(self) -> Instr:
+        # 3.12: the oparg is the stack depth below an await's value (2); 3.13: 1 marks a yield
+        # that is part of `await`/`yield from` (gen.close then closes the awaited object).
+        arg = {(3, 12): 2}.get(PY, 1)
+        return Instr("YIELD_VALUE", arg, location=self.location) if PY >= (3, 12) else \
+            Instr("YIELD_VALUE", location=self.location)
+
+
+def await_top(location) -> tuple[list, list]:
+    """`await` the value on top of the stack, leaving its result there: (the inline items,
+    the out-of-line cleanup block, empty before 3.12). The cleanup block must be placed where
+    nothing falls into it and covered by the try range that covers the inline items."""
+    from bytecode import Label
+
+    send, done = Label(), Label()
+    inline = [Instr("GET_AWAITABLE", 0, location=location), Instr("LOAD_CONST", None, location=location), send,
+              Instr("SEND", done, location=location)]
+    if PY < (3, 12):
+        inline += [Instr("YIELD_VALUE", location=location), Instr("RESUME", 3, location=location),
+                   Instr("JUMP_BACKWARD_NO_INTERRUPT", send, location=location), done]
+        return inline, []
+    cleanup = Label()
+    inline += [YieldPoint(cleanup, location), Instr("RESUME", 3, location=location),
+               Instr("JUMP_BACKWARD_NO_INTERRUPT", send, location=location), done,
+               Instr("END_SEND", location=location)]
+    back = "JUMP_BACKWARD" if PY < (3, 13) else "JUMP_BACKWARD_NO_INTERRUPT"
+    return inline, [cleanup, Instr("CLEANUP_THROW", location=location), Instr(back, done, location=location)]

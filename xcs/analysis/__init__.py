@@ -21,6 +21,9 @@ from xcs.analysis.split import LoopAnalysis
 __all__ = ["analyze", "Environment", "FunctionFacts", "LoopFacts", "Statement", "Hoist", "Refusal"]
 
 SUSPENDABLE = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
+# Coroutines (`async def`) are analysed: their loops' iterations may run as tasks. Generators
+# and async generators stay as written (their loops run between the consumer's requests).
+GENERATORS = 0x20 | 0x100 | 0x200
 
 
 def analyze(code, env: Environment | None = None) -> FunctionFacts:
@@ -29,7 +32,7 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
     A function over the budget (`budget.MAX_INSTRUCTIONS`) is not read: its facts carry the
     refusal "too-large", and so does each of its loops."""
     env = env or Environment()
-    if code.co_flags & SUSPENDABLE:
+    if code.co_flags & GENERATORS:
         line = code.co_firstlineno
         return FunctionFacts(code=code, refusal=Refusal("generator", line, code.co_name))
     over_budget = too_large(code)   # before normalizing: that alone is linear in the size
@@ -62,7 +65,20 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
             facts = _replace(facts, nested_in=open_loops[-1].for_iter)
         open_loops.append(shape)
         loops.append(facts)
+    loops += _async_for_loops(items)
     return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops))
+
+
+def _async_for_loops(items) -> list:
+    """A sequential `LoopFacts` per `async for` (GET_AITER ... END_ASYNC_FOR), so that
+    `explain` names it: its items come from awaits and are never pulled ahead."""
+    out = []
+    for i, item in enumerate(items):
+        if getattr(item, "name", None) == "GET_AITER":
+            line = item.lineno
+            out.append(LoopFacts(line=line, for_iter=i, head=i, exit=i, iter_insert=i, base_depth=0, parallel=False,
+                                 reasons=(Refusal("async-for", line, "async for"),)))
+    return out
 
 
 def _replace(facts, **changes):

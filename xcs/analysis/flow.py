@@ -83,6 +83,10 @@ def build_flow(items: list) -> Flow:
             out.append((flow.target(instr.arg), d + instr.stack_effect(jump=True)))
             if name not in pyversion.UNCONDITIONAL_JUMPS:
                 out.append((flow.next_instr(i + 1), d + instr.stack_effect(jump=False)))
+        elif name == "RETURN_GENERATOR":
+            # A coroutine's first instruction: the value sent on its first resumption is on
+            # the stack after it (the POP_TOP that follows drops it); `bytecode` says 0.
+            out.append((flow.next_instr(i + 1), d + 1))
         else:
             out.append((flow.next_instr(i + 1), d + instr.stack_effect(jump=False)))
         flow.succ[i] = [(j, dj) for j, dj in out if j is not None]

@@ -101,6 +101,10 @@ THREAD_BOUND = frozenset({
     "sys._getframe", "sys._getframemodulename",
     "decimal.getcontext", "decimal.setcontext", "decimal.localcontext", "_decimal.getcontext",
     "_decimal.setcontext", "_decimal.localcontext",
+    # A set is seen by the rest of the caller's context in the plain loop; a worker thread or
+    # an iteration's task has a copy of that context, so later iterations would not see it.
+    "contextvars.ContextVar.set", "contextvars.ContextVar.reset", "_contextvars.ContextVar.set",
+    "_contextvars.ContextVar.reset",
 })
 
 

@@ -50,13 +50,14 @@ def find_loops(flow: Flow) -> list[LoopShape]:
     """Every `for` loop whose iterator comes from `GET_ITER` (or a 3.11 comprehension's `.0`)."""
     items = flow.items
     loops = []
+    coroutine_handler = _coroutine_handler(flow)
     for i, item in enumerate(items):
         if not (isinstance(item, Instr) and item.name == "FOR_ITER"):
             continue
         head = _previous_label(items, i)
         if head is None:
             continue
-        insert = _iterator_source(items, head)
+        insert = _iterator_source(items, head, coroutine_handler)
         if insert is None:
             continue
         exit_index = flow.label_index[item.arg]
@@ -64,7 +65,7 @@ def find_loops(flow: Flow) -> list[LoopShape]:
             continue
         outer = flow.try_begin_of.get(i)
         outer_try = outer.target if outer is not None else None
-        loops.append(LoopShape(i, head, exit_index, insert, _handler_blocks(flow, i + 1, exit_index, outer_try),
+        loops.append(LoopShape(i, head, exit_index, insert, _handler_blocks(flow, i + 1, exit_index, outer_try, coroutine_handler),
                                outer_try))
     return loops
 
@@ -78,7 +79,7 @@ def _previous_label(items, i):
     return None
 
 
-def _iterator_source(items, head):
+def _iterator_source(items, head, coroutine_handler=None):
     j = head - 1
     while j >= 0:
         item = items[j]
@@ -90,20 +91,51 @@ def _iterator_source(items, head):
             if item.name not in ITER_SHUFFLE:
                 return None
         elif isinstance(item, TryEnd):
-            return None
+            # 3.12+ inline comprehensions in a coroutine: the coroutine's own range ends where
+            # the comprehension's cleanup range begins.
+            if coroutine_handler is None or items.index(item.entry) > j or \
+                    _label_target(items, item.entry.target) != coroutine_handler:
+                return None
         j -= 1
     return None
 
 
-def _handler_blocks(flow: Flow, start: int, stop: int, outer_try) -> tuple:
+def _label_target(items, label):
+    k = items.index(label)
+    while k < len(items) and not isinstance(items[k], Instr):
+        k += 1
+    return k
+
+
+def _coroutine_handler(flow: Flow):
+    """The index of a coroutine's own handler, which CPython 3.12+ wraps around its whole
+    body (it turns a StopIteration into RuntimeError): it belongs to no loop. None otherwise."""
+    items = flow.items
+    first = flow.next_instr(0)
+    if first is None or items[first].name != "RETURN_GENERATOR":
+        return None
+    for item in items[first:]:
+        if isinstance(item, TryBegin):
+            return flow.target(item.target)
+        if isinstance(item, Instr) and item.name == "RESUME":
+            return None
+    return None
+
+
+def _handler_blocks(flow: Flow, start: int, stop: int, outer_try, coroutine_handler=None) -> tuple:
     """Item ranges of handler code reachable from try statements in items[start:stop] but
-    located outside it (the handler of a try range around the whole loop excluded)."""
+    located outside it (the handler of a try range around the whole loop excluded, and a
+    coroutine's own handler, which an `await`'s cleanup code leads to)."""
     items = flow.items
     seeds = [flow.target(items[k].target) for k in range(start, stop)
              if isinstance(items[k], TryBegin) and items[k].target is not outer_try]
     reached: set = set()
     # Jumps back to FOR_ITER (continue) or to the exit (break) leave the handler code.
-    boundary = {start - 1, flow.next_instr(stop)}
+    boundary = {start - 1, flow.next_instr(stop), coroutine_handler}
+    if coroutine_handler is not None and outer_try is not None:
+        # In a coroutine an await's CLEANUP_THROW block leads to the handler around the loop
+        # (a `try` around it, an inline comprehension's cleanup): that handler is not the loop's.
+        boundary.add(flow.target(outer_try))
     work = [s for s in seeds if s is not None and not (start <= s < stop)]
     while work:
         i = work.pop()

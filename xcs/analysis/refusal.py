@@ -43,7 +43,9 @@ TEMPLATES = {
     "after-skip": "this work runs only when an earlier in-order statement does not `continue`",
     "no-parallel-work": "nothing in the loop body can run apart from the in-order part ({name})",
     "control-flow": "control flow not understood: {name}",
-    "generator": "the function is a generator or coroutine; its loops are left alone",
+    "generator": "the function is a generator or an async generator; its loops are left alone",
+    "async-for": "`async for` pulls each item with an await: its items are not pulled ahead",
+    "async-exit": "`{name}` leaves a loop of a coroutine: its iterations are not run as tasks ahead of it",
     "too-large": "the function has {name}, more than XCS analyses; it runs as written",
     "commit:global": "assigns the global `{name}`",
     "commit:nonlocal": "assigns `{name}`, which closures or an enclosing function share",
@@ -105,6 +107,10 @@ HINTS = {
                         "that only reads the iteration's data and assigns a local",
     "control-flow": "split the loop body into a function and call it from a simple `for` loop",
     "generator": "move the loop into a plain function returning a list, and yield from its result",
+    "async-exit": "collect the work first (`results = [await fetch(x) for x in items]` runs in parallel), "
+                  "then find the item to stop at in a plain loop over the results",
+    "async-for": "collect the items first (`items = [x async for x in source]`), then loop over the list "
+                 "with a plain `for`",
     "too-large": "split the loop body into a function (or the function into smaller ones) to have it analysed",
     "commit:global": "return the value from the loop's work and assign `{name}` once after the loop",
     "commit:nonlocal": "keep `{name}` local to the loop body, or assign it once after the loop",

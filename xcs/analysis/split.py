@@ -24,7 +24,7 @@ from xcs.analysis.propagate import propagate
 from xcs.analysis import refusal
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.stack import Event, render, simulate, subscript_element, up_to_any_key
-from xcs.analysis.statements import RawStatement, split_statements
+from xcs.analysis.statements import CO_COROUTINE, RawStatement, split_statements
 
 TARGET_OPS = {"STORE_FAST", "UNPACK_SEQUENCE", "UNPACK_EX", "NOP"}
 PURE_OPS = {*pyversion.LOCAL_READS, "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", *pyversion.ATTR_LOADS,
@@ -35,6 +35,10 @@ PURE_OPS = {*pyversion.LOCAL_READS, "LOAD_CONST", "LOAD_GLOBAL", "LOAD_DEREF", *
             "LIST_EXTEND", "SET_UPDATE", "DICT_UPDATE", "DICT_MERGE", *pyversion.FORMATS,
             *pyversion.CONVERSIONS, *pyversion.UNARY_INTRINSICS, "NOP",
             "LOAD_SMALL_INT", "COPY_FREE_VARS"}
+
+# An `await` inside a hoisted argument (`results.append(await fetch(x))`), in a coroutine: the
+# send loop jumps back to its SEND, and on 3.12+ its YIELD_VALUE has a try range of its own.
+AWAIT_OPS = pyversion.AWAIT_STEPS | {"RESUME", "JUMP_BACKWARD_NO_INTERRUPT"}
 
 # Branches inside one expression (`a if c else b`, `a or b`): hoisted only whole, with every
 # jump going forward inside it (`_self_contained`).
@@ -70,7 +74,7 @@ class LoopAnalysis:
                       iter_insert=loop.iter_insert, base_depth=self.base or 0, outer_try=loop.outer_try)
         if self.base is None:
             return LoopFacts(parallel=False, reasons=(Refusal("control-flow", self.line, "unreachable loop"),), **common)
-        raw, refusals = split_statements(self.flow, loop, self.base)
+        raw, refusals = split_statements(self.flow, loop, self.base, bool(self.code.co_flags & CO_COROUTINE))
         if not refusals:
             refusals = self._check_target(raw[0])
         if refusals:
@@ -237,6 +241,24 @@ class LoopAnalysis:
                     blocking = True
         if sleep_line is not None and blocking:
             return Refusal("paced", sleep_line, "time.sleep")
+        if self.code.co_flags & CO_COROUTINE:
+            return self._awaited_pause()
+        return None
+
+    def _awaited_pause(self) -> Refusal | None:
+        """A statement that only awaits `asyncio.sleep(...)` (`await asyncio.sleep(0.1)`, its
+        value dropped) keeps the loop's pace: the other tasks of the event loop — and what the
+        in-order part starts — get that time between iterations (a poll, a rate limit, a
+        throttle). Run at once, the pauses would overlap and the pace would be lost."""
+        import asyncio
+
+        for k, (s, events) in enumerate(zip(self.raw, self.events)):
+            calls = [e for e in events if e.op == "call"]
+            if k == 0 or len(calls) != 1 or self._resolve(calls[0].target) is not asyncio.sleep:
+                continue
+            last = [x for x in self.items[s.start:s.stop] if isinstance(x, Instr)]
+            if last and last[-1].name == "POP_TOP":
+                return Refusal("paced", self.items[calls[0].index].lineno, "asyncio.sleep")
         return None
 
     def _replaces_current_value(self, e: Event) -> bool:
@@ -708,7 +730,11 @@ class LoopAnalysis:
                        tuple((a.kind, a.name, a.chain, self._may_be_shared(a)) for a in e.args),
                        effects.call_keywords(self.items, e.index))
                 found, outputs, changes = self._per_function(key, lambda: self._callee_effects(e, obj))
-                if not found and outputs:
+                if not found and outputs and self.code.co_flags & CO_COROUTINE:
+                    # Output is captured per worker thread; an iteration's task shares the
+                    # calling thread, so its output would interleave: run the call in order.
+                    found = outputs[0] if isinstance(outputs, (list, tuple)) else "output"
+                elif not found and outputs:
                     self._output_events.add(e.index)   # captured on a worker, replayed in order
                 if changes:
                     self._changing_events.add(e.index)   # the work after it must wait for it
@@ -1392,6 +1418,13 @@ class LoopAnalysis:
         return out
 
     def _opens_try(self, st) -> bool:
+        if self.code.co_flags & CO_COROUTINE:
+            # An await's own ranges and CLEANUP_THROW blocks are not a `try` statement.
+            tries = [self.items[i] for i in range(st.start, st.stop) if isinstance(self.items[i], TryBegin)]
+            only = pyversion.THROW_CLEANUPS | {"JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT"}
+            blocks = [(lo, hi) for lo, hi in st.handlers
+                      if {x.name for x in self.items[lo:hi] if isinstance(x, Instr)} - only]
+            return bool(blocks) or any(not self._await_range(t) for t in tries)
         return bool(st.handlers) or any(isinstance(self.items[i], TryBegin) for i in range(st.start, st.stop))
 
     def _unconditional(self, s, start: int, taken=()) -> bool:
@@ -1669,11 +1702,13 @@ class LoopAnalysis:
         """True when items[start:stop] holds no try range, its jumps go forward to labels
         inside it, and nothing else in the statement jumps into it."""
         inside = set()
+        coroutine = self.code.co_flags & CO_COROUTINE
         for i in range(start, stop):
             item = self.items[i]
             if isinstance(item, (TryBegin, TryEnd)):
-                return False
-            if isinstance(item, Label):
+                if not (coroutine and self._await_range(item)):
+                    return False
+            elif isinstance(item, Label):
                 inside.add(item)
             elif not isinstance(item, Instr):
                 return False
@@ -1683,11 +1718,38 @@ class LoopAnalysis:
                 continue
             t = self.flow.label_index.get(item.arg)
             if start <= i < stop:
-                if item.arg not in inside or t <= i:
+                if item.arg not in inside or (t <= i and not (coroutine and item.name == "JUMP_BACKWARD_NO_INTERRUPT")):
                     return False
-            elif item.arg in inside:
+            elif item.arg in inside and not (coroutine and self.cleanup_block(item.arg, i)):
                 return False
         return True
+
+    def _await_range(self, item) -> bool:
+        """True for a try marker an `await` brings (3.12+): the range of its YIELD_VALUE, or a
+        piece of the range around the loop that the await interrupts."""
+        begin = item if isinstance(item, TryBegin) else item.entry
+        if begin.target is self.loop.outer_try:
+            return True
+        return self.cleanup_block(begin.target) is not None
+
+    def cleanup_block(self, label, jump_index: int | None = None):
+        """(start, stop) of the out-of-line CLEANUP_THROW block at `label` (3.12+: an await's
+        throw path, which jumps back to its END_SEND), or None. With `jump_index`: the block
+        whose closing jump is that instruction."""
+        if jump_index is not None:
+            k = jump_index - 1
+            while k >= 0 and not isinstance(self.items[k], Instr):
+                k -= 1
+            if k < 0 or self.items[k].name not in pyversion.THROW_CLEANUPS:
+                return None
+            return True
+        first = self.flow.target(label)
+        if first is None or self.items[first].name not in pyversion.THROW_CLEANUPS:
+            return None
+        stop = first + 1
+        while stop < len(self.items) and not (isinstance(self.items[stop], Instr) and isinstance(self.items[stop].arg, Label)):
+            stop += 1
+        return self.flow.label_index[label], stop + 1
 
     def _sub_spans(self, s, start: int, stop: int) -> list:
         """The operand expressions of the operation that ends items[start:stop], when it
@@ -1705,10 +1767,11 @@ class LoopAnalysis:
     def _hoist_refusal(self, start, stop) -> Refusal | None:
         """Why the argument expression items[start:stop] cannot run in the map part, or None."""
         instrs = self.items[start:stop]
+        awaits = AWAIT_OPS if self.code.co_flags & CO_COROUTINE else ()
         for ins in instrs:
             if not isinstance(ins, Instr):
                 continue   # the labels of a conditional expression or a short-circuit
-            if ins.name not in PURE_OPS and ins.name not in BRANCH_OPS:
+            if ins.name not in PURE_OPS and ins.name not in BRANCH_OPS and ins.name not in awaits:
                 return Refusal("commit:instruction", ins.lineno, ins.name)
         reads = [(i, *rest) for i, *rest in
                  ((i, pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else

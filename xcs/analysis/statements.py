@@ -19,6 +19,10 @@ from xcs.analysis.refusal import Refusal
 
 SUSPENDING = {"YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR",
               "BEFORE_ASYNC_WITH", "RETURN_GENERATOR", "GET_YIELD_FROM_ITER"} | pyversion.ASYNC_GEN_WRAPS
+# An `await` in a coroutine: these suspend only the task that runs them, so an iteration's
+# awaits may run in its own task.
+AWAITING = pyversion.AWAIT_STEPS
+CO_COROUTINE = 0x80
 
 
 @dataclass
@@ -50,8 +54,11 @@ def line_of(items, start, stop) -> int | None:
     return None
 
 
-def split_statements(flow: Flow, loop: LoopShape, base_depth: int) -> tuple[list[RawStatement], list[Refusal]]:
-    """The statements of `loop`'s body in order, and loop-level refusals found on the way."""
+def split_statements(flow: Flow, loop: LoopShape, base_depth: int,
+                     awaits: bool = False) -> tuple[list[RawStatement], list[Refusal]]:
+    """The statements of `loop`'s body in order, and loop-level refusals found on the way.
+
+    `awaits`: the loop is in a coroutine, whose `await`s do not stop the split."""
     items = flow.items
     head_instr = loop.for_iter
     body = loop.body
@@ -76,7 +83,7 @@ def split_statements(flow: Flow, loop: LoopShape, base_depth: int) -> tuple[list
         elif isinstance(item, TryEnd):
             open_tries -= 1
         elif isinstance(item, Instr):
-            skips |= _check_instr(flow, loop, i, pending, start, refusals, exits)
+            skips |= _check_instr(flow, loop, i, pending, start, refusals, exits, awaits)
             # A `break`/`return` pops the loop's iterator (`SWAP 2; POP_TOP`) and may then push
             # a value back to the loop's depth: the statement goes on to where it leaves.
             if i in flow.depth and flow.depth[i] + item.pre_and_post_stack_effect(jump=False)[0] < base_depth:
@@ -135,11 +142,13 @@ def _at_base(flow: Flow, i: int, nxt: int, body: range, base_depth: int) -> bool
 
 
 def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, refusals: list,
-                 exits: list) -> bool:
+                 exits: list, awaits: bool = False) -> bool:
     """Record the jump of instruction i (a `break` or `return` into `exits`); returns True
     for a jump to the loop head."""
     instr = flow.items[i]
     line = instr.lineno
+    if awaits and instr.name in AWAITING:
+        return False
     if instr.name in SUSPENDING:
         refusals.append(Refusal("yield", line, instr.name))
         return False

@@ -20,7 +20,7 @@ import weakref
 from xcs import config
 from xcs.sourcepaths import is_library_file, is_xcs_file
 
-SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200   # generator, coroutine, iterable coroutine, async generator
+SUSPENDS = 0x20 | 0x100 | 0x200   # generator, iterable coroutine, async generator (coroutines: xcs.runtime.aio)
 
 _lock = threading.RLock()
 _state = {"include": (), "exclude": (), "policy": "auto"}

@@ -14,6 +14,7 @@ import types
 import weakref
 from dataclasses import dataclass, field
 
+from xcs import pyversion
 from xcs.evidence import guards, speculation
 from xcs.analysis import analyze
 from xcs.evidence.environment import environment
@@ -141,6 +142,7 @@ def _build_code(code, env, policy, max_workers, compiled):
 
 
 def _runners(facts, code, policy, max_workers, compiled, speculate=False) -> dict:
+    from xcs.evidence.aio import AsyncLoopRunner
     from xcs.evidence.runner import LoopRunner
     from xcs.evidence.site import LoopSite
     from xcs.transform.variant import chosen_loops
@@ -152,7 +154,8 @@ def _runners(facts, code, policy, max_workers, compiled, speculate=False) -> dic
         in_order = _in_order(lp)
         if lp.for_iter in chosen:
             site = LoopSite(code.co_qualname, code.co_filename, lp.line or code.co_firstlineno, lp.for_iter)
-            runner = LoopRunner(site, policy=policy, max_workers=max_workers,
+            make = AsyncLoopRunner if code.co_flags & pyversion.CO_COROUTINE else LoopRunner
+            runner = make(site, policy=policy, max_workers=max_workers,
                                 on_decided=lambda _r, c=weakref.ref(compiled): _decided(c()),
                                 precheck=guards.precheck(lp),
                                 item_check=guards.item_check(lp),

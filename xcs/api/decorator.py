@@ -13,7 +13,7 @@ import types
 from xcs.api import compiler
 from xcs import config
 from xcs.transform import trampoline
-from xcs.analysis import SUSPENDABLE
+from xcs.analysis import GENERATORS
 from xcs.api.report import Reports
 
 POLICIES = ("auto", True, False)
@@ -59,9 +59,10 @@ def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, exe
                                  *fn.args, **fn.keywords)
     if not isinstance(fn, types.FunctionType):
         raise TypeError(f"xcs.jit expects a Python function, got {type(fn).__name__}")
-    if fn.__code__.co_flags & SUSPENDABLE:
-        # Generators and coroutines run their loops between suspensions: never parallelized,
-        # and a plain trampoline cannot turn into one (3.13 deprecates that code swap).
+    if fn.__code__.co_flags & GENERATORS:
+        # Generators run their loops between suspensions: never parallelized, and a plain
+        # trampoline cannot turn into one (3.13 deprecates that code swap). Coroutines get a
+        # coroutine trampoline (their loops' iterations may run as tasks: xcs.runtime.aio).
         function = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
         function.__kwdefaults__ = fn.__kwdefaults__
     else:

@@ -30,6 +30,9 @@ BLOCKING = (
     "concurrent.futures._base.Future.result",
     "urllib.request", "http.client", "ftplib", "smtplib", "imaplib", "poplib", "xmlrpc.client",
     "requests", "httpx", "urllib3", "openai", "anthropic", "botocore", "boto3",
+    # Awaited in a coroutine, these suspend it while waiting (`xcs.evidence.aio`).
+    "asyncio.sleep", "asyncio.tasks.sleep", "asyncio.open_connection", "asyncio.streams.open_connection",
+    "asyncio.create_subprocess_exec", "asyncio.create_subprocess_shell", "asyncio.subprocess", "aiohttp",
 )
 
 # Must stay on the thread that made it.

@@ -22,6 +22,7 @@ import threading
 import types
 from dataclasses import replace
 
+from xcs import pyversion
 from xcs.analysis.refusal import Refusal
 from xcs.evidence import guards, registry
 from xcs.evidence.names import public_name, qualified_name
@@ -108,11 +109,18 @@ def verdict(lp) -> Refusal | None:
 def apply(facts, speculate: bool):
     """`facts` with every parallel loop that may leave early, and may not speculate, made
     sequential (its reasons led by the "speculation" refusal)."""
-    if speculate or not any(lp.exits and lp.parallel for lp in facts.loops):
+    coroutine = facts.code is not None and facts.code.co_flags & pyversion.CO_COROUTINE
+    if (speculate and not coroutine) or not any(lp.exits and lp.parallel for lp in facts.loops):
         return facts
     loops = []
     for lp in facts.loops:
-        why = verdict(lp) if lp.exits and lp.parallel else None
+        if coroutine and lp.exits and lp.parallel:
+            # The task window has no speculation protocol: a coroutine's loop that may leave
+            # early runs as written.
+            kind, line = lp.exits[0]
+            why = Refusal("async-exit", line, kind)
+        else:
+            why = verdict(lp) if lp.exits and lp.parallel and not speculate else None
         if why is not None:
             # Nothing runs speculatively: the notes that say it would go.
             lp = replace(lp, parallel=False, reasons=(why,) + tuple(r for r in lp.reasons if r.kind != "commit:exit"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bytecode import Bytecode, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
+from xcs.transform.awaits import cleanup_blocks
 from xcs.transform.catch import cover
 from xcs.transform.jumps import fix_directions
 from xcs.transform.layout import DELETED, UNSET, Layout
@@ -149,7 +150,8 @@ class BodyBuilder:
         """The body's code object."""
         self.outer_try = outer_try
         loc = self.location
-        out: list = pyversion.code_prologue(len(closure), loc)
+        coroutine = bool(self.code.co_flags & pyversion.CO_COROUTINE)
+        out: list = (pyversion.coroutine_prologue if coroutine else pyversion.code_prologue)(len(closure), loc)
         locals_ = [s.local for slots in self.layout.snapshots.values() for s in slots]
         locals_ += [s.local for s in self.layout.hoists.values()]
         locals_ += list(self.loop.map_writes)
@@ -182,6 +184,10 @@ class BodyBuilder:
                 out += self.stage(self.layout.stages[h.temp])
                 self.copy(range(h.start, h.stop), k, out, trampolines)
                 out.append(Instr("STORE_FAST", h.temp, location=loc))
+                for lo, hi in cleanup_blocks(self.items, h.start, h.stop):   # an awaited argument's
+                    block: list = []
+                    self.copy(range(lo, hi), k, block, trampolines)
+                    handlers.append(block)
         caught = Label()
         out = prologue + cover(out, caught)
         out.append(self.end)
@@ -214,7 +220,8 @@ class BodyBuilder:
         bytecode.argnames = [ITEM, *inputs]
         bytecode.argcount = 1 + len(inputs)
         bytecode.freevars = list(closure)
-        bytecode.flags = CO_OPTIMIZED | CO_NEWLOCALS | (CO_NESTED if closure else 0)
+        bytecode.flags = CO_OPTIMIZED | CO_NEWLOCALS | (CO_NESTED if closure else 0) | \
+            (pyversion.CO_COROUTINE if coroutine else 0)
         bytecode.name = self.code.co_name
         bytecode.qualname = f"{self.code.co_qualname}.<xcs loop line {self.loop.line}>"
         bytecode.filename = self.code.co_filename

@@ -12,6 +12,7 @@ import types
 from bytecode import Bytecode, Instr
 
 from xcs import pyversion
+from xcs.transform import awaits
 
 CO_OPTIMIZED, CO_NEWLOCALS, CO_VARARGS, CO_VARKEYWORDS, CO_NESTED = 0x1, 0x2, 0x4, 0x8, 0x10
 
@@ -35,17 +36,25 @@ def make(original: types.FunctionType, first_call) -> types.FunctionType:
     holder.original = original
     holder.first_call = first_call
     loc = None
-    instrs = pyversion.code_prologue(len(code.co_freevars), loc)
+    # An `async def` gets a coroutine trampoline that awaits the function's coroutine: the
+    # swapped-in code is a coroutine's too (the kind of a function's code never changes).
+    coroutine = code.co_flags & pyversion.CO_COROUTINE
+    instrs = (pyversion.coroutine_prologue if coroutine else pyversion.code_prologue)(len(code.co_freevars), loc)
     instrs += pyversion.push_callable(first_call, loc)
     instrs += [Instr("LOAD_CONST", holder), Instr("LOAD_FAST", "args"), Instr("LOAD_FAST", "kwargs")]
     instrs += pyversion.call(3, loc)
     instrs += pyversion.null_below_top()
-    instrs += [Instr("LOAD_FAST", "args"), Instr("LOAD_FAST", "kwargs"), Instr("CALL_FUNCTION_EX", 1),
-               Instr("RETURN_VALUE")]
-    bytecode = Bytecode(instrs)
+    instrs += [Instr("LOAD_FAST", "args"), Instr("LOAD_FAST", "kwargs"), Instr("CALL_FUNCTION_EX", 1)]
+    cleanup: list = []
+    if coroutine:
+        inline, cleanup = pyversion.await_top(loc)
+        instrs += inline
+    instrs += [Instr("RETURN_VALUE"), *cleanup]
+    bytecode = Bytecode(awaits.place(instrs) if coroutine else instrs)
     bytecode.argnames = ["args", "kwargs"]
     bytecode.argcount = 0
-    bytecode.flags = CO_OPTIMIZED | CO_NEWLOCALS | CO_VARARGS | CO_VARKEYWORDS | (CO_NESTED if code.co_freevars else 0)
+    bytecode.flags = CO_OPTIMIZED | CO_NEWLOCALS | CO_VARARGS | CO_VARKEYWORDS | (CO_NESTED if code.co_freevars else 0) | \
+        (pyversion.CO_COROUTINE if coroutine else 0)
     bytecode.freevars = list(code.co_freevars)
     bytecode.name, bytecode.qualname = code.co_name, code.co_qualname
     bytecode.filename, bytecode.first_lineno = code.co_filename, code.co_firstlineno

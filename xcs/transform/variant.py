@@ -8,9 +8,10 @@ where their statements stood, honours `continue`s, and runs the commit statement
 """
 from __future__ import annotations
 
-from bytecode import Bytecode, CellVar, FreeVar, Instr, Label
+from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
+from xcs.transform import awaits
 from xcs.transform.body import BodyBuilder
 from xcs.transform.jumps import fix_directions
 from xcs.transform.layout import DELETED, UNSET, Layout
@@ -59,13 +60,33 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             if st.kind == "map":
                 for lo, hi in st.handlers:
                     skip.update(range(lo, hi))
+            for h in st.hoists:   # an awaited argument's throw path moved with it
+                for lo, hi in awaits.cleanup_blocks(items, h.start, h.stop):
+                    skip.update(range(lo, hi))
+    outer_targets = {_outer_try(facts, lp) for lp, *_ in plans.values()} - {None}
     inserts = {lp.iter_insert: lp.for_iter for lp, *_ in plans.values()}
     exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values()}
+    coroutine = bool(code.co_flags & pyversion.CO_COROUTINE)
+    aborts = {lp.for_iter: AbortPlan(facts, lp, runners[lp.for_iter]) for lp, *_ in plans.values()} if coroutine else {}
+    handler_blocks = {lo: (hi, plan) for plan in aborts.values() for lo, hi in plan.blocks}
+    block_ends: dict = {}
     out: list = []
     i = 0
     while i < len(items):
         item = items[i]
+        if i in block_ends:
+            out.append(awaits.RetargetEnd())
+            del block_ends[i]
+        if i in handler_blocks:
+            hi, plan = handler_blocks[i]
+            out.append(awaits.Retarget(plan.handler, plan.enclosing_target))
+            block_ends[hi] = True
         if i in skip:
+            # A range around the loop may end inside a map statement's handler block (on
+            # 3.12+ the one re-opened after an `await` ends in its CLEANUP_THROW block): it
+            # must end there in the variant too, not run on over the code that follows.
+            if coroutine and _continues(item, outer_targets):
+                out.append(item)
             i += 1
             continue
         if i in inserts:
@@ -78,7 +99,9 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             continue
         if i in plans:
             lp, layout, body_code, closure, result = plans[i]
-            out += _commit_loop(facts, lp, layout, result)
+            plan = aborts.get(i)
+            loop = _commit_loop(facts, lp, layout, result, plan)
+            out += loop
             i = lp.exit
             continue
         if i in exits:
@@ -88,8 +111,14 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             item = Instr("LOAD_CONST", constants[item.arg], location=item.location)
         out.append(item)
         i += 1
+    if block_ends:
+        out.append(awaits.RetargetEnd())
     if not plans and not constants:
         raise TransformError("nothing to transform")
+    for plan in aborts.values():
+        out += plan.tail()
+    if aborts:
+        out = awaits.place(out)
     bytecode = Bytecode(fix_directions(out))
     original = Bytecode.from_code(code)
     for attr in ("argcount", "posonlyargcount", "kwonlyargcount", "flags", "name", "qualname", "filename",
@@ -99,6 +128,15 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
     new = bytecode.to_code()
     _check_signature(code, new)
     return new
+
+
+def _continues(item, targets) -> bool:
+    """True for a TryBegin/TryEnd of a range to one of `targets` (handlers around loops)."""
+    if isinstance(item, TryBegin):
+        return item.target in targets
+    if isinstance(item, TryEnd):
+        return item.entry.target in targets
+    return False
 
 
 def _after_exit(items, exit_label: int) -> int:
@@ -129,11 +167,48 @@ def _runner_call(runner, body_code, closure, inputs, loc, watched=()) -> list:
     return out
 
 
-def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
+class AbortPlan:
+    """What a loop of a coroutine needs besides its commit loop: the await of each step's
+    result, and the handler that cancels and awaits the tasks in flight when the loop ends
+    by an exception (see `xcs.transform.awaits`)."""
+
+    def __init__(self, facts, lp, runner):
+        from xcs.analysis.flow import build_flow
+
+        self.handler = Label()
+        self.enclosing = build_flow(list(facts.items)).try_begin_of.get(lp.for_iter)
+        self.enclosing_target = self.enclosing.target if self.enclosing is not None else None
+        self.abort = runner.abort
+        self.location = facts.items[lp.for_iter].location
+        # The out-of-line handler blocks of the in-order statements: their exceptions leave
+        # the loop too.
+        self.blocks = [block for st in lp.statements if st.kind != "map" for block in st.handlers]
+        self.cleanups: list = []
+
+    def start(self) -> list:
+        """The region's start, then the await of the element FOR_ITER pushed (the step's
+        awaitable), which leaves the iteration's result tuple."""
+        inline, cleanup = pyversion.await_top(self.location)
+        self.cleanups.append(cleanup)
+        return [awaits.LoopStart(self.handler, self.enclosing_target), *inline]
+
+    def tail(self) -> list:
+        """The out-of-line code: the steps' cleanup blocks (in the loop's region) and the
+        abort handler."""
+        out = []
+        for cleanup in self.cleanups:
+            out += awaits.covered(cleanup, self.handler)
+        return out + awaits.abort_handler(self.handler, self.abort, self.enclosing, self.location)
+
+
+def _commit_loop(facts, lp, layout: Layout, result: str, plan: AbortPlan | None = None) -> list:
     items = facts.items
     loc = items[lp.for_iter].location
     head = items[lp.head]
-    out = [items[lp.for_iter], Instr("STORE_FAST", result, location=loc),
+    # A coroutine's loop region starts after FOR_ITER: its exit jump has the iterator
+    # popped, and the abort handler needs it on the stack.
+    out = [items[lp.for_iter], *(plan.start() if plan is not None else ()),
+           Instr("STORE_FAST", result, location=loc),
            Instr("LOAD_FAST", result, location=loc), *pyversion.subscript_const(0, loc),
            Instr("COPY", 1, location=loc)]
     ok = Label()
@@ -158,7 +233,7 @@ def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
         last_kind = st.kind
         if st.kind in ("commit", "end"):
             out += _commit_statement(items, st, layout, result, leaves_loop,
-                                     _leaving(items, st, lp, label_index))
+                                     _leaving(items, st, lp, label_index), outer_target)
             continue
         # A map statement: keep labels and try markers that other code refers to.
         for i in range(st.start, st.stop):
@@ -178,6 +253,8 @@ def _commit_loop(facts, lp, layout: Layout, result: str) -> list:
             out += pyversion.jump_if("TRUE", head, backward=True, location=sloc)
     if last_kind == "map":
         out.append(Instr("JUMP_BACKWARD", head, location=loc))
+    if plan is not None:
+        out.append(awaits.LoopEnd())
     return out
 
 
@@ -242,7 +319,7 @@ def _leaving(items, st, lp, label_index) -> frozenset:
 
 
 def _commit_statement(items, st, layout: Layout, result: str, leaves_loop=lambda i: False,
-                      leaving=frozenset()) -> list:
+                      leaving=frozenset(), outer_target=None) -> list:
     """The statement's own instructions, each hoisted argument replaced by its tuple slot.
 
     If computing a hoisted argument failed, its exception is raised where the argument
@@ -259,6 +336,8 @@ def _commit_statement(items, st, layout: Layout, result: str, leaves_loop=lambda
             out += _raise_if_failed(result, layout.stages[h.temp], loc, leaves_loop(h.start))
             out.append(Instr("LOAD_FAST", result, location=loc))
             out += pyversion.subscript_const(slot.index, loc)
+            # An awaited argument interrupts the range around the loop (3.12+): its pieces stay.
+            out += [x for x in items[h.start:h.stop] if outer_target is not None and _continues(x, {outer_target})]
             i = h.stop
             continue
         if i in leaving:
