@@ -63,7 +63,7 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
             for h in st.hoists:   # an awaited argument's throw path moved with it
                 for lo, hi in awaits.cleanup_blocks(items, h.start, h.stop):
                     skip.update(range(lo, hi))
-    outer_targets = {_outer_try(facts, lp) for lp, *_ in plans.values()} - {None}
+    outer_targets = {lp.outer_try for lp, *_ in plans.values()} - {None}
     inserts = {lp.iter_insert: lp.for_iter for lp, *_ in plans.values()}
     exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values()}
     coroutine = bool(code.co_flags & pyversion.CO_COROUTINE)
