@@ -46,9 +46,9 @@ def install(mode: str) -> None:
     import xcs  # imported in every mode, so all three pay the same imports
 
     if mode == "bare":
-        from xcs import _hook
+        from xcs import native
 
-        _hook.install_bare()
+        native.hook().install_bare()
     elif mode == "enable":
         xcs.enable()
 
@@ -57,9 +57,9 @@ def uninstall(mode: str) -> None:
     import xcs
 
     if mode == "bare":
-        from xcs import _hook
+        from xcs import native
 
-        _hook.uninstall()
+        native.hook().uninstall()
     elif mode == "enable":
         xcs.disable()
 

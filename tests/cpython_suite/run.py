@@ -48,11 +48,9 @@ def enable_xcs() -> dict:
 
 def hook_stats() -> dict:
     """Whatever counters the hook exposes (code objects seen, variants run), if any."""
-    try:
-        from xcs import _hook
-    except ImportError:
-        return {}
-    stats = getattr(_hook, "stats", None)
+    from xcs import native
+
+    stats = getattr(native.hook_or_none(), "stats", None)
     try:
         return dict(stats()) if callable(stats) else {}
     except Exception as exc:  # noqa: BLE001 - counters are informational
@@ -68,9 +66,9 @@ def child(mode: str, modules: list, out: Path, timeout: float) -> None:
     if mode == "xcs":
         report["enabled"] = enable_xcs()
     elif mode == "bare":
-        from xcs import _hook
+        from xcs import native
 
-        _hook.install_bare()
+        native.hook().install_bare()
     for name in modules:
         report["modules"][name] = run_module(name, timeout)
         report["hook"] = hook_stats()

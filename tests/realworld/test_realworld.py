@@ -69,11 +69,10 @@ def test_jit_gives_the_plain_results(loop, env, tmp_path):
 
 
 def _hook_available() -> bool:
-    try:
-        from xcs import _hook
-    except ImportError:
-        return False
-    return hasattr(_hook, "install")
+    from xcs import native
+
+    hook = native.hook_or_none()
+    return hook is not None and hasattr(hook, "install")
 
 
 @pytest.mark.skipif(not _hook_available(), reason="the xcs._hook C extension is not built")

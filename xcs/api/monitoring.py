@@ -1,0 +1,237 @@
+"""Auto-mode's mechanism on CPython 3.12+: `sys.monitoring` events, no eval-frame function.
+
+Any PEP 523 eval-frame function makes CPython stop inlining Python-to-Python calls for the
+whole program (1.2-1.9x on call-heavy code). `sys.monitoring` costs nothing for code whose
+events were answered with `DISABLE`: the instrumentation is removed from that code. So:
+
+- `PY_START` (global): the first time a code object starts, decide once. Library and XCS
+  code, code without loops and code that keeps its loops sequential get `DISABLE` at once.
+  A user function with a parallel variant gets it put in place: `fn.__code__ = variant`
+  for the function running it (found from the frame, `xcs._hook.frame_function`), so its
+  *next* call runs the variant. The original code keeps its `PY_START`: it fires again only
+  when another function object still runs it (a new closure of the same code), which is
+  then swapped too.
+- `CALL` (local, armed on user code only): before a call from user code, the callee is
+  decided and swapped, so it runs its variant from its *first* call. A call site is
+  answered with `DISABLE` unless its callee has a variant (new closures may come through it).
+  Calls that do not come from armed user code (from the standard library, from C such as
+  `map(f, xs)` or a thread's `run`), and on 3.12.1 calls with `f(*args)`/`f(**kw)` (CPython
+  does not fire `CALL` for them there) reach the variant from the function's second call.
+
+Swapped functions are kept in a weak-keyed map to their original code (which it keeps
+alive: the function no longer does, and the compile cache is keyed weakly by it): when
+evidence gives up on a code object (`give_up`) and on `stop()` they get it back. Callbacks
+run with events suspended for their thread (CPython's rule for monitoring callbacks), so
+XCS's analysis is invisible to tracers and never re-enters itself. A line tracer or
+debugger on a thread makes the loop runner run a loop in order on that thread, one body
+call per item with the loop's own lines (`xcs/evidence/runner.py`).
+
+Another tool's `sys.monitoring.restart_events()` (coverage.py calls it) re-arms every event
+XCS disabled: each code object then costs one more callback, answered from the cache.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import types
+import weakref
+
+from xcs import native
+
+CO_OPTIMIZED = 0x1
+SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200   # generator, coroutine, iterable coroutine, async generator
+# OPTIMIZER_ID first (XCS is one); then the ids no standard tool names. DEBUGGER_ID,
+# COVERAGE_ID and PROFILER_ID stay for the tools they are named for.
+PREFERRED_TOOL_IDS = (5, 4, 3)
+TOOL_NAME = "xcs"
+_MISSING = object()
+
+
+class Monitoring:
+    """One `sys.monitoring` tool that puts variants in place. `decide(function)` returns the
+    variant code for a function (or None) and never raises; `wanted_file(filename)` is the
+    cheap first filter (False: library or XCS code, never looked at again)."""
+
+    def __init__(self):
+        self.tool: int | None = None
+        self._decide = None
+        self._wanted_file = None
+        self._lock = threading.RLock()
+        # original code -> variant code, or None ("run as written"); variants map to None too.
+        self._decisions: "weakref.WeakKeyDictionary[types.CodeType, types.CodeType | None]" = \
+            weakref.WeakKeyDictionary()
+        self._variants: "weakref.WeakSet[types.CodeType]" = weakref.WeakSet()
+        # swapped function -> (its original code, the variant put in its place)
+        self._originals: "weakref.WeakKeyDictionary[types.FunctionType, tuple]" = \
+            weakref.WeakKeyDictionary()
+        self._armed: "weakref.WeakSet[types.CodeType]" = weakref.WeakSet()
+        self.stats = {"starts": 0, "calls": 0, "decided": 0, "swapped": 0}
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return self.tool is not None
+
+    def start(self, decide, wanted_file) -> None:
+        """Claim a tool id and turn `PY_START` on; arm `CALL` on the user code already
+        running on this thread (a script's module body that called `enable()`). Raises
+        RuntimeError when every tool id XCS may use is taken."""
+        with self._lock:
+            self._decide, self._wanted_file = decide, wanted_file
+            if self.tool is not None:
+                return
+            monitoring = sys.monitoring
+            for tool in PREFERRED_TOOL_IDS:
+                if monitoring.get_tool(tool) is None:
+                    monitoring.use_tool_id(tool, TOOL_NAME)
+                    break
+            else:
+                taken = {i: monitoring.get_tool(i) for i in PREFERRED_TOOL_IDS}
+                raise RuntimeError(f"sys.monitoring tool ids {taken} are all taken; use xcs.enable(mechanism='frame')")
+            self.tool = tool
+            events = monitoring.events
+            monitoring.register_callback(tool, events.PY_START, self._on_start)
+            monitoring.register_callback(tool, events.CALL, self._on_call)
+            monitoring.set_events(tool, events.PY_START)
+            frame = sys._getframe(1)
+            while frame is not None:
+                if self._wanted_file(frame.f_code.co_filename):
+                    self._arm(frame.f_code)
+                frame = frame.f_back
+
+    def stop(self) -> None:
+        """Turn the events off, give every swapped function its original `__code__` back and
+        free the tool id. Decisions stay cached for the next `start()`."""
+        with self._lock:
+            tool = self.tool
+            if tool is None:
+                return
+            self.tool = None
+            monitoring = sys.monitoring
+            monitoring.set_events(tool, 0)
+            for code in list(self._armed):
+                monitoring.set_local_events(tool, code, 0)
+            self._armed = weakref.WeakSet()
+            monitoring.register_callback(tool, monitoring.events.PY_START, None)
+            monitoring.register_callback(tool, monitoring.events.CALL, None)
+            monitoring.free_tool_id(tool)
+            self._restore(None)
+            # DISABLE marks stay on the instructions after the tool id is freed (3.12, 3.13):
+            # the next tool to take this id would miss those events. restart_events() clears
+            # them for every tool; the others see each re-armed event once more, as the
+            # documentation of restart_events() says they may.
+            monitoring.restart_events()
+
+    def give_up(self, code) -> None:
+        """Evidence found no loop of `code` worth it: its functions run it as written again."""
+        if code is None:
+            return
+        with self._lock:
+            variant = self._decisions.get(code)
+            self._decisions[code] = None
+            self._restore(code)
+            if variant is not None:
+                self._variants.discard(variant)
+
+    def swapped_functions(self) -> list:
+        """Every function whose `__code__` is a variant now (for tests and `explain`)."""
+        return list(self._originals.keys())
+
+    # -- the two callbacks (hot: keep the cached paths short) ---------------------------
+
+    def _on_start(self, code, offset):
+        self.stats["starts"] += 1
+        try:
+            decision = self._decisions.get(code, _MISSING)
+            if decision is _MISSING:
+                decision = self._first_sight(code, None)
+            if decision is None:
+                return sys.monitoring.DISABLE
+            # An unswapped function runs the original code: its next call runs the variant.
+            function = native.hook().frame_function(code)
+            if function is not None:
+                self._swap(function, code, decision)
+            return None
+        except Exception:  # noqa: BLE001 - a monitoring callback must never break the program
+            return sys.monitoring.DISABLE
+
+    def _on_call(self, code, offset, callable_, arg0):
+        self.stats["calls"] += 1
+        try:
+            function = callable_.__func__ if type(callable_) is types.MethodType else callable_
+            if type(function) is not types.FunctionType:
+                return sys.monitoring.DISABLE
+            callee = function.__code__
+            if callee in self._variants:
+                return None   # already swapped; keep the site for new closures of the same code
+            decision = self._decisions.get(callee, _MISSING)
+            if decision is _MISSING:
+                decision = self._first_sight(callee, function)
+            if decision is None:
+                return sys.monitoring.DISABLE
+            self._swap(function, callee, decision)
+            return None
+        except Exception:  # noqa: BLE001
+            return sys.monitoring.DISABLE
+
+    # -- deciding and swapping ----------------------------------------------------------
+
+    def _first_sight(self, code, function):
+        """Decide `code` once: None, or its variant (then `function`, if given, is swapped by
+        the caller). User code gets `CALL` armed, so its callees are decided before they run."""
+        with self._lock:
+            decision = self._decisions.get(code, _MISSING)
+            if decision is not _MISSING:
+                return decision
+            self.stats["decided"] += 1
+            decision = None
+            if self._wanted_file(code.co_filename):
+                if self.tool is not None:
+                    self._arm(code)
+                if code.co_flags & CO_OPTIMIZED and not code.co_flags & SUSPENDS:
+                    if function is None:
+                        function = native.hook().frame_function(code)
+                    if function is not None and function.__code__ is code:
+                        decision = self._decide(function)
+            self._decisions[code] = decision
+            if decision is not None:
+                self._decisions[decision] = None
+                self._variants.add(decision)
+                if self.tool is not None:
+                    self._arm(decision)
+            return decision
+
+    def _arm(self, code) -> None:
+        if code not in self._armed:
+            sys.monitoring.set_local_events(self.tool, code, sys.monitoring.events.CALL)
+            self._armed.add(code)
+
+    def _swap(self, function, code, variant) -> None:
+        if function.__code__ is not code:
+            return
+        try:
+            function.__code__ = variant
+        except (ValueError, TypeError):   # closure size differs: leave the function as written
+            return
+        self._originals[function] = (code, variant)
+        self.stats["swapped"] += 1
+
+    def _restore(self, code) -> None:
+        """Functions swapped from `code` (None: from any code) get it back, unless the program
+        gave them another `__code__` meanwhile."""
+        for function, (original, variant) in list(self._originals.items()):
+            if code is None or original is code:
+                del self._originals[function]
+                if function.__code__ is variant:
+                    function.__code__ = original
+
+
+def usable() -> str:
+    """"" when this mechanism can run here, else why not."""
+    if not hasattr(sys, "monitoring"):
+        return "sys.monitoring is new in CPython 3.12"
+    hook = native.hook_or_none()
+    if hook is None or not hasattr(hook, "frame_function"):
+        return native._load()[1] or "xcs._hook has no frame_function"
+    return ""
