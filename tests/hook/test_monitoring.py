@@ -216,3 +216,17 @@ def test_functions_imported_before_enable_keep_their_code_objects_identity_after
     sample.nested_fan(3, [1])
     xcs.disable()
     assert {name: getattr(sample, name).__code__ for name in originals} == originals
+
+
+def test_equal_code_in_two_files_is_decided_and_restored_per_code_object():
+    # Code objects with the same text compare equal (their file is not compared): XCS keys
+    # its decisions by identity, so each function gets its own variant and original back.
+    first, second = fresh_module(FAN), fresh_module(FAN)
+    originals = first["fan"].__code__, second["fan"].__code__
+    assert originals[0] == originals[1] and originals[0] is not originals[1]
+    for ns in (first, second):
+        with measuring(overlap=len(XS)):
+            assert ns["fan"](XS) == XS
+    assert {first["fan"], second["fan"]} <= set(auto.swapped_functions())
+    xcs.disable()
+    assert first["fan"].__code__ is originals[0] and second["fan"].__code__ is originals[1]

@@ -47,6 +47,46 @@ TOOL_NAME = "xcs"
 _MISSING = object()
 
 
+class CodeMap:
+    """A map keyed by code object *identity*, dropping an entry when its code object dies.
+
+    Not a `WeakKeyDictionary`: code objects compare equal when their bytecode, names and
+    constants are (not their file), so two functions with the same text in two modules
+    would share one entry, and one's swap or restore would act on the other's."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self):
+        self._entries: dict = {}   # id(code) -> (weak reference to code, value)
+
+    def get(self, code, default=None):
+        entry = self._entries.get(id(code))
+        if entry is not None and entry[0]() is code:
+            return entry[1]
+        return default
+
+    def __contains__(self, code) -> bool:
+        return self.get(code, _MISSING) is not _MISSING
+
+    def __setitem__(self, code, value) -> None:
+        key = id(code)
+        entries = self._entries
+
+        def forget(_, key=key, entries=entries):
+            entry = entries.get(key)
+            if entry is not None and entry[0]() is None:
+                del entries[key]
+
+        self._entries[key] = (weakref.ref(code, forget), value)
+
+    def discard(self, code) -> None:
+        if code in self:
+            del self._entries[id(code)]
+
+    def codes(self) -> list:
+        return [code for code in (ref() for ref, _ in list(self._entries.values())) if code is not None]
+
+
 class Monitoring:
     """One `sys.monitoring` tool that puts variants in place. `decide(function)` returns the
     variant code for a function (or None) and never raises; `wanted_file(filename)` is the
@@ -58,13 +98,12 @@ class Monitoring:
         self._wanted_file = None
         self._lock = threading.RLock()
         # original code -> variant code, or None ("run as written"); variants map to None too.
-        self._decisions: "weakref.WeakKeyDictionary[types.CodeType, types.CodeType | None]" = \
-            weakref.WeakKeyDictionary()
-        self._variants: "weakref.WeakSet[types.CodeType]" = weakref.WeakSet()
+        self._decisions = CodeMap()
+        self._variants = CodeMap()   # variant -> True
         # swapped function -> (its original code, the variant put in its place)
         self._originals: "weakref.WeakKeyDictionary[types.FunctionType, tuple]" = \
             weakref.WeakKeyDictionary()
-        self._armed: "weakref.WeakSet[types.CodeType]" = weakref.WeakSet()
+        self._armed = CodeMap()      # code with CALL events set locally -> True
         self.stats = {"starts": 0, "calls": 0, "decided": 0, "swapped": 0}
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -110,9 +149,9 @@ class Monitoring:
             self.tool = None
             monitoring = sys.monitoring
             monitoring.set_events(tool, 0)
-            for code in list(self._armed):
+            for code in self._armed.codes():
                 monitoring.set_local_events(tool, code, 0)
-            self._armed = weakref.WeakSet()
+            self._armed = CodeMap()
             monitoring.register_callback(tool, monitoring.events.PY_START, None)
             monitoring.register_callback(tool, monitoring.events.CALL, None)
             monitoring.free_tool_id(tool)
@@ -197,7 +236,7 @@ class Monitoring:
             self._decisions[code] = decision
             if decision is not None:
                 self._decisions[decision] = None
-                self._variants.add(decision)
+                self._variants[decision] = True
                 if self.tool is not None:
                     self._arm(decision)
             return decision
@@ -205,7 +244,7 @@ class Monitoring:
     def _arm(self, code) -> None:
         if code not in self._armed:
             sys.monitoring.set_local_events(self.tool, code, sys.monitoring.events.CALL)
-            self._armed.add(code)
+            self._armed[code] = True
 
     def _swap(self, function, code, variant) -> None:
         if function.__code__ is not code:
