@@ -211,12 +211,10 @@ def test_a_traced_thread_runs_loops_as_written_so_a_debugger_can_step_through_th
     lines = []
 
     def local(frame, event, arg):
-        # "frame": the original code runs, so every line is in the function's own frame.
-        # "monitoring": `fan_out.__code__` is the variant; on a traced thread its loop runs in
-        # order, each item's map statement in a body frame that has the function's name and
-        # lines (its qualname ends in `<xcs loop line N>`), the in-order statement in the
-        # function's frame: count the map statement's line where it runs.
-        if event == "line" and (mechanism == "frame" or "<xcs loop" in frame.f_code.co_qualname):
+        # Both mechanisms run the original code on a traced thread: every line in the
+        # function's own frame ("monitoring" gives the call its original __code__ back).
+        if event == "line":
+            assert frame.f_code.co_qualname == "fan_out"
             lines.append(frame.f_lineno - frame.f_code.co_firstlineno)
         return local
 
@@ -230,6 +228,7 @@ def test_a_traced_thread_runs_loops_as_written_so_a_debugger_can_step_through_th
     assert lines.count(3) == len(XS)   # `out.append(io(x))`, once per item, on this thread
     with measuring(overlap=len(XS)):
         assert sample.fan_out(XS) == XS
+    assert mechanism == "frame" or sample.fan_out in auto.swapped_functions()
 
 
 def test_an_exception_raised_by_a_trace_function_still_propagates():

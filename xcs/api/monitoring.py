@@ -24,7 +24,9 @@ evidence gives up on a code object (`give_up`) and on `stop()` they get it back.
 run with events suspended for their thread (CPython's rule for monitoring callbacks), so
 XCS's analysis is invisible to tracers and never re-enters itself. A line tracer or
 debugger on a thread makes the loop runner run a loop in order on that thread, one body
-call per item with the loop's own lines (`xcs/evidence/runner.py`).
+call per item with the loop's own lines (`xcs/evidence/runner.py`); and a call from armed
+user code on such a thread runs the function's original code (`_as_written_once`), so the
+debugger steps through the loop exactly as written.
 
 Another tool's `sys.monitoring.restart_events()` (coverage.py calls it) re-arms every event
 XCS disabled: each code object then costs one more callback, answered from the cache.
@@ -203,13 +205,17 @@ class Monitoring:
                 return sys.monitoring.DISABLE
             callee = function.__code__
             if callee in self._variants:
-                return None   # already swapped; keep the site for new closures of the same code
+                # Already swapped; the site stays armed for new closures of the same code.
+                if sys.gettrace() is not None:
+                    self._as_written_once(function)
+                return None
             decision = self._decisions.get(callee, _MISSING)
             if decision is _MISSING:
                 decision = self._first_sight(callee, function)
             if decision is None:
                 return sys.monitoring.DISABLE
-            self._swap(function, callee, decision)
+            if sys.gettrace() is None:
+                self._swap(function, callee, decision)
             return None
         except Exception:  # noqa: BLE001
             return sys.monitoring.DISABLE
@@ -255,6 +261,16 @@ class Monitoring:
             return
         self._originals[function] = (code, variant)
         self.stats["swapped"] += 1
+
+    def _as_written_once(self, function) -> None:
+        """A thread with a trace function (a debugger, a line tracer) is about to call a swapped
+        function: this call runs the original code, so the tracer steps through the loop as
+        written. The original's PY_START (kept on for code with a variant) puts the variant
+        back for the next call. A call another thread makes in between runs the original
+        too: in order, with the same results."""
+        entry = self._originals.get(function)
+        if entry is not None and function.__code__ is entry[1]:
+            function.__code__ = entry[0]
 
     def _restore(self, code) -> None:
         """Functions swapped from `code` (None: from any code) get it back, unless the program
