@@ -37,6 +37,14 @@ MODULES = (
     "test_weakref", "test_gc", "test_sys",
 )
 
+# Optional `test.support` resources granted to one module only (all others run without any,
+# as `python -m test` does without `-u`), and why.
+RESOURCES = {
+    # test_jump_extended_args_for_iter traces a jump over a 100,000-statement loop body: it took
+    # over 300 s under xcs.enable() before; now a few seconds with either mechanism (3.12/3.13).
+    "test_sys_settrace": ("cpu",),
+}
+
 # Left out, and why (measured on this 2-core machine):
 SLOW_OR_UNSUITABLE = {
     "test_asyncio": "2,464 tests taking 68 s plain on 3.12 here, more than the whole list; test_coroutines, "
