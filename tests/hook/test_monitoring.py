@@ -230,3 +230,23 @@ def test_equal_code_in_two_files_is_decided_and_restored_per_code_object():
     assert {first["fan"], second["fan"]} <= set(auto.swapped_functions())
     xcs.disable()
     assert first["fan"].__code__ is originals[0] and second["fan"].__code__ is originals[1]
+
+
+def test_a_class_whose_init_has_a_loop_is_parallel_from_the_first_construction():
+    ns = fresh_module("""
+        class Batch:
+            def __init__(self, xs):
+                self.out = []
+                for x in xs:
+                    self.out.append(io(x))
+
+        def build(xs):
+            return Batch(xs).out
+    """)
+    with measuring(overlap=len(XS)):
+        assert ns["build"](XS) == XS
+    xcs.disable()
+    assert ns["Batch"].__init__ not in auto.swapped_functions()
+    with measuring() as state:
+        assert ns["build"](XS) == XS
+    assert state["peak"] == 1

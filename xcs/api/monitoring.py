@@ -200,7 +200,13 @@ class Monitoring:
     def _on_call(self, code, offset, callable_, arg0):
         self.stats["calls"] += 1
         try:
-            function = callable_.__func__ if type(callable_) is types.MethodType else callable_
+            kind = type(callable_)
+            if kind is types.MethodType:
+                function = callable_.__func__
+            elif isinstance(callable_, type):   # `Cls(...)` runs Cls.__init__ first
+                function = getattr(callable_, "__init__", None)
+            else:
+                function = callable_
             if type(function) is not types.FunctionType:
                 return sys.monitoring.DISABLE
             callee = function.__code__
