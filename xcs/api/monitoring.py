@@ -33,6 +33,7 @@ XCS disabled: each code object then costs one more callback, answered from the c
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import types
@@ -98,7 +99,13 @@ class Monitoring:
         self.tool: int | None = None
         self._decide = None
         self._wanted_file = None
+        # Held only to start, stop and give up, never while deciding (the analysis takes
+        # milliseconds, and callbacks run on every thread): a fork() while another thread
+        # held it would leave the child waiting forever (CPython's test_threading
+        # test_reinit_tls_after_fork forks from 16 threads). A forked child gets a new lock.
         self._lock = threading.RLock()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._after_fork)
         # original code -> variant code, or None ("run as written"); variants map to None too.
         self._decisions = CodeMap()
         self._variants = CodeMap()   # variant -> True
@@ -109,6 +116,9 @@ class Monitoring:
         self.stats = {"starts": 0, "calls": 0, "decided": 0, "swapped": 0}
 
     # -- lifecycle ---------------------------------------------------------------------
+
+    def _after_fork(self) -> None:
+        self._lock = threading.RLock()
 
     @property
     def active(self) -> bool:
@@ -229,33 +239,30 @@ class Monitoring:
     # -- deciding and swapping ----------------------------------------------------------
 
     def _first_sight(self, code, function):
-        """Decide `code` once: None, or its variant (then `function`, if given, is swapped by
-        the caller). User code gets `CALL` armed, so its callees are decided before they run."""
-        with self._lock:
-            decision = self._decisions.get(code, _MISSING)
-            if decision is not _MISSING:
-                return decision
-            self.stats["decided"] += 1
-            decision = None
-            if self._wanted_file(code.co_filename):
-                if self.tool is not None:
-                    self._arm(code)
-                if code.co_flags & CO_OPTIMIZED and not code.co_flags & SUSPENDS:
-                    if function is None:
-                        function = native.hook().frame_function(code)
-                    if function is not None and function.__code__ is code:
-                        decision = self._decide(function)
-            self._decisions[code] = decision
-            if decision is not None:
-                self._decisions[decision] = None
-                self._variants[decision] = True
-                if self.tool is not None:
-                    self._arm(decision)
-            return decision
+        """Decide `code`: None, or its variant (then `function`, if given, is swapped by the
+        caller). User code gets `CALL` armed, so its callees are decided before they run.
+        Two threads seeing new code at once may both decide it: the compile cache gives
+        both the same variant, and the map entries are single dict stores (no lock)."""
+        self.stats["decided"] += 1
+        decision = None
+        if self._wanted_file(code.co_filename):
+            self._arm(code)
+            if code.co_flags & CO_OPTIMIZED and not code.co_flags & SUSPENDS:
+                if function is None:
+                    function = native.hook().frame_function(code)
+                if function is not None and function.__code__ is code:
+                    decision = self._decide(function)
+        if decision is not None:
+            self._decisions[decision] = None
+            self._variants[decision] = True
+            self._arm(decision)
+        self._decisions[code] = decision
+        return decision
 
     def _arm(self, code) -> None:
-        if code not in self._armed:
-            sys.monitoring.set_local_events(self.tool, code, sys.monitoring.events.CALL)
+        tool = self.tool
+        if tool is not None and code not in self._armed:
+            sys.monitoring.set_local_events(tool, code, sys.monitoring.events.CALL)
             self._armed[code] = True
 
     def _swap(self, function, code, variant) -> None:
