@@ -4,6 +4,10 @@ Any PEP 523 eval-frame function makes CPython stop inlining Python-to-Python cal
 whole program (1.2-1.9x on call-heavy code). `sys.monitoring` costs nothing for code whose
 events were answered with `DISABLE`: the instrumentation is removed from that code. So:
 
+- Decisions live where the frame hook keeps its own: in the code object's `co_extra` slot
+  (`xcs._hook.decision`/`set_decision`), so deciding allocates no Python object for code
+  that keeps running as written (CPython's test_descr counts `gc.get_objects()` around
+  a first call) and both mechanisms share one decision per code object.
 - `PY_START` (global): the first time a code object starts, decide once. Library and XCS
   code, code without loops and code that keeps its loops sequential get `DISABLE` at once.
   A user function with a parallel variant gets it put in place: `fn.__code__ = variant`
@@ -11,12 +15,11 @@ events were answered with `DISABLE`: the instrumentation is removed from that co
   *next* call runs the variant. The original code keeps its `PY_START`: it fires again only
   when another function object still runs it (a new closure of the same code), which is
   then swapped too.
-- `CALL` (local, armed on user code only): before a call from user code, the callee is
-  decided and swapped, so it runs its variant from its *first* call. A call site is
-  answered with `DISABLE` unless its callee has a variant (new closures may come through it).
-  Calls that do not come from armed user code (from the standard library, from C such as
-  `map(f, xs)` or a thread's `run`), and on 3.12.1 calls with `f(*args)`/`f(**kw)` (CPython
-  does not fire `CALL` for them there) reach the variant from the function's second call.
+- `CALL` (global): before a call from Python code, the callee is decided and swapped, so it
+  runs its variant from its *first* call. A call site is answered with `DISABLE` unless its
+  callee has a variant (new closures may come through it), so each site costs one callback.
+  Calls from C (`map(f, xs)`, a thread's `run`) and on 3.12.1 calls with `f(*args)`/`f(**kw)`
+  (CPython does not fire `CALL` for them there) reach the variant from the second call.
 
 Swapped functions are kept in a weak-keyed map to their original code (which it keeps
 alive: the function no longer does, and the compile cache is keyed weakly by it): when
@@ -48,6 +51,11 @@ SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200   # generator, coroutine, iterable corout
 PREFERRED_TOOL_IDS = (5, 4, 3)
 TOOL_NAME = "xcs"
 _MISSING = object()
+
+
+def _decision(code):
+    """None (unseen), False (run as written) or the variant code, from `co_extra`."""
+    return native.hook().decision(code)
 
 
 class CodeMap:
@@ -106,13 +114,10 @@ class Monitoring:
         self._lock = threading.RLock()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
-        # original code -> variant code, or None ("run as written"); variants map to None too.
-        self._decisions = CodeMap()
-        self._variants = CodeMap()   # variant -> True
+        self._variants = CodeMap()   # variant -> True (few: one per parallelized function)
         # swapped function -> (its original code, the variant put in its place)
         self._originals: "weakref.WeakKeyDictionary[types.FunctionType, tuple]" = \
             weakref.WeakKeyDictionary()
-        self._armed = CodeMap()      # code with CALL events set locally -> True
         self.stats = {"starts": 0, "calls": 0, "decided": 0, "swapped": 0}
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -125,9 +130,9 @@ class Monitoring:
         return self.tool is not None
 
     def start(self, decide, wanted_file) -> None:
-        """Claim a tool id and turn `PY_START` on; arm `CALL` on the user code already
-        running on this thread (a script's module body that called `enable()`). Raises
-        RuntimeError when every tool id XCS may use is taken."""
+        """Claim a tool id and turn `PY_START` and `CALL` on (also in code already running,
+        such as a script's module body that called `enable()`). Raises RuntimeError when
+        every tool id XCS may use is taken."""
         with self._lock:
             self._decide, self._wanted_file = decide, wanted_file
             if self.tool is not None:
@@ -144,12 +149,7 @@ class Monitoring:
             events = monitoring.events
             monitoring.register_callback(tool, events.PY_START, self._on_start)
             monitoring.register_callback(tool, events.CALL, self._on_call)
-            monitoring.set_events(tool, events.PY_START)
-            frame = sys._getframe(1)
-            while frame is not None:
-                if self._wanted_file(frame.f_code.co_filename):
-                    self._arm(frame.f_code)
-                frame = frame.f_back
+            monitoring.set_events(tool, events.PY_START | events.CALL)
 
     def stop(self) -> None:
         """Turn the events off, give every swapped function its original `__code__` back and
@@ -161,9 +161,6 @@ class Monitoring:
             self.tool = None
             monitoring = sys.monitoring
             monitoring.set_events(tool, 0)
-            for code in self._armed.codes():
-                monitoring.set_local_events(tool, code, 0)
-            self._armed = CodeMap()
             monitoring.register_callback(tool, monitoring.events.PY_START, None)
             monitoring.register_callback(tool, monitoring.events.CALL, None)
             monitoring.free_tool_id(tool)
@@ -179,10 +176,10 @@ class Monitoring:
         if code is None:
             return
         with self._lock:
-            variant = self._decisions.get(code)
-            self._decisions[code] = None
+            variant = _decision(code)
+            native.hook().set_decision(code, None)
             self._restore(code)
-            if variant is not None:
+            if variant:
                 self._variants.discard(variant)
 
     def swapped_functions(self) -> list:
@@ -194,10 +191,10 @@ class Monitoring:
     def _on_start(self, code, offset):
         self.stats["starts"] += 1
         try:
-            decision = self._decisions.get(code, _MISSING)
-            if decision is _MISSING:
-                decision = self._first_sight(code, None)
+            decision = _decision(code)
             if decision is None:
+                decision = self._first_sight(code, None)
+            if not decision:
                 return sys.monitoring.DISABLE
             # An unswapped function runs the original code: its next call runs the variant.
             function = native.hook().frame_function(code)
@@ -225,10 +222,10 @@ class Monitoring:
                 if sys.gettrace() is not None:
                     self._as_written_once(function)
                 return None
-            decision = self._decisions.get(callee, _MISSING)
-            if decision is _MISSING:
-                decision = self._first_sight(callee, function)
+            decision = _decision(callee)
             if decision is None:
+                decision = self._first_sight(callee, function)
+            if not decision:
                 return sys.monitoring.DISABLE
             if sys.gettrace() is None:
                 self._swap(function, callee, decision)
@@ -239,31 +236,26 @@ class Monitoring:
     # -- deciding and swapping ----------------------------------------------------------
 
     def _first_sight(self, code, function):
-        """Decide `code`: None, or its variant (then `function`, if given, is swapped by the
-        caller). User code gets `CALL` armed, so its callees are decided before they run.
-        Two threads seeing new code at once may both decide it: the compile cache gives
-        both the same variant, and the map entries are single dict stores (no lock)."""
+        """Decide `code`: False (run as written), or its variant (then `function`, if given,
+        is swapped by the caller). Two threads seeing new code at once may both decide it:
+        the compile cache gives both the same variant, and the stores are single
+        `co_extra` writes (no lock)."""
         self.stats["decided"] += 1
         decision = None
-        if self._wanted_file(code.co_filename):
-            self._arm(code)
-            if code.co_flags & CO_OPTIMIZED and not code.co_flags & SUSPENDS:
-                if function is None:
-                    function = native.hook().frame_function(code)
-                if function is not None and function.__code__ is code:
-                    decision = self._decide(function)
-        if decision is not None:
-            self._decisions[decision] = None
-            self._variants[decision] = True
-            self._arm(decision)
-        self._decisions[code] = decision
+        hook = native.hook()
+        if (self._wanted_file(code.co_filename) and code.co_flags & CO_OPTIMIZED
+                and not code.co_flags & SUSPENDS):
+            if function is None:
+                function = hook.frame_function(code)
+            if function is not None and function.__code__ is code:
+                decision = self._decide(function)
+        if decision is None:
+            hook.set_decision(code, None)
+            return False
+        hook.set_decision(decision, None)   # the variant's own calls run as they are
+        self._variants[decision] = True
+        hook.set_decision(code, decision)
         return decision
-
-    def _arm(self, code) -> None:
-        tool = self.tool
-        if tool is not None and code not in self._armed:
-            sys.monitoring.set_local_events(tool, code, sys.monitoring.events.CALL)
-            self._armed[code] = True
 
     def _swap(self, function, code, variant) -> None:
         if function.__code__ is not code:
