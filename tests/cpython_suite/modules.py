@@ -62,3 +62,20 @@ KNOWN_DIFFERENCES = {
         "test.test_dis.DisWithFileTests.test_super_instructions": _PROBE_DEQUICKENS,
     },
 }
+
+# Differences one auto-mode mechanism makes, per version, with the reason (docs/auto-mode.md).
+_VARIANT_VISIBLE = ("the monitoring mechanism swaps fn.__code__ to the variant while auto-mode is on: "
+                    "dis.dis(loop_test, adaptive=True) shows the variant's bytecode (loop_test's loop is parallel)")
+_CALL_EVENT_DELAYS = ("the monitoring mechanism's CALL event fires once per call site; answered with DISABLE, "
+                      "the site restarts its adaptive counter, so `str(1)` is specialized a few runs later than "
+                      "the test's warm-up (no result changes)")
+KNOWN_BY_MECHANISM = {
+    "monitoring": {
+        "3.12": {
+            "test.test_dis.DisTests.test_loop_quicken": _VARIANT_VISIBLE,
+            "test.test_dis.DisWithFileTests.test_loop_quicken": _VARIANT_VISIBLE,
+            "test.test_dis.DisTests.test_call_specialize": _CALL_EVENT_DELAYS,
+            "test.test_dis.DisWithFileTests.test_call_specialize": _CALL_EVENT_DELAYS,
+        },
+    },
+}

@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.cpython_suite.modules import KNOWN_DIFFERENCES, MODULES
+from tests.cpython_suite.modules import KNOWN_BY_MECHANISM, KNOWN_DIFFERENCES, MODULES
 
 REPO = Path(__file__).resolve().parents[2]
 SHOW_PER_MODULE = 10  # difference lines printed per module; --json keeps them all
@@ -199,7 +199,9 @@ def compare(plain: dict, against: str, modules: list, timeout: float, json_out: 
     for name, rows in flaky.items():
         for tid, a, b in rows:
             print(f"flaky (did not repeat): {tid}: plain={a[0]} xcs={b[0]} {b[1] or a[1]}")
-    known_here = KNOWN_DIFFERENCES.get("%d.%d" % sys.version_info[:2], {})
+    version = "%d.%d" % sys.version_info[:2]
+    known_here = {**KNOWN_DIFFERENCES.get(version, {}),
+                  **KNOWN_BY_MECHANISM.get(XCS_MODES.get(against), {}).get(version, {})}
     known = {name: [row for row in rows if row[0] in known_here] for name, rows in diffs.items()}
     known = {name: rows for name, rows in known.items() if rows}
     for name, rows in known.items():

@@ -83,7 +83,7 @@ def test_every_new_closure_is_swapped_and_every_one_restored():
     closures = [ns["make"](k) for k in (1, 2, 3)]
     original = closures[0].__code__
     for k, closure in zip((1, 2, 3), closures):
-        with measuring(overlap=len(XS)):      # the call site stays armed: a first call each
+        with measuring(overlap=len(XS)):      # the call site stays on: a first call each
             assert closure(XS) == [k * x for x in XS]
     assert all(c.__code__ is not original for c in closures)
     assert set(closures) <= set(auto.swapped_functions())

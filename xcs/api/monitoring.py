@@ -27,8 +27,8 @@ evidence gives up on a code object (`give_up`) and on `stop()` they get it back.
 run with events suspended for their thread (CPython's rule for monitoring callbacks), so
 XCS's analysis is invisible to tracers and never re-enters itself. A line tracer or
 debugger on a thread makes the loop runner run a loop in order on that thread, one body
-call per item with the loop's own lines (`xcs/evidence/runner.py`); and a call from armed
-user code on such a thread runs the function's original code (`_as_written_once`), so the
+call per item with the loop's own lines (`xcs/evidence/runner.py`); and a call from Python
+code on such a thread runs the function's original code (`_as_written_once`), so the
 debugger steps through the loop exactly as written.
 
 Another tool's `sys.monitoring.restart_events()` (coverage.py calls it) re-arms every event
