@@ -77,5 +77,12 @@ KNOWN_BY_MECHANISM = {
             "test.test_dis.DisTests.test_call_specialize": _CALL_EVENT_DELAYS,
             "test.test_dis.DisWithFileTests.test_call_specialize": _CALL_EVENT_DELAYS,
         },
+        "3.13": {
+            "test.test_sys_setprofile.TestEdgeCases.test_method_with_c_function": (
+                "the call `sys.setprofile(f)` runs at a call site XCS's CALL event still instruments (its first "
+                "execution); CPython 3.13 then reports that call's own c_return to the new profile function, "
+                "which it does not when no sys.monitoring tool instruments the site (one extra event, first "
+                "execution only)"),
+        },
     },
 }
