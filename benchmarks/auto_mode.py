@@ -8,9 +8,10 @@ Three parts, each in child processes of every interpreter given:
    the only one on 3.11). Median over `--rounds` processes per configuration, configurations
    interleaved round by round; each process keeps its fastest of `--samples` samples after
    one warm-up run (under `enable()` that is when each code object is seen once).
-2. Discovery: a generated program of 1,000 functions (100 of them with a parallelizable
-   loop) imported and each called once — the time over plain is what seeing, filtering and
-   compiling costs, per code object.
+2. Discovery: a generated program of 1,000 functions imported and each called once — the
+   time over plain is what seeing, filtering (and, for functions with loops, analysing)
+   costs, per code object: once with 100 of them holding a parallelizable loop, once with
+   none (the pure cost of being seen).
 3. First call or second call: for each way a function can be called, whether its loop
    runs in parallel on the first call already or from the second (peak concurrency of
    `tests.corpus.probe.io` inside the loop, not a stopwatch).
@@ -83,36 +84,40 @@ def overhead_worker(mode: str, samples: int) -> dict:
 
 # -- part 2: discovery ----------------------------------------------------------------------
 
-def _generated_program(folder: Path) -> str:
+def _generated_program(folder: Path, with_loops: int) -> str:
     lines = ["from tests.corpus.probe import io", ""]
     for i in range(FUNCTIONS):
-        if i % (FUNCTIONS // WITH_LOOPS) == 0:
+        if with_loops and i % (FUNCTIONS // with_loops) == 0:
             lines += [f"def f{i}(xs):", "    out = []", "    for x in xs:", "        out.append(io(x))",
                       "    return out", ""]
         else:
             lines += [f"def f{i}(a, b=1):", f"    return a + b * {i}", ""]
     lines += ["def main():", "    for i in range(%d):" % FUNCTIONS, "        fn = globals()[f'f{i}']",
               "        fn([]) if fn.__code__.co_argcount == 1 else fn(i)", ""]
-    (folder / "discovery_program.py").write_text("\n".join(lines))
-    return "discovery_program"
+    name = f"discovery_program_{with_loops}"
+    (folder / f"{name}.py").write_text("\n".join(lines))
+    return name
 
 
 def discovery_worker(mode: str) -> dict:
+    out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        name = _generated_program(Path(tmp))
         sys.path.insert(0, tmp)
-        _enable(mode)
-        try:
-            start = time.perf_counter()
-            module = importlib.import_module(name)
-            module.main()
-            first = time.perf_counter() - start
-            start = time.perf_counter()
-            module.main()
-            second = time.perf_counter() - start
-        finally:
-            _disable(mode)
-    return {"first": first, "second": second}
+        for with_loops in (WITH_LOOPS, 0):
+            name = _generated_program(Path(tmp), with_loops)
+            _enable(mode)
+            try:
+                start = time.perf_counter()
+                module = importlib.import_module(name)
+                module.main()
+                first = time.perf_counter() - start
+                start = time.perf_counter()
+                module.main()
+                second = time.perf_counter() - start
+            finally:
+                _disable(mode)
+            out[str(with_loops)] = {"first": first, "second": second}
+    return out
 
 
 # -- part 3: first or second call -----------------------------------------------------------
@@ -229,7 +234,8 @@ def measure(python: str, rounds: int, samples: int) -> dict:
     first_calls = {mode: _child(python, "first-call", mode) for mode in run_modes if mode != "plain"}
     return {"python": version, "modes": run_modes,
             "median": {mode: {n: statistics.median(v) for n, v in per.items()} for mode, per in runs.items()},
-            "discovery": {mode: {k: statistics.median(r[k] for r in rs) for k in ("first", "second")}
+            "discovery": {mode: {n: {k: statistics.median(r[n][k] for r in rs) for k in ("first", "second")}
+                                 for n in (str(WITH_LOOPS), "0")}
                           for mode, rs in discovery.items()},
             "first_calls": first_calls}
 
@@ -261,18 +267,21 @@ def markdown(results: list, rounds: int, samples: int, command: str) -> str:
             mon = f"{m['monitoring'][name] / plain:.2f}×" if "monitoring" in m else "—"
             lines.append(f"| {r['python']} | {LABELS[name]} ×{REPEATS[name]} | {plain * 1e3:.1f} ms | {mon} | "
                          f"{m['frame'][name] / plain:.2f}× |")
-    lines += ["", f"**Discovery**: a generated module of {FUNCTIONS} functions ({WITH_LOOPS} with a parallelizable "
-              "loop, called with an empty list; the rest loop-less), imported and each function called once "
-              "(*first*), then each called again (*second*). Median of the processes above; per code object = "
-              f"(first − plain first) / {FUNCTIONS}.", "",
-              "| CPython | mechanism | first pass | second pass | per code object |", "| --- | --- | --- | --- | --- |"]
+    lines += ["", f"**Discovery**: a generated module of {FUNCTIONS} functions, imported and each function called "
+              f"once (*first*), then each called again (*second*): with {WITH_LOOPS} of them holding a "
+              "parallelizable loop (called with an empty list; XCS analyses and compiles each), and with none "
+              "(only seeing and filtering). Median over processes; per code object = (first − plain first) / "
+              f"{FUNCTIONS}.", "",
+              "| CPython | functions with loops | mechanism | first pass | second pass | per code object |",
+              "| --- | --- | --- | --- | --- | --- |"]
     for r in results:
         d = r["discovery"]
-        for mode in r["modes"]:
-            extra = (d[mode]["first"] - d["plain"]["first"]) / FUNCTIONS
-            per = "—" if mode == "plain" else f"{extra * 1e6:.0f} µs"
-            lines.append(f"| {r['python']} | {mode} | {d[mode]['first'] * 1e3:.1f} ms | "
-                         f"{d[mode]['second'] * 1e3:.2f} ms | {per} |")
+        for n in (str(WITH_LOOPS), "0"):
+            for mode in r["modes"]:
+                extra = (d[mode][n]["first"] - d["plain"][n]["first"]) / FUNCTIONS
+                per = "—" if mode == "plain" else f"{extra * 1e6:.0f} µs"
+                lines.append(f"| {r['python']} | {n} | {mode} | {d[mode][n]['first'] * 1e3:.1f} ms | "
+                             f"{d[mode][n]['second'] * 1e3:.2f} ms | {per} |")
     lines += ["", "**First call or second call**: when a function's loop first runs in parallel (peak concurrency "
               "inside the loop on calls 1 and 2; the function and the calling code are user code, defined before "
               "`enable()`).", ""]

@@ -50,7 +50,6 @@ SUSPENDS = 0x20 | 0x80 | 0x100 | 0x200   # generator, coroutine, iterable corout
 # COVERAGE_ID and PROFILER_ID stay for the tools they are named for.
 PREFERRED_TOOL_IDS = (5, 4, 3)
 TOOL_NAME = "xcs"
-_MISSING = object()
 
 
 def _decision(code):
@@ -58,44 +57,34 @@ def _decision(code):
     return native.hook().decision(code)
 
 
-class CodeMap:
-    """A map keyed by code object *identity*, dropping an entry when its code object dies.
+class CodeSet:
+    """A set of code objects by *identity*, dropping a member when its code object dies.
 
-    Not a `WeakKeyDictionary`: code objects compare equal when their bytecode, names and
-    constants are (not their file), so two functions with the same text in two modules
-    would share one entry, and one's swap or restore would act on the other's."""
+    Not a `WeakSet`: code objects compare equal when their bytecode, names and constants
+    are (not their file), so a function with the same text in another module would count
+    as a member."""
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_members",)
 
     def __init__(self):
-        self._entries: dict = {}   # id(code) -> (weak reference to code, value)
-
-    def get(self, code, default=None):
-        entry = self._entries.get(id(code))
-        if entry is not None and entry[0]() is code:
-            return entry[1]
-        return default
+        self._members: dict = {}   # id(code) -> weak reference to code
 
     def __contains__(self, code) -> bool:
-        return self.get(code, _MISSING) is not _MISSING
+        ref = self._members.get(id(code))
+        return ref is not None and ref() is code
 
-    def __setitem__(self, code, value) -> None:
-        key = id(code)
-        entries = self._entries
+    def add(self, code) -> None:
+        key, members = id(code), self._members
 
-        def forget(_, key=key, entries=entries):
-            entry = entries.get(key)
-            if entry is not None and entry[0]() is None:
-                del entries[key]
+        def forget(dead, key=key, members=members):
+            if members.get(key) is dead:
+                del members[key]
 
-        self._entries[key] = (weakref.ref(code, forget), value)
+        members[key] = weakref.ref(code, forget)
 
     def discard(self, code) -> None:
         if code in self:
-            del self._entries[id(code)]
-
-    def codes(self) -> list:
-        return [code for code in (ref() for ref, _ in list(self._entries.values())) if code is not None]
+            del self._members[id(code)]
 
 
 class Monitoring:
@@ -114,7 +103,7 @@ class Monitoring:
         self._lock = threading.RLock()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._after_fork)
-        self._variants = CodeMap()   # variant -> True (few: one per parallelized function)
+        self._variants = CodeSet()   # few: one per parallelized function
         # swapped function -> (its original code, the variant put in its place)
         self._originals: "weakref.WeakKeyDictionary[types.FunctionType, tuple]" = \
             weakref.WeakKeyDictionary()
@@ -253,7 +242,7 @@ class Monitoring:
             hook.set_decision(code, None)
             return False
         hook.set_decision(decision, None)   # the variant's own calls run as they are
-        self._variants[decision] = True
+        self._variants.add(decision)
         hook.set_decision(code, decision)
         return decision
 
