@@ -216,6 +216,19 @@ def _child(python: str, part: str, mode: str, samples: int = 3) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def overhead_only(python: str, rounds: int, samples: int) -> str:
+    """Part 1 alone, plain against the default mechanism: one markdown line per program."""
+    runs = {"plain": [], "default": []}
+    for _ in range(rounds):
+        for mode in runs:
+            runs[mode].append(_child(python, "overhead", "monitoring" if mode == "default" else "plain", samples))
+    version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    ratios = [f"{name} {statistics.median(r[name] for r in runs['default']) / statistics.median(r[name] for r in runs['plain']):.2f}×"
+              for name in PROGRAMS]
+    return f"- CPython {version}, monitoring / plain: " + ", ".join(ratios)
+
+
 def measure(python: str, rounds: int, samples: int) -> dict:
     info = json.loads(subprocess.run([python, "-c", "import json, platform, sys; print(json.dumps("
                                       "[platform.python_version(), sys.version_info >= (3, 12)]))"],
@@ -301,12 +314,18 @@ def main(argv=None) -> list:
     parser.add_argument("--pythons", nargs="*", default=[], help="other interpreters to measure too")
     parser.add_argument("--worker", nargs=2, metavar=("PART", "MODE"), help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true", help="print the section without writing RESULTS.md")
+    parser.add_argument("--overhead-only", action="store_true",
+                        help="only part 1, plain against monitoring (3.12+), printed; RESULTS.md is not written")
     args = parser.parse_args(argv)
     if args.worker:
         part, mode = args.worker
         work = {"overhead": lambda: overhead_worker(mode, args.samples), "discovery": lambda: discovery_worker(mode),
                 "first-call": lambda: first_call_worker(mode)}[part]
         print(json.dumps(work()))
+        return []
+    if args.overhead_only:
+        for python in [sys.executable, *args.pythons]:
+            print(overhead_only(python, args.rounds, args.samples))
         return []
     results = [measure(python, args.rounds, args.samples) for python in [sys.executable, *args.pythons]]
     command = " ".join(["python -m benchmarks.auto_mode", "--rounds", str(args.rounds), "--samples", str(args.samples)]

@@ -84,12 +84,13 @@ def enable(include=(), exclude=(), parallel="auto", mechanism=None) -> None:
 def disable() -> None:
     """Turn auto-mode off: every function runs its original code again."""
     with _lock:
-        if _state["mechanism"] is not None:
-            _stop(_state["mechanism"])
+        for each in MECHANISMS:
+            _stop(each)
         _state["mechanism"] = None
 
 
 def _stop(mechanism: str) -> None:
+    """Turn `mechanism` off (nothing happens if it is not on)."""
     if mechanism == "monitoring":
         _monitoring.stop()
         return
