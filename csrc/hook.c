@@ -10,16 +10,36 @@
  * function's job; on 3.11 the caller does it). The function object's __code__ never
  * changes, and a function runs its variant from its first call on.
  *
- * API (module functions; xcs/auto.py is the Python side):
+ * Two safety rules hold for every frame while either evaluator is installed (PEP 523 makes
+ * each Python call a C call, which plain CPython 3.11-3.13 avoids by inlining):
+ *   - 3.12 charges a hooked Python call two of its C-recursion units; the hook gives one back
+ *     around the evaluator call, so recursion reaches the Python limit (~997 by default) as
+ *     in plain CPython, and runaway recursion under a raised limit still stops at the C limit.
+ *   - a stack guard: each thread's stack bounds are read once (pthread_getattr_np); a new
+ *     frame that would start within max(1/8 of the stack, 256 KiB) of its end - at most half
+ *     the stack - is refused with RecursionError instead of overflowing the C stack.
+ *
+ * References: every PyObject * below says who owns it - "strong" (this code must release
+ * it), "borrowed" (someone else keeps it alive for as long as it is used here) or "stolen"
+ * (handed to a callee that releases it).
+ *
+ * API (module functions; xcs/native.py is the one Python import site, xcs/_hook.pyi the stub):
+ *   API_VERSION        the interface version below; xcs/native.py refuses a build that differs
  *   install(callback)  install the hook, calling callback(function) for unseen code
  *   install_bare()     install a hook that only reads co_extra (to measure the floor)
  *   uninstall()        restore the previous evaluator, if the installed one is ours
  *   installed()        "callback", "bare" or None
  *   set_decision(code, variant_or_None)   overwrite a code object's decision
  *   decision(code)     None (unseen), False (skip) or the variant code object
+ *   frame_function(code)  (3.12+) the function object of the nearest frame of the calling
+ *                      thread that runs `code` (read from _PyInterpreterFrame.f_funcobj), or None;
+ *                      the sys.monitoring mechanism (xcs/api/monitoring.py) asks it in PY_START
+ *   stack_guard()      (floor, margin) in bytes of this thread's guard, for the tests
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
+#include <stdint.h>
 #include "pycore_frame.h"
 #include "pycore_interp.h"
 #include "pycore_pystate.h"
@@ -50,13 +70,16 @@
 #  define RESTORE_ERROR(name) PyErr_Restore(name##_t, name##_v, name##_tb)
 #endif
 
+/* Bump when a function, its arguments or its meaning changes; xcs/native.py checks it. */
+#define XCS_HOOK_API_VERSION 2
+
 #define SKIP ((void *)1)
 /* Generators run between their consumer's requests: left alone. Coroutines are asked about:
  * calling one only makes its coroutine object, and the variant's call makes the variant's. */
 #define CO_SUSPENDS (CO_GENERATOR | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
 
 static Py_ssize_t extra_index = -1;
-static PyObject *callback = NULL;            /* strong reference while installed */
+static PyObject *callback = NULL;            /* strong: owned by this module while installed */
 static _PyFrameEvalFunction previous = NULL; /* the evaluator we replaced, if not the default */
 static int mode = 0;                         /* 0 none, 1 callback, 2 bare */
 static _Thread_local int inside_callback = 0;
@@ -70,13 +93,72 @@ free_extra(void *extra)
     }
 }
 
+/* The stack guard. `stack_floor` is the lowest address at which this thread may start a
+ * frame: its stack's low end plus the margin. 0 = not read yet, 1 = unknown (no guard). */
+#define GUARD_MIN_MARGIN (256 * 1024)
+static _Thread_local uintptr_t stack_floor = 0;
+static _Thread_local size_t stack_margin = 0;
+
+static void
+read_stack_bounds(void)
+{
+    pthread_attr_t attr;
+    void *low = NULL;
+    size_t size = 0;
+    stack_floor = 1;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) {
+        return;
+    }
+    if (pthread_attr_getstack(&attr, &low, &size) == 0 && low != NULL && size > 0) {
+        /* max(1/8, 256 KiB), but never more than half: a thread started with
+         * threading.stack_size(256 KiB) must still be able to run its first frames
+         * (threading's bootstrap is Python code; refusing it would hang Thread.start()). */
+        size_t margin = size / 8 > GUARD_MIN_MARGIN ? size / 8 : GUARD_MIN_MARGIN;
+        if (margin > size / 2) {
+            margin = size / 2;
+        }
+        stack_margin = margin;
+        stack_floor = (uintptr_t)low + margin;   /* the stack grows down on every supported target */
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* True when a frame started here could overflow the C stack. The Python frames of a hooked
+ * call each take C stack (plain CPython runs them inlined in one C frame), so a recursion
+ * limit sized for plain CPython can run out of stack first: in a thread with a small stack
+ * on every version, and on 3.11 (no C-stack counter at all) under a raised limit. */
+static inline int
+stack_exhausted(void)
+{
+    if (stack_floor == 0) {
+        read_stack_bounds();
+    }
+    return (uintptr_t)__builtin_frame_address(0) < stack_floor;
+}
+
 static inline PyObject *
 run_as_usual(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
+    PyObject *result;   /* strong (new reference from the evaluator), or NULL with an error */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+    /* 3.12 charges a call that goes through an eval-frame function one C-recursion unit in
+     * _PyEval_EvalFrameDefault and one on the way there, where plain CPython charges none
+     * (the call is inlined). Giving back one unit makes deep recursion fail at the Python
+     * limit as it does plain (depth ~997, not ~748); giving back both would let runaway
+     * recursion under a raised limit run past the C limit (measured: a segfault). The stack
+     * guard below covers what the units no longer do. */
+    tstate->c_recursion_remaining++;
+#endif
     if (previous != NULL) {
-        return previous(tstate, frame, throwflag);
+        result = previous(tstate, frame, throwflag);
     }
-    return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+    else {
+        result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+    }
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030D0000
+    tstate->c_recursion_remaining--;
+#endif
+    return result;
 }
 
 static inline int
@@ -92,7 +174,7 @@ is_fresh_function_frame(_PyInterpreterFrame *frame, int throwflag)
  * sys.monitoring suspended for this thread (PyThreadState_EnterTracing): its frames are
  * XCS's, not the program's, and a trace function must neither see nor interrupt them. */
 static void *
-decide(PyThreadState *tstate, PyObject *code, PyObject *func)
+decide(PyThreadState *tstate, PyObject *code /* borrowed: the frame's */, PyObject *func /* borrowed: the frame's */)
 {
     SET_EXTRA(code, extra_index, SKIP);   /* re-entry and failure both mean "as usual" */
     if (callback == NULL || (((PyCodeObject *)code)->co_flags & CO_SUSPENDS)) {
@@ -101,7 +183,7 @@ decide(PyThreadState *tstate, PyObject *code, PyObject *func)
     SAVE_ERROR(exc);
     inside_callback = 1;
     PyThreadState_EnterTracing(tstate);
-    PyObject *variant = PyObject_CallOneArg(callback, func);
+    PyObject *variant = PyObject_CallOneArg(callback, func);   /* strong, or NULL */
     PyThreadState_LeaveTracing(tstate);
     inside_callback = 0;
     if (variant == NULL) {
@@ -119,7 +201,7 @@ decide(PyThreadState *tstate, PyObject *code, PyObject *func)
         SET_EXTRA(variant, extra_index, SKIP);   /* the variant's own frames run as usual */
     }
     PyErr_Clear();
-    if (SET_EXTRA(code, extra_index, variant) < 0) {   /* the extra now owns the reference */
+    if (SET_EXTRA(code, extra_index, variant) < 0) {   /* stolen: the extra now owns `variant` */
         PyErr_Clear();
         Py_DECREF(variant);
         return SKIP;
@@ -164,6 +246,21 @@ discard_unstarted_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 #endif
 }
 
+/* Refuse a new thread-owned frame when the C stack is nearly full: RecursionError, and the
+ * frame removed as the default evaluator removes one it cannot start. Returns 1 if refused. */
+static int
+refuse_if_stack_low(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
+{
+    if (throwflag || frame->owner != FRAME_OWNED_BY_THREAD || frame->frame_obj != NULL || !stack_exhausted()) {
+        return 0;
+    }
+    PyErr_SetString(PyExc_RecursionError,
+                    "maximum recursion depth exceeded (C stack nearly full: XCS's auto-mode hook makes each "
+                    "Python call use C stack; xcs.disable() or a larger threading.stack_size() allows deeper)");
+    discard_unstarted_frame(tstate, frame);
+    return 1;
+}
+
 /* Run `variant` in place of the fresh frame: a function made from it (the original's
  * globals, qualified name and closure) is called with the arguments already bound in the
  * frame - positional ones, the *args tuple spread after them, keyword-only ones and the
@@ -175,19 +272,22 @@ discard_unstarted_frame(PyThreadState *tstate, _PyInterpreterFrame *frame)
 static PyObject *
 call_variant(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *variant, int *prepared)
 {
-    PyCodeObject *code = (PyCodeObject *)FRAME_CODE(frame);
-    PyFunctionObject *func = (PyFunctionObject *)FRAME_FUNC(frame);
-    PyObject **locals = frame->localsplus;
+    PyCodeObject *code = (PyCodeObject *)FRAME_CODE(frame);        /* borrowed: the frame's */
+    PyFunctionObject *func = (PyFunctionObject *)FRAME_FUNC(frame);  /* borrowed: the frame's */
+    PyObject **locals = frame->localsplus;   /* borrowed: the frame owns its argument slots */
     int positional = code->co_argcount, keyword_only = code->co_kwonlyargcount;
     int slot = positional + keyword_only;
-    PyObject *varargs = (code->co_flags & CO_VARARGS) ? locals[slot++] : NULL;
-    PyObject *varkw = (code->co_flags & CO_VARKEYWORDS) ? locals[slot] : NULL;
+    PyObject *varargs = (code->co_flags & CO_VARARGS) ? locals[slot++] : NULL;   /* borrowed */
+    PyObject *varkw = (code->co_flags & CO_VARKEYWORDS) ? locals[slot] : NULL;    /* borrowed */
     Py_ssize_t spread = varargs != NULL ? PyTuple_GET_SIZE(varargs) : 0;
     Py_ssize_t extra_kw = varkw != NULL ? PyDict_GET_SIZE(varkw) : 0;
     Py_ssize_t npos = positional + spread, nkw = keyword_only + extra_kw;
     *prepared = 0;
 
+    /* All four strong (released below; `result` is returned to the caller). */
     PyObject *names = NULL, *kwnames = NULL, *function = NULL, *result = NULL;
+    /* Holds borrowed references only: the frame's slots, the *args tuple's items and the
+     * **kwargs dict's values, all alive until discard_unstarted_frame after the call. */
     PyObject **stack = PyMem_Malloc((1 + npos + nkw) * sizeof(PyObject *));
     if (stack == NULL) {
         goto not_prepared;
@@ -206,11 +306,12 @@ call_variant(PyThreadState *tstate, _PyInterpreterFrame *frame, PyObject *varian
             goto not_prepared;
         }
         for (int i = 0; i < keyword_only; i++) {
+            /* SET_ITEM steals the new reference */
             PyTuple_SET_ITEM(kwnames, i, Py_NewRef(PyTuple_GET_ITEM(names, positional + i)));
             args[npos + i] = locals[positional + i];
         }
         Py_ssize_t pos = 0, k = keyword_only;
-        PyObject *key, *value;
+        PyObject *key, *value;   /* borrowed from the dict */
         while (varkw != NULL && PyDict_Next(varkw, &pos, &key, &value) && k < nkw) {
             PyTuple_SET_ITEM(kwnames, k, Py_NewRef(key));
             args[npos + k] = value;
@@ -240,11 +341,14 @@ done:
 static PyObject *
 xcs_eval(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
+    if (refuse_if_stack_low(tstate, frame, throwflag)) {
+        return NULL;
+    }
     if (!is_fresh_function_frame(frame, throwflag)) {
         return run_as_usual(tstate, frame, throwflag);
     }
-    PyObject *code = FRAME_CODE(frame);
-    void *extra = NULL;
+    PyObject *code = FRAME_CODE(frame);   /* borrowed: the frame's */
+    void *extra = NULL;                    /* borrowed: SKIP, or a variant the extra owns */
     if (GET_EXTRA(code, extra_index, &extra) < 0) {
         PyErr_Clear();
         return run_as_usual(tstate, frame, throwflag);
@@ -263,9 +367,9 @@ xcs_eval(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
     if (tstate->c_tracefunc != NULL || PyErr_Occurred()) {
         return run_as_usual(tstate, frame, throwflag);
     }
-    PyObject *variant = Py_NewRef((PyObject *)extra);   /* set_decision may drop the extra's */
+    PyObject *variant = Py_NewRef((PyObject *)extra);   /* strong: set_decision may drop the extra's */
     int prepared = 0;
-    PyObject *result = call_variant(tstate, frame, variant, &prepared);
+    PyObject *result = call_variant(tstate, frame, variant, &prepared);   /* strong, or NULL */
     Py_DECREF(variant);
     if (!prepared) {
         return run_as_usual(tstate, frame, throwflag);
@@ -277,11 +381,15 @@ xcs_eval(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 static PyObject *
 xcs_eval_bare(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 {
+    if (refuse_if_stack_low(tstate, frame, throwflag)) {
+        return NULL;
+    }
     void *extra = NULL;
     if (GET_EXTRA(FRAME_CODE(frame), extra_index, &extra) < 0) {
         PyErr_Clear();
     }
-    return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+    /* The same guard and recursion accounting as xcs_eval, so the floor it measures is real. */
+    return run_as_usual(tstate, frame, throwflag);
 }
 
 static int
@@ -289,7 +397,7 @@ set_evaluator(_PyFrameEvalFunction function, int new_mode)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();
     _PyFrameEvalFunction current = _PyInterpreterState_GetEvalFrameFunc(interp);
-    if (current != xcs_eval && current != xcs_eval_bare) {
+    if (current != xcs_eval && current != xcs_eval_bare) {   /* no references: plain C functions */
         previous = current == _PyEval_EvalFrameDefault ? NULL : current;
     }
     _PyInterpreterState_SetEvalFrameFunc(interp, function);
@@ -304,7 +412,7 @@ hook_install(PyObject *module, PyObject *fn)
         PyErr_SetString(PyExc_TypeError, "install() needs a callable");
         return NULL;
     }
-    Py_XSETREF(callback, Py_NewRef(fn));
+    Py_XSETREF(callback, Py_NewRef(fn));   /* strong, kept until uninstall(); the old one released */
     set_evaluator(xcs_eval, 1);
     Py_RETURN_NONE;
 }
@@ -347,7 +455,7 @@ hook_installed(PyObject *module, PyObject *unused)
 static PyObject *
 hook_set_decision(PyObject *module, PyObject *args)
 {
-    PyObject *code, *variant;
+    PyObject *code, *variant;   /* borrowed: the caller's arguments */
     if (!PyArg_ParseTuple(args, "O!O", &PyCode_Type, &code, &variant)) {
         return NULL;
     }
@@ -373,7 +481,7 @@ hook_decision(PyObject *module, PyObject *code)
         PyErr_SetString(PyExc_TypeError, "decision() needs a code object");
         return NULL;
     }
-    void *extra = NULL;
+    void *extra = NULL;   /* borrowed: owned by the code object's extra */
     if (GET_EXTRA(code, extra_index, &extra) < 0) {
         return NULL;
     }
@@ -383,7 +491,42 @@ hook_decision(PyObject *module, PyObject *code)
     if (extra == SKIP) {
         Py_RETURN_FALSE;
     }
-    return Py_NewRef((PyObject *)extra);
+    return Py_NewRef((PyObject *)extra);   /* strong, for the caller */
+}
+
+#if PY_VERSION_HEX >= 0x030C0000
+/* The function object of the nearest frame of this thread that runs `code`, starting from
+ * the caller of the current Python function (a sys.monitoring callback is called from C
+ * straight above the frame it reports on). C-stack entry frames (3.12+: owner CSTACK) are
+ * skipped; at most a few frames are looked at. */
+static PyObject *
+hook_frame_function(PyObject *module, PyObject *code /* borrowed: the argument */)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+#  if PY_VERSION_HEX >= 0x030D0000
+    _PyInterpreterFrame *frame = tstate->current_frame;            /* borrowed: the thread's */
+#  else
+    _PyInterpreterFrame *frame = tstate->cframe->current_frame;    /* borrowed: the thread's */
+#  endif
+    for (int looked = 0; frame != NULL && looked < 8; frame = frame->previous, looked++) {
+        if (frame->owner == FRAME_OWNED_BY_CSTACK) {
+            continue;
+        }
+        if (FRAME_CODE(frame) == code && FRAME_FUNC(frame) != NULL && PyFunction_Check(FRAME_FUNC(frame))) {
+            return Py_NewRef(FRAME_FUNC(frame));   /* strong, for the caller */
+        }
+    }
+    Py_RETURN_NONE;
+}
+#endif
+
+static PyObject *
+hook_stack_guard(PyObject *module, PyObject *unused)
+{
+    if (stack_floor == 0) {
+        read_stack_bounds();
+    }
+    return Py_BuildValue("(nn)", (Py_ssize_t)(stack_floor == 1 ? 0 : stack_floor), (Py_ssize_t)stack_margin);
 }
 
 static PyMethodDef hook_methods[] = {
@@ -393,6 +536,10 @@ static PyMethodDef hook_methods[] = {
     {"installed", hook_installed, METH_NOARGS, "'callback', 'bare' or None."},
     {"set_decision", hook_set_decision, METH_VARARGS, "set_decision(code, variant_or_None)."},
     {"decision", hook_decision, METH_O, "None (unseen), False (skip) or the variant code."},
+#if PY_VERSION_HEX >= 0x030C0000
+    {"frame_function", hook_frame_function, METH_O, "The function of the nearest frame running code, or None."},
+#endif
+    {"stack_guard", hook_stack_guard, METH_NOARGS, "(floor address, margin) of this thread's stack guard."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -412,5 +559,10 @@ PyInit__hook(void)
             return NULL;
         }
     }
-    return PyModule_Create(&hook_module);
+    PyObject *module = PyModule_Create(&hook_module);   /* strong, returned to the importer */
+    if (module != NULL && PyModule_AddIntConstant(module, "API_VERSION", XCS_HOOK_API_VERSION) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

@@ -3,7 +3,7 @@
     python tools/layers.py          # prints the import graph's edges and depth; exit 1 on a violation
 
 The layers, lowest first (README, "Layout"): the foundation modules at the top of `xcs/`
-(`pyversion`, `sourcepaths`, `config`, the `_hook` extension), then `analysis`,
+(`pyversion`, `sourcepaths`, `config`, `native` and the `_hook` extension it loads), then `analysis`,
 `transform`, `runtime`, `evidence`, `api`, and `cli` (the `python -m xcs` commands).
 `xcs/__init__.py` and `xcs/__main__.py` sit above all of them. Imports inside functions
 count too: a late import is still a dependency.
@@ -15,7 +15,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "xcs"
-FOUNDATION = {"xcs.pyversion", "xcs.sourcepaths", "xcs.config", "xcs._hook"}
+FOUNDATION = {"xcs.pyversion", "xcs.sourcepaths", "xcs.config", "xcs.native", "xcs._hook"}
 LAYERS = ["foundation", "analysis", "transform", "runtime", "evidence", "api", "cli", "top"]
 
 

@@ -98,11 +98,9 @@ def _joblib_missing() -> str | None:
 
 
 def _hook_missing() -> str | None:
-    try:
-        from xcs import _hook  # noqa: F401
-    except ImportError as error:
-        return f"the xcs._hook extension is not built ({error})"
-    return None
+    from xcs import native
+
+    return None if native.hook_or_none() is not None else native._load()[1]
 
 
 @dataclass(frozen=True)

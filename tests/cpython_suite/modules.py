@@ -37,6 +37,14 @@ MODULES = (
     "test_weakref", "test_gc", "test_sys",
 )
 
+# Optional `test.support` resources granted to one module only (all others run without any,
+# as `python -m test` does without `-u`), and why.
+RESOURCES = {
+    # test_jump_extended_args_for_iter traces a jump over a 100,000-statement loop body: it took
+    # over 300 s under xcs.enable() before; now a few seconds with either mechanism (3.12/3.13).
+    "test_sys_settrace": ("cpu",),
+}
+
 # Left out, and why (measured on this 2-core machine):
 SLOW_OR_UNSUITABLE = {
     "test_asyncio": "2,464 tests taking 68 s plain on 3.12 here, more than the whole list; test_coroutines, "
@@ -52,5 +60,29 @@ KNOWN_DIFFERENCES = {
     "3.12": {
         "test.test_dis.DisTests.test_super_instructions": _PROBE_DEQUICKENS,
         "test.test_dis.DisWithFileTests.test_super_instructions": _PROBE_DEQUICKENS,
+    },
+}
+
+# Differences one auto-mode mechanism makes, per version, with the reason (docs/auto-mode.md).
+_VARIANT_VISIBLE = ("the monitoring mechanism swaps fn.__code__ to the variant while auto-mode is on: "
+                    "dis.dis(loop_test, adaptive=True) shows the variant's bytecode (loop_test's loop is parallel)")
+_CALL_EVENT_DELAYS = ("the monitoring mechanism's CALL event fires once per call site; answered with DISABLE, "
+                      "the site restarts its adaptive counter, so `str(1)` is specialized a few runs later than "
+                      "the test's warm-up (no result changes)")
+KNOWN_BY_MECHANISM = {
+    "monitoring": {
+        "3.12": {
+            "test.test_dis.DisTests.test_loop_quicken": _VARIANT_VISIBLE,
+            "test.test_dis.DisWithFileTests.test_loop_quicken": _VARIANT_VISIBLE,
+            "test.test_dis.DisTests.test_call_specialize": _CALL_EVENT_DELAYS,
+            "test.test_dis.DisWithFileTests.test_call_specialize": _CALL_EVENT_DELAYS,
+        },
+        "3.13": {
+            "test.test_sys_setprofile.TestEdgeCases.test_method_with_c_function": (
+                "the call `sys.setprofile(f)` runs at a call site XCS's CALL event still instruments (its first "
+                "execution); CPython 3.13 then reports that call's own c_return to the new profile function, "
+                "which it does not when no sys.monitoring tool instruments the site (one extra event, first "
+                "execution only)"),
+        },
     },
 }

@@ -70,12 +70,16 @@ def prepare_test_support() -> None:
     support.verbose = 0
 
 
-def run_module(name: str, timeout: float) -> dict:
+def run_module(name: str, timeout: float, resources: tuple = ()) -> dict:
     """Import `test.<name>`, run all its tests here, and return its outcomes and duration.
+    `resources`: the optional `test.support` resources this module may use (default none).
 
     An import or load failure becomes the single outcome `<module>: load-error`. If the
     module runs longer than `timeout` seconds, faulthandler dumps every thread and exits the
     process (a hang must not stall CI)."""
+    from test import support
+
+    support.use_resources = list(resources)
     start = time.perf_counter()
     recorder = OutcomeRecorder()
     faulthandler.dump_traceback_later(timeout, exit=True)

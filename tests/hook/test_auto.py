@@ -1,6 +1,8 @@
-"""Auto-mode (`xcs.enable()`): undecorated functions are parallelized from their first call,
-keep their `__code__`, behave exactly as without XCS, and run their original code after
-`disable()`."""
+"""Auto-mode (`xcs.enable()`), with each mechanism this interpreter has ("frame", the PEP 523
+hook; "monitoring", sys.monitoring on 3.12+): undecorated functions are parallelized from
+their first call, behave exactly as without XCS, and run their original code after
+`disable()`. With "frame" they keep their `__code__`; with "monitoring" their `__code__` is
+the variant while auto-mode is on and the original again after."""
 from __future__ import annotations
 
 import asyncio
@@ -17,33 +19,52 @@ import pytest
 import xcs
 from tests.corpus.probe import measuring
 
-hook = pytest.importorskip("xcs._hook", reason="the xcs._hook C extension is not built")
-if not hasattr(hook, "install"):
-    pytest.skip("xcs._hook is a build without the hook", allow_module_level=True)
+from xcs import native
+from xcs.api import auto
+
+hook = native.hook_or_none()
+if hook is None or not hasattr(hook, "install"):
+    pytest.skip(f"the xcs._hook C extension is not usable: {native._load()[1]}", allow_module_level=True)
 
 from tests.hook import sample_module as sample  # noqa: E402  (imported before enable())
 
 XS = list(range(6))
+MECHANISMS = ["frame"] + (["monitoring"] if sys.version_info >= (3, 12) else [])
+HERE = os.path.dirname(__file__)
+_current = {"mechanism": None}
 
 
-@pytest.fixture(autouse=True)
-def auto_mode():
-    xcs.enable(include=[os.path.dirname(__file__)])
-    yield
+def enable(include=(HERE,), **options):
+    """xcs.enable with this test's mechanism."""
+    xcs.enable(include=list(include), mechanism=_current["mechanism"], **options)
+
+
+@pytest.fixture(autouse=True, params=MECHANISMS)
+def mechanism(request):
+    _current["mechanism"] = request.param
+    enable()
+    assert auto.mechanism() == request.param
+    yield request.param
     xcs.disable()
+    assert auto.mechanism() is None
+    assert auto.swapped_functions() == []
 
 
-def test_a_module_imported_before_enable_runs_in_parallel_from_the_first_call():
+def test_a_module_imported_before_enable_runs_in_parallel_from_the_first_call(mechanism):
     original = sample.fan_out.__code__
     for _ in range(2):
         with measuring(overlap=len(XS)):
             assert sample.fan_out(XS) == XS      # the variant runs in place of the frame
-        assert sample.fan_out.__code__ is original
+        if mechanism == "frame":
+            assert sample.fan_out.__code__ is original
+        else:
+            assert sample.fan_out.__code__ is not original and sample.fan_out in auto.swapped_functions()
     xcs.disable()
+    assert sample.fan_out.__code__ is original
     with measuring() as state:
         assert sample.fan_out(XS) == XS
     assert state["peak"] == 1
-    xcs.enable(include=[os.path.dirname(__file__)])
+    enable()
     with measuring(overlap=len(XS)):             # the decision stayed cached in the code object
         assert sample.fan_out(XS) == XS
 
@@ -71,7 +92,7 @@ def test_a_module_imported_after_enable(tmp_path, monkeypatch):
             return out
     """))
     monkeypatch.syspath_prepend(str(tmp_path))
-    xcs.enable(include=[str(tmp_path)])
+    enable(include=[str(tmp_path)])
     late = importlib.import_module("late_module")
     with measuring(overlap=len(XS)):
         assert late.fan_out(XS) == [x + 1 for x in XS]
@@ -97,7 +118,7 @@ def test_everything_behaves_as_without_xcs():
 
     xcs.disable()
     expected = outcomes()
-    xcs.enable(include=[os.path.dirname(__file__)])
+    enable()
     for _ in range(3):   # first calls decide; later calls run the variants
         assert outcomes() == expected
 
@@ -125,7 +146,7 @@ def test_threads_started_before_and_after_enable_are_covered():
     before = threading.Thread(target=worker)
     before.start()
     started.wait(5)
-    xcs.enable(include=[os.path.dirname(__file__)])
+    enable()
     sample.Client(0).get_all(XS)                    # decide this code on the main thread
     go.set()
     before.join(10)
@@ -186,11 +207,14 @@ def test_a_tracer_sees_the_program_not_xcs_deciding():
     assert not [f for f in seen if f.startswith(os.path.dirname(xcs.__file__))]
 
 
-def test_a_traced_thread_runs_loops_as_written_so_a_debugger_can_step_through_them():
+def test_a_traced_thread_runs_loops_as_written_so_a_debugger_can_step_through_them(mechanism):
     lines = []
 
     def local(frame, event, arg):
+        # Both mechanisms run the original code on a traced thread: every line in the
+        # function's own frame ("monitoring" gives the call its original __code__ back).
         if event == "line":
+            assert frame.f_code.co_qualname == "fan_out"
             lines.append(frame.f_lineno - frame.f_code.co_firstlineno)
         return local
 
@@ -204,6 +228,7 @@ def test_a_traced_thread_runs_loops_as_written_so_a_debugger_can_step_through_th
     assert lines.count(3) == len(XS)   # `out.append(io(x))`, once per item, on this thread
     with measuring(overlap=len(XS)):
         assert sample.fan_out(XS) == XS
+    assert mechanism == "frame" or sample.fan_out in auto.swapped_functions()
 
 
 def test_an_exception_raised_by_a_trace_function_still_propagates():
@@ -220,38 +245,46 @@ def test_an_exception_raised_by_a_trace_function_still_propagates():
         sys.settrace(None)
 
 
-def test_the_context_manager_restores_the_previous_state():
+def test_the_context_manager_restores_the_previous_state(mechanism):
     xcs.disable()
-    assert not xcs.api.auto.is_enabled()
-    with xcs.enabled(include=[os.path.dirname(__file__)]):
-        assert xcs.api.auto.is_enabled()
-    assert not xcs.api.auto.is_enabled()
-    xcs.enable()
-    with xcs.enabled():
-        pass
-    assert xcs.api.auto.is_enabled()
+    assert not auto.is_enabled()
+    with xcs.enabled(include=[HERE], mechanism=mechanism):
+        assert auto.mechanism() == mechanism
+    assert not auto.is_enabled()
+    enable(include=())
+    with xcs.enabled(mechanism="frame"):
+        assert auto.mechanism() == "frame"
+    assert auto.mechanism() == mechanism
 
 
-def test_enable_twice_and_disable_twice_are_safe():
-    xcs.enable()
-    xcs.enable(include=[os.path.dirname(__file__)])
-    assert hook.installed() == "callback"
+def test_enable_twice_and_disable_twice_are_safe(mechanism):
+    enable(include=())
+    enable()
+    assert hook.installed() == ("callback" if mechanism == "frame" else None)
+    assert auto.mechanism() == mechanism
     xcs.disable()
     xcs.disable()
     assert hook.installed() is None
+    assert auto.mechanism() is None
+    with pytest.raises(ValueError, match="mechanism"):
+        xcs.enable(mechanism="eval")
 
 
 def test_enable_says_why_without_the_extension(monkeypatch):
     xcs.disable()
     monkeypatch.setitem(sys.modules, "xcs._hook", None)
     monkeypatch.delattr(xcs, "_hook")
-    with pytest.raises(RuntimeError, match="C extension"):
-        xcs.enable()
-    assert xcs.jit(sample.fan_out)(XS) == XS
+    native.forget()
+    try:
+        with pytest.raises(RuntimeError, match="C extension"):
+            enable()
+        assert xcs.jit(sample.fan_out)(XS) == XS
+    finally:
+        native.forget()
 
 
 def test_xcs_disable_makes_enable_a_no_op():
-    code = "import xcs, xcs._hook as h; xcs.enable(); print(h.installed())"
+    code = "import xcs, xcs.api.auto as a; xcs.enable(); print(a.mechanism())"
     env = dict(os.environ, XCS_DISABLE="1", PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "None"

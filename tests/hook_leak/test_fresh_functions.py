@@ -40,10 +40,10 @@ def work(n):
 
 def _extension_reason() -> str | None:
     """Why auto-mode cannot run here, or None if it can."""
-    try:
-        from xcs import _hook  # noqa: F401
-    except ImportError as exc:
-        return f"xcs._hook is not built ({exc}); build it with `python setup.py build_ext --inplace`"
+    from xcs import native
+
+    if native.hook_or_none() is None:
+        return native._load()[1]
     if not hasattr(xcs, "enable"):
         return "xcs.enable() does not exist in this checkout"
     return None

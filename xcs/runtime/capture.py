@@ -206,7 +206,9 @@ class _Sys(types.ModuleType):
                 take_turn()    # an iteration redirecting output does so in order
             if _active:
                 value = _wrapped(value, name)
-        super().__setattr__(name, value)
+        # Not super(): the last loop's release() may switch `sys` back to ModuleType on another
+        # thread between this call's dispatch and here, and super(_Sys, sys) then raises.
+        types.ModuleType.__setattr__(self, name, value)
 
 
 def acquire() -> None:
