@@ -16,7 +16,7 @@ from xcs.transform import trampoline
 from xcs.analysis import SUSPENDABLE
 from xcs.api.report import Reports
 
-POLICIES = ("auto", True, False)
+POLICIES = config.POLICIES
 
 
 def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
@@ -27,12 +27,10 @@ def jit(fn=None, *, parallel="auto", max_workers: int | None = None):
     asserts the loops are worth running in parallel (the safety analysis still applies);
     `False` never parallelizes. `max_workers` bounds the threads of each loop. Returns a
     function with the same name, docstring, signature and behaviour. With `XCS_DISABLE=1`
-    it returns `fn` itself.
+    it returns `fn` itself. Options are validated here, once (`xcs.config.Options`): a wrong
+    one raises TypeError/ValueError at decoration, never inside the decorated function.
     """
-    if parallel not in POLICIES:
-        raise ValueError(f"parallel must be 'auto', True or False, not {parallel!r}")
-    if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
-        raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
+    config.jit_options(parallel, max_workers)   # TypeError/ValueError here, never inside the loop
     if fn is None:
         return functools.partial(jit, parallel=parallel, max_workers=max_workers)
     if config.is_disabled():

@@ -63,7 +63,7 @@ class LoopRunner:
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
                  precheck=None, item_check=None, iterable_check=None):
-        if policy not in POLICIES:
+        if not any(policy is p for p in POLICIES):
             raise ValueError(f"policy must be 'auto', True or False, not {policy!r}")
         self.site = site
         self.policy = policy
