@@ -43,6 +43,9 @@ from xcs.evidence.site import LoopSite
 from xcs.evidence.static import scan_body
 from xcs.runtime import is_worker_thread, ordered_map, run_inline
 from xcs.runtime.progress import find_bar
+from xcs.transform.layout import Layout
+
+ERROR_SLOT = Layout.ERROR
 
 log = logging.getLogger("xcs")
 
@@ -143,7 +146,7 @@ class LoopRunner:
         flight have been delivered — each item is then pulled only when the one before it is done."""
         checks = [check for check in (self.item_check, views) if check is not None]
         if not checks:
-            yield from ordered_map(body, items, args, max_workers=self.max_workers)
+            yield from ordered_map(body, items, args, max_workers=self.max_workers, failed=_reports_failure)
             return
         items = iter(items)
         unsafe = []
@@ -157,7 +160,7 @@ class LoopRunner:
                     return
                 yield item
 
-        yield from ordered_map(body, while_safe(), args, max_workers=self.max_workers)
+        yield from ordered_map(body, while_safe(), args, max_workers=self.max_workers, failed=_reports_failure)
         if unsafe:
             yield from run_inline(body, itertools.chain(unsafe, items), args)
 
@@ -214,6 +217,13 @@ class LoopRunner:
             except Exception:  # noqa: BLE001 - a listener must not break the user's loop
                 log.debug("xcs: on_decided listener failed for %s", self.site, exc_info=True)
         return decision
+
+
+def _reports_failure(result) -> bool:
+    """The compiled body caught an exception and returns it for the in-order part to raise
+    (`xcs.transform.layout`): the loop will most likely stop there, so nothing later starts
+    until it is known to go on."""
+    return len(result) > ERROR_SLOT and result[ERROR_SLOT] is not None
 
 
 def _progress_bar(it):

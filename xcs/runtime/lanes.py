@@ -11,8 +11,12 @@ the pool. So:
   (no head-of-line blocking; the calling thread only bounds how far items are pulled ahead);
 - the loop's concurrency is `limit` (adaptive, at most the pool's size), while the pool is
   shared with every other loop of that size;
-- after an iteration fails, no task with a later index starts: the ready ones are
-  cancelled at once, and a lane never starts a task at or past `end`.
+- after an iteration raises, no task with a later index starts: the ready ones are
+  cancelled at once, and a lane never starts a task at or past `end`. An iteration whose
+  result reports a failure (`failed(result)`: the compiled body returns its exception for
+  the in-order part to raise) *pauses* the loop instead: no later task starts until the
+  calling thread, having delivered that result, comes back for the next one (`resume()`);
+  if the loop stops there, the paused tasks are cancelled with the rest.
 
 A task's state goes PENDING → RUNNING → DONE, or PENDING → CANCELLED (never started), or
 PENDING → STOLEN (the calling thread runs it itself, with the turn). All state changes
@@ -60,7 +64,7 @@ class Dispatch:
     starts a new task (a `Retry-After` the service asked for)."""
 
     __slots__ = ("lock", "ready", "lanes", "running", "limit", "end", "submit", "pool", "body", "args",
-                 "stopped", "no_lanes", "on_idle", "overloads", "hold_until", "__weakref__")
+                 "stopped", "no_lanes", "on_idle", "overloads", "hold_until", "failed", "pause", "__weakref__")
 
     def __init__(self, pool, body, args, limit: int, on_idle):
         self.lock = threading.Lock()
@@ -78,6 +82,8 @@ class Dispatch:
         self.on_idle = on_idle     # called once when stopped and nothing runs any more
         self.overloads = 0
         self.hold_until = 0.0
+        self.failed = None         # failed(result): the iteration reports a failure in its result
+        self.pause = 1 << 62       # no task at or past it starts until `resume()`
 
     # -- calling thread ------------------------------------------------------------------
     def add(self, task) -> None:
@@ -120,6 +126,13 @@ class Dispatch:
                 with self.lock:
                     self.lanes -= 1
                 break
+
+    def resume(self) -> None:
+        """Calling thread: the consumer came back after the iteration that reported a
+        failure in its result (the loop goes on): later tasks may start again."""
+        with self.lock:
+            self.pause = 1 << 62
+        self.resize(self.limit)
 
     def claim(self, task) -> bool:
         """Calling thread: take `task` to run it here if no lane started it and none will
@@ -169,6 +182,7 @@ class Dispatch:
         body = self.body
         args = self.args
         state = _state
+        failed = self.failed
         signals._lane.dispatch = self
         idle = False
         try:
@@ -181,7 +195,10 @@ class Dispatch:
                 state.iteration = task.iteration
                 start = _now()
                 try:
-                    task.result = task.context.run(body, task.item, *args)
+                    task.result = result = task.context.run(body, task.item, *args)
+                    if failed is not None and failed(result):
+                        self.pause = min(self.pause, task.index + 1)
+                    result = None
                 except BaseException as error:  # noqa: BLE001 - delivered in order by the caller
                     task.error = error
                     error = None
@@ -212,18 +229,30 @@ class Dispatch:
         giving the lane back (`lanes` decremented)."""
         while True:
             if task is None:
-                if self.ready and self.lanes <= self.limit:
-                    task = self.ready.popleft()
+                ready = self.ready
+                if ready and self.lanes <= self.limit and ready[0].index < self.pause:
+                    task = ready.popleft()
                 else:
                     self.lanes -= 1
                     return None
             if task.state == PENDING:
-                if task.index < self.end:
+                if task.index < self.end and task.index < self.pause:
                     task.state = RUNNING
                     self.running += 1
                     return task
-                task.state = CANCELLED
+                if task.index < self.end:
+                    self._requeue(task)   # paused: it may run after `resume()`
+                else:
+                    task.state = CANCELLED
             task = None
+
+    def _requeue(self, task) -> None:
+        """Under the lock: put a task back among the ready ones, in index order."""
+        ready = self.ready
+        position = len(ready)
+        while position and ready[position - 1].index > task.index:
+            position -= 1
+        ready.insert(position, task)
 
     def _failed(self, task) -> None:
         """Under the lock: `task` raised; no later iteration may start (sequential code

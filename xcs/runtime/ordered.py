@@ -29,6 +29,7 @@ def ordered_map(
     max_workers: int | None = None,
     window: int | None = None,
     limiter=None,
+    failed=None,
 ) -> Iterator[tuple]:
     """Run `body(item, *args)` for the items of `iterable` on a thread pool; yield results in order.
 
@@ -99,6 +100,10 @@ def ordered_map(
     (`os.remove`, `os.rename`, `os.mkdir`, `os.putenv`, `shutil.copyfile`, `os.kill`, ...)
     call `take_turn()` first on an iteration without the turn, so they happen in order.
 
+    `failed(result)`, if given, says that a result reports a failure the consumer will
+    probably raise (the compiled body returns its exception): no later iteration starts and
+    nothing more is pulled until the consumer comes back for the next result.
+
     Raises ValueError at once if `max_workers` or `window` is given and not a positive int.
     """
     workers = settings().max_workers if max_workers is None else _positive("max_workers", max_workers)
@@ -106,7 +111,7 @@ def ordered_map(
     it = iter(iterable)
     if is_worker_thread():
         return _inline(body, it, args)
-    return _ordered(body, it, args, workers, window, limiter)
+    return _ordered(body, it, args, workers, window, limiter, failed)
 
 
 def _positive(name: str, value) -> int:
@@ -133,11 +138,12 @@ def _run_here(task, body, args):
         return None, error
 
 
-def _ordered(body, it, args, workers, window, limiter=None):
+def _ordered(body, it, args, workers, window, limiter=None, failed=None):
     """The generator behind `ordered_map` on the calling thread."""
     loop = _Loop(caller_identity())
     limit = workers if limiter is None else limiter.start(workers)
     dispatch = Dispatch(pool(workers), body, args, limit, capture.release)
+    dispatch.failed = failed
     add = dispatch.add
     in_flight = deque()           # tasks pulled, not yet yielded, in order
     index = 0
@@ -150,9 +156,8 @@ def _ordered(body, it, args, workers, window, limiter=None):
     try:
         while True:
             while pulling and len(in_flight) < window:
-                if dispatch.end <= index:
-                    pulling = False   # an iteration failed: the plain loop pulls nothing more
-                    break
+                if dispatch.end <= index or dispatch.pause <= index:
+                    break   # an iteration failed: pull nothing more unless the loop goes on
                 try:
                     item = next(it)
                 except StopIteration:
@@ -201,6 +206,7 @@ def _ordered(body, it, args, workers, window, limiter=None):
                 task.item = task.context = None
                 if error is not None:
                     dispatch.end = min(dispatch.end, task.index)
+            paused_here = dispatch.pause == task.index + 1
             task = None
             if limiter is not None:
                 if dispatch.overloads != seen_overloads:
@@ -216,6 +222,8 @@ def _ordered(body, it, args, workers, window, limiter=None):
             # nothing of XCS's may keep the iteration's objects alive (`del obj; gc.collect()`).
             box, result = [result], None
             yield box.pop()
+            if paused_here:
+                dispatch.resume()   # the in-order part did not stop the loop: go on
         if fallback is not None:
             yield from _inline(body, _chain(fallback, it), args)
         elif source_error is not None:
