@@ -86,6 +86,10 @@ class LoopReport:
             parts.append(" [evidence is gathered on the first run]")
         if status != "sequential" and self.in_order:
             parts.append("; in order: " + ", ".join(self.in_order))
+        concurrency = getattr(self.runner, "concurrency", None) if status == "parallel" else None
+        note = concurrency() if callable(concurrency) else None
+        if note:
+            parts.append(f"; {note}")
         return "".join(parts)
 
 

@@ -42,6 +42,10 @@ from xcs.evidence.probe import Probe
 from xcs.evidence.site import LoopSite
 from xcs.evidence.static import scan_body
 from xcs.runtime import is_worker_thread, ordered_map, run_inline
+from xcs.config import settings
+from xcs.runtime import hosts
+from xcs.runtime.adaptive import Limiter
+from xcs.runtime.pools_fit import fitted
 from xcs.runtime.progress import find_bar
 from xcs.transform.layout import Layout
 
@@ -62,7 +66,7 @@ class LoopRunner:
     """
 
     __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "precheck", "item_check",
-                 "iterable_check", "inline_reason", "_lock", "_static")
+                 "iterable_check", "inline_reason", "_lock", "_static", "limiter", "fit_notes")
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
                  precheck=None, item_check=None, iterable_check=None):
@@ -76,11 +80,20 @@ class LoopRunner:
         self.item_check = item_check
         self.iterable_check = iterable_check
         self.inline_reason: str | None = None   # why the latest call ran in order, if it had to
+        self.limiter = None                     # the loop's adaptive concurrency, kept across calls
+        self.fit_notes: list = []               # what fitting to the loop's HTTP clients changed
         self._lock = threading.Lock()
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
         if policy is False:
             self.decision = Decision(False, "parallel=False was requested", "policy")
+
+    def concurrency(self) -> str | None:
+        """The loop's concurrency and what was fitted to its clients, in words (None before
+        a parallel run)."""
+        if self.limiter is None:
+            return None
+        return "; ".join([self.limiter.describe(), *self.fit_notes])
 
     def __repr__(self) -> str:
         return f"<LoopRunner {self.site} policy={self.policy!r} decision={self.decision}>"
@@ -144,9 +157,19 @@ class LoopRunner:
         first that does not (a `model.predict` that prints or changes shared state, an item
         that is a lazy view of the iterable's source), the rest run inline after the ones in
         flight have been delivered — each item is then pulled only when the one before it is done."""
+        with fitted(body, args, self.max_workers or settings().max_workers) as fit:
+            self.fit_notes = fit.notes
+            if settings().per_host:
+                hosts.ensure_installed()
+            yield from self._fitted_map(body, items, args, fit.concurrency, views)
+
+    def _fitted_map(self, body, items, args, workers, views):
+        limiter = self.limiter
+        if limiter is None:
+            limiter = self.limiter = Limiter()
         checks = [check for check in (self.item_check, views) if check is not None]
         if not checks:
-            yield from ordered_map(body, items, args, max_workers=self.max_workers, failed=_reports_failure)
+            yield from ordered_map(body, items, args, max_workers=workers, limiter=limiter, failed=_reports_failure)
             return
         items = iter(items)
         unsafe = []
@@ -160,7 +183,7 @@ class LoopRunner:
                     return
                 yield item
 
-        yield from ordered_map(body, while_safe(), args, max_workers=self.max_workers, failed=_reports_failure)
+        yield from ordered_map(body, while_safe(), args, max_workers=workers, limiter=limiter, failed=_reports_failure)
         if unsafe:
             yield from run_inline(body, itertools.chain(unsafe, items), args)
 
