@@ -232,7 +232,7 @@ def test_the_limit_never_exceeds_max_workers_and_grows_back_when_latency_is_flat
     limiter = Limiter()
     assert limiter.start(8) == 8
     limiter.overloaded()
-    assert limiter.limit == 4
+    assert limiter.limit == 5                  # 8 × BACKOFF (0.7)
     for _ in range(20):
         for _ in range(16):
             limiter.observe(0.05)

@@ -13,7 +13,8 @@ concurrency filter) with a multiplicative decrease on overload (TCP's AIMD):
   second rose with the last growth (or no growth was tried yet); when a growth bought no
   throughput, it holds;
 - an overload signal (HTTP 429/503, `Retry-After`, `openai.RateLimitError`; see
-  `xcs.runtime.signals`) halves the limit at once, at most once per batch;
+  `xcs.runtime.signals`) cuts the limit to `BACKOFF` (0.7, as TCP CUBIC) of itself at once,
+  at most once per batch;
 - never above the ceiling (`max_workers`), never below 1.
 
 A loop's first call starts at the ceiling (a hand-written pool's concurrency, so a loop that
@@ -30,7 +31,7 @@ TOLERANCE = 1.5
 SLACK = 0.002            # seconds of latency inflation never counted as overload
 SMOOTHING = 0.5          # how far one batch moves the limit towards its target
 MIN_BATCH = 8
-BACKOFF = 0.5
+BACKOFF = 0.7
 DRIFT = 0.05             # how fast the no-load latency follows a batch's fastest sample up
 
 
@@ -81,7 +82,7 @@ class Limiter:
             self._update()
 
     def overloaded(self) -> None:
-        """The service signalled overload: halve the limit (once per batch)."""
+        """The service signalled overload: cut the limit to BACKOFF of itself (once per batch)."""
         self.overloads += 1
         if not self._cut:
             self._cut = True
