@@ -199,7 +199,9 @@ def _ordered(body, it, args, workers, window, limiter=None, failed=None):
                         raise
                     except BaseException as replay_error:  # noqa: BLE001 - the body's print failed
                         error = replay_error
-                if limiter is not None:
+                if limiter is not None and task.iteration.event is None:
+                    # An iteration that waited for its turn measured the loop's order, not
+                    # the service: only the others are latency samples.
                     limiter.observe(task.seconds)
             else:
                 result, error = _run_here(task, body, args)
