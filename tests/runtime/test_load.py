@@ -22,6 +22,11 @@ httpx = pytest.importorskip("httpx")
 def service():
     with running_service() as base:
         yield base
+    # Leave no pool threads for the tests after these (they count threads): the idle
+    # threads of the pools used here exit after `IDLE_SECONDS`.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(t.name.startswith("xcs-worker") for t in threading.enumerate()):
+        time.sleep(0.05)
 
 
 def report_of(fn):
@@ -190,9 +195,11 @@ def test_concurrency_converges_under_a_service_that_slows_down_above_k(service):
         assert fast(service, 96, above) == [f"item {k}".encode() for k in range(96)]
         peaks.append(stats(service)["peak"])
     limiter = report_of(fast).runner.limiter
-    assert peaks[0] > 3 * above                  # the first call starts wide ...
-    assert 1 <= limiter.limit <= 3 * above, (limiter.limit, peaks)   # ... and it learnt K
-    assert peaks[-1] <= 3 * above + 1, peaks     # the last call stayed near it
+    # The equilibrium is where latency is TOLERANCE (1.5×) the no-load latency, plus the
+    # √limit the gradient rule probes with: about 2.5 K here, far below the ceiling.
+    assert peaks[0] > 6 * above                  # the first call starts wide ...
+    assert 1 <= limiter.limit <= 4 * above, (limiter.limit, peaks)   # ... and it learnt K
+    assert peaks[-1] <= 4 * above + 1, peaks     # the last call stayed near it
     assert f"concurrency: {limiter.limit} of {ceiling}" in str(report_of(fast))
 
 
@@ -222,7 +229,7 @@ def test_429_responses_back_off_and_the_level_is_remembered(service):
             rejected.append(stats(service)["rejected"])
     limiter = report_of(fast).runner.limiter
     assert limiter.overloads > 0
-    assert limiter.limit <= 2 * above, limiter.limit
+    assert limiter.limit <= 3 * above, limiter.limit     # ceiling 32: it learnt the service's K
     assert rejected[-1] < rejected[0] / 2, rejected
 
 
