@@ -8,6 +8,10 @@ protocol, and `is_worker_thread()` tells whether the current thread is one of XC
 tells whether the current thread runs an iteration without the turn, and `Abandoned` is
 what a body waiting for a turn that never comes is unwound with.
 
+How a loop's iterations reach the pool: `lanes` (no head-of-line blocking, fail-fast),
+`adaptive` (the per-loop concurrency limit), `signals` (overload responses and errors),
+`pools_fit` (fitting to the loop's HTTP clients), `hosts` (per-host caps); see docs/runtime.md.
+
 May import the layers below it (analysis, transform) and the foundation modules; in practice
 it needs only `xcs.config`.
 """
