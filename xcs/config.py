@@ -1,35 +1,100 @@
-"""Process-wide settings: worker count, executor, in-flight window, and the `XCS_DISABLE` switch.
+"""Options and process-wide settings: one frozen `Options`, validated once; the `XCS_DISABLE` switch.
 
-Read once from the environment at import, changed with `xcs.configure()`. Every layer
-reads these through `settings()`, so tests can change them in one place.
+`Options` is what a user can choose: `@xcs.jit(...)` builds one at decoration time,
+`xcs.configure(...)` replaces the process-wide one, and the environment (`XCS_MAX_WORKERS`)
+sets the defaults at import. Each field has exactly one validator (`_VALIDATORS`), run when
+the object is made; nothing downstream re-checks (as `ThreadPoolExecutor.__init__`). To add
+an option: add a field with its default and one validator entry.
+
+Every layer reads the process-wide values through `settings()`.
 """
 from __future__ import annotations
 
 import os
 import sys
 import threading
-from dataclasses import dataclass, replace
+import types
+import warnings
+from dataclasses import dataclass, field, fields, replace
 
 DEFAULT_MAX_WORKERS = 64
+# More threads than this is never what a loop wants (each costs a stack and a GIL
+# contender), and a typo like 10**9 must not silently start hundreds of threads.
+MAX_WORKERS_LIMIT = 1024
+POLICIES = ("auto", True, False)
+
+
+def _parallel(value):
+    # `1 in ("auto", True, False)` is True (1 == True): compare by identity.
+    if any(value is policy for policy in POLICIES):
+        return value
+    if isinstance(value, int):
+        fix = "True" if value else "False"
+        raise TypeError(f"parallel must be 'auto', True or False, not {value!r}: write parallel={fix}")
+    raise ValueError(f"parallel must be 'auto', True or False, not {value!r}")
+
+
+def _workers(name: str, value, allow_none: bool):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int from 1 to {MAX_WORKERS_LIMIT}, not {type(value).__name__} {value!r}")
+    if not 1 <= value <= MAX_WORKERS_LIMIT:
+        raise ValueError(f"{name} must be from 1 to {MAX_WORKERS_LIMIT}, got {value!r}")
+    return value
+
+
+def _max_workers(value):
+    return _workers("max_workers", value, allow_none=True)
+
+
+def _per_host(value):
+    """A mapping {host: cap} becomes a read-only mapping; hosts are lower-cased."""
+    if value is None:
+        return types.MappingProxyType({})
+    if not hasattr(value, "items"):
+        raise TypeError(f"per_host must be a mapping of host name to a concurrency cap, not {type(value).__name__}")
+    out = {}
+    for host, cap in value.items():
+        if not isinstance(host, str) or not host:
+            raise TypeError(f"per_host keys must be host names (str), got {host!r}")
+        out[host.lower()] = _workers(f"per_host[{host!r}]", cap, allow_none=False)
+    return types.MappingProxyType(out)
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What XCS does globally. `max_workers` bounds the threads of one parallel loop."""
+class Options:
+    """What a user can choose, validated when made (TypeError/ValueError naming the fix).
 
-    disabled: bool
-    max_workers: int
-    # Where map parts run: "threads", "processes", a `dask.distributed.Client` or any
-    # `concurrent.futures.Executor` (see `check_executor`, docs/executors.md).
-    executor: object = "threads"
+    - `parallel`: "auto" (evidence decides), True (the caller asserts it pays; safety still
+      applies) or False (never). Exactly these three: `1`/`0` are rejected.
+    - `max_workers`: the most iterations of one loop running at once, an int from 1 to
+      `MAX_WORKERS_LIMIT`; None means the process-wide value. Adaptive concurrency never
+      exceeds it.
+    - `per_host`: {host: cap}, the most requests XCS's workers send to one host at once.
+    - `executor`: where map parts run — "threads", "processes", a `dask.distributed.Client`
+      or any `concurrent.futures.Executor` (docs/executors.md); None means the process-wide one.
+    """
 
+    parallel: object = "auto"
+    max_workers: int | None = None
+    per_host: types.MappingProxyType = field(default_factory=lambda: types.MappingProxyType({}))
+    executor: object = None
 
-def _from_environment() -> Settings:
-    disabled = os.environ.get("XCS_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
-    workers = os.environ.get("XCS_MAX_WORKERS", "").strip()
-    executor = os.environ.get("XCS_EXECUTOR", "").strip().lower()
-    return Settings(disabled=disabled, max_workers=int(workers) if workers.isdigit() and int(workers) > 0 else DEFAULT_MAX_WORKERS,
-                    executor=executor if executor in EXECUTOR_NAMES else "threads")
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            checked = _VALIDATORS[f.name](value)
+            if checked is not value:
+                object.__setattr__(self, f.name, checked)
+
+    def __hash__(self):
+        return hash(tuple(tuple(sorted(v.items())) if isinstance(v, types.MappingProxyType) else v
+                          for v in (getattr(self, f.name) for f in fields(self))))
+
+    def changed(self, **changes) -> "Options":
+        """A copy with `changes` applied (None values are left out), validated again."""
+        return replace(self, **{name: value for name, value in changes.items() if value is not None})
 
 
 EXECUTOR_NAMES = ("threads", "processes")
@@ -54,10 +119,60 @@ def check_executor(executor):
                     f"concurrent.futures.Executor, not {type(executor).__name__}")
 
 
+def _executor(value):
+    return None if value is None else check_executor(value)
+
+
 def is_dask_client(value) -> bool:
     """True for a `dask.distributed.Client` (without importing Dask when it is not loaded)."""
     distributed = sys.modules.get("distributed")
     return distributed is not None and isinstance(value, distributed.Client)
+
+
+_VALIDATORS = {"parallel": _parallel, "max_workers": _max_workers, "per_host": _per_host,
+               "executor": _executor}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What XCS does globally: `disabled` (`XCS_DISABLE`) and the process-wide `options`,
+    whose `max_workers` is always an int here."""
+
+    disabled: bool
+    options: Options
+
+    @property
+    def max_workers(self) -> int:
+        return self.options.max_workers
+
+    @property
+    def per_host(self):
+        return self.options.per_host
+
+    @property
+    def executor(self):
+        return self.options.executor or "threads"
+
+
+def _from_environment(environ=os.environ) -> Settings:
+    """Settings from the environment; an invalid value warns (naming the variable) and the
+    default is used."""
+    disabled = environ.get("XCS_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    workers = DEFAULT_MAX_WORKERS
+    raw = environ.get("XCS_MAX_WORKERS", "").strip()
+    if raw:
+        try:
+            workers = _max_workers(int(raw))
+        except (TypeError, ValueError):
+            warnings.warn(f"XCS_MAX_WORKERS={raw!r} is not an int from 1 to {MAX_WORKERS_LIMIT}; "
+                          f"using the default {DEFAULT_MAX_WORKERS}", RuntimeWarning, stacklevel=2)
+            workers = DEFAULT_MAX_WORKERS
+    executor = environ.get("XCS_EXECUTOR", "").strip().lower() or "threads"
+    if executor not in EXECUTOR_NAMES:
+        warnings.warn(f"XCS_EXECUTOR={executor!r} is not one of {EXECUTOR_NAMES}; using 'threads'",
+                      RuntimeWarning, stacklevel=2)
+        executor = "threads"
+    return Settings(disabled=disabled, options=Options(max_workers=workers, executor=executor))
 
 
 _lock = threading.Lock()
@@ -69,23 +184,26 @@ def settings() -> Settings:
     return _settings
 
 
-def configure(*, max_workers: int | None = None, executor=None) -> Settings:
-    """Change process-wide settings; returns the new settings. `max_workers` must be ≥ 1;
-    `executor` is checked by `check_executor`."""
+def configure(*, max_workers: int | None = None, per_host=None, executor=None) -> Settings:
+    """Change process-wide settings; returns the new settings.
+
+    `max_workers`: int from 1 to `MAX_WORKERS_LIMIT` (TypeError for a bool or non-int,
+    ValueError out of range). `per_host`: {host: cap} replaces the per-host caps ({} clears
+    them). `executor`: see `check_executor`. Options left as None are unchanged; all are
+    checked before any changes."""
     global _settings
-    if executor is not None:
-        check_executor(executor)    # both checked before either changes
     with _lock:
-        if max_workers is not None:
-            if not isinstance(max_workers, int) or max_workers < 1:
-                raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
-        if executor is not None:
-            _settings = replace(_settings, executor=executor)
-        if max_workers is not None:
-            _settings = replace(_settings, max_workers=max_workers)
+        options = _settings.options.changed(max_workers=max_workers, per_host=per_host, executor=executor)
+        _settings = replace(_settings, options=options)
         return _settings
 
 
 def is_disabled() -> bool:
     """True when `XCS_DISABLE` is set: every XCS entry point then returns the user's code untouched."""
     return _settings.disabled
+
+
+def jit_options(parallel="auto", max_workers=None, executor=None) -> Options:
+    """The options of one `@xcs.jit(...)`: validated here, at decoration time."""
+    return Options(parallel=parallel, max_workers=max_workers, executor=executor)
+

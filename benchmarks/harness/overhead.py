@@ -4,7 +4,7 @@ Each iteration calls `touch(x)`, declared blocking with `@xcs.io` so XCS runs th
 parallel, but which returns at once: whatever the parallel loop takes beyond the plain one
 is XCS's own per-iteration work (handing the item to a worker, the future, the in-order
 commit on the calling thread, the GIL hand-offs). Reported as (xcs − plain) / N in µs, next
-to the same figure for a hand-written `ThreadPoolExecutor.map` (target ≤ 30 µs). (A call
+to the same figure for a hand-written `ThreadPoolExecutor.map` (target ≤ 15 µs). (A call
 that really sleeps, even `time.sleep(0)`, would overlap across threads and hide the cost.)
 """
 from __future__ import annotations

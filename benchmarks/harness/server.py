@@ -4,6 +4,8 @@
 
 Serves, on 127.0.0.1 only:
 - `GET /item/<k>` → after `latency` seconds, the body `item <k>` (the HTTP fan-out workloads);
+- `GET /limited/<k>?above=K` → 429 at once above K requests in flight, else as `/item/<k>`
+  (a rate-limited service: `benchmarks.overload`); `GET /_stats` → its 429 count and peak;
 - `POST /v1/chat/completions` → after `latency` seconds, a chat completion whose content
   echoes the last user message (enough of the API for the real `openai` client).
 
@@ -31,6 +33,8 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
     latency = 0.0
+    active = peak = rejected = 0
+    gauge = threading.Lock()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -41,6 +45,9 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        if self.path.startswith("/limited/") or self.path == "/_stats":
+            self._limited()
+            return
         time.sleep(self.server.latency)
         if self.path.startswith("/item/"):
             self._reply(200, "text/plain", f"item {self.path[len('/item/'):]}".encode())
@@ -61,8 +68,36 @@ class _Handler(BaseHTTPRequestHandler):
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
         self._reply(200, "application/json", json.dumps(body).encode())
 
-    def _reply(self, status: int, content_type: str, data: bytes) -> None:
+    def _limited(self) -> None:
+        """`/limited/<k>?above=K`: 429 (`Retry-After: 0`) at once while more than K requests
+        are in flight, else `item <k>` after the latency; `/_stats`: {"peak", "rejected"}
+        since the last `/_stats`."""
+        server = self.server
+        if self.path == "/_stats":
+            with server.gauge:
+                data, server.peak, server.rejected = {"peak": server.peak, "rejected": server.rejected}, 0, 0
+            self._reply(200, "application/json", json.dumps(data).encode())
+            return
+        key, _, query = self.path[len("/limited/"):].partition("?above=")
+        with server.gauge:
+            server.active += 1
+            server.peak = max(server.peak, server.active)
+            over = server.active > int(query or 1 << 30)
+            server.rejected += over
+        try:
+            if over:
+                self._reply(429, "text/plain", b"slow down", retry_after=True)
+                return
+            time.sleep(server.latency)
+            self._reply(200, "text/plain", f"item {key}".encode())
+        finally:
+            with server.gauge:
+                server.active -= 1
+
+    def _reply(self, status: int, content_type: str, data: bytes, retry_after: bool = False) -> None:
         self.send_response(status)
+        if retry_after:
+            self.send_header("Retry-After", "0")
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
-MODULES = ("sleep", "http_urllib", "http_urllib_append_in_with", "http_requests", "llm_openai", "subprocesses", "small_files",
+MODULES = ("sleep", "http_urllib", "http_urllib_append_in_with", "http_requests", "http_session", "llm_openai", "subprocesses", "small_files",
            "cpu_loop", "numeric")
 
 

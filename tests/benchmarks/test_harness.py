@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PARALLEL = {"sleep", "http-urllib", "http-urllib-append-in-with", "http-requests", "llm-openai", "subprocess"}
+PARALLEL = {"sleep", "http-urllib", "http-urllib-append-in-with", "http-requests", "http-session", "llm-openai",
+            "subprocess"}
 SEQUENTIAL = {"small-files", "cpu-bound", "numeric"}   # page-cache reads: too short to pay a thread hop
 
 

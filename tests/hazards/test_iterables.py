@@ -757,7 +757,8 @@ def test_directory_entries_stay_parallel(tmp_path):
 
 def test_an_exception_leaves_at_most_the_window_pulled_ahead():
     """README: after an iteration fails, the caller's iterator has been pulled at most the
-    window (`max_workers`) past the failing item."""
+    window (`default_window(max_workers)`, 4 × max_workers) past the failing item."""
+    from xcs.runtime.ordered import default_window
     def failing(it):
         out = []
         for x in it:
@@ -769,4 +770,4 @@ def test_an_exception_leaves_at_most_the_window_pulled_ahead():
         it = iter(range(100))
         with pytest.raises(ZeroDivisionError):
             jitted(it)
-        assert 4 <= next(it) <= 3 + 4   # the failing item and at most max_workers - 1 after it
+        assert 4 <= next(it) <= 3 + default_window(4)   # the failing item and at most window - 1 after it

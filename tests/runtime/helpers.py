@@ -5,7 +5,8 @@ import sys
 import threading
 import time
 
-from xcs.runtime import ordered
+from xcs.runtime import ordered  # noqa: F401
+from xcs.runtime.lanes import Dispatch
 from xcs.runtime.pools import pool
 
 
@@ -75,7 +76,7 @@ def wait_until_main_thread_waits(timeout: float = 5.0) -> None:
     while time.monotonic() < deadline:
         frame = sys._current_frames().get(main)
         while frame is not None:
-            if frame.f_code is ordered._wait.__code__:
+            if frame.f_code is Dispatch.wait.__code__:
                 return
             frame = frame.f_back
         time.sleep(0.001)

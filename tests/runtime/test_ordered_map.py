@@ -11,6 +11,7 @@ import pytest
 
 from xcs import config
 from xcs.runtime import is_worker_thread, ordered_map, pools
+from xcs.runtime.ordered import default_window
 
 from .helpers import CountingSource, Meter, drain, wait_until_main_thread_waits
 
@@ -62,7 +63,7 @@ def test_items_are_pulled_on_the_calling_thread():
 
 @pytest.mark.parametrize("workers, window", [(2, None), (3, 1), (2, 5), (4, 4)])
 def test_never_more_than_window_in_flight_and_it_does_pull_ahead(workers, window):
-    effective = workers if window is None else window
+    effective = default_window(workers) if window is None else window
     yielded = [0]
     ahead = []
     source = CountingSource(range(30), on_pull=lambda n: ahead.append(n + 1 - yielded[0]))

@@ -76,7 +76,7 @@ def test_idle_threads_exit_and_the_pool_starts_new_ones_when_work_returns():
     assert sorted(f.result(10) for f in futures) == [0, 1, 2]
     assert workers.live_threads() == 3
     assert _wait_until(lambda: workers.live_threads() == 0)
-    assert _wait_until(lambda: threading.active_count() == before)
+    assert _wait_until(lambda: threading.active_count() <= before)  # threads of earlier tests may exit meanwhile
     barrier = threading.Barrier(2, timeout=10)
     futures = [workers.submit(barrier.wait) for _ in range(2)]
     assert sorted(f.result(10) for f in futures) == [0, 1]
@@ -94,7 +94,7 @@ def test_a_parallel_loop_leaves_no_threads_behind_after_the_idle_pause(monkeypat
         return (None, item)
 
     assert list(ordered_map(body, range(8), max_workers=4)) == [(None, i) for i in range(8)]
-    assert _wait_until(lambda: threading.active_count() == before)
+    assert _wait_until(lambda: threading.active_count() <= before)  # threads of earlier tests may exit meanwhile
 
 
 def test_threads_never_exceed_the_size_and_every_call_runs_once():

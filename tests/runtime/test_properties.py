@@ -7,6 +7,7 @@ import threading
 from hypothesis import given, settings, strategies as st
 
 from xcs.runtime import ordered_map, run_inline
+from xcs.runtime.ordered import default_window
 
 
 class Fail(Exception):
@@ -44,7 +45,7 @@ cases = st.integers(0, 25).flatmap(
 @given(cases)
 def test_parallel_results_equal_the_sequential_loop(case):
     xs, delays, fails, source_fails_at, workers, window = case
-    effective = workers if window is None else window
+    effective = default_window(workers) if window is None else window
     pause = threading.Event()
     yielded = [0]
     ahead = []

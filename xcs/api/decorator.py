@@ -16,7 +16,7 @@ from xcs.transform import trampoline
 from xcs.analysis import GENERATORS
 from xcs.api.report import Reports
 
-POLICIES = ("auto", True, False)
+POLICIES = config.POLICIES
 _NO_FUNCTION = object()   # `@xcs.jit(...)` with options: the function comes in the next call
 
 
@@ -34,14 +34,10 @@ def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, exe
     later iterations' calls before the exit is known whatever they call (by default only
     calls known to only read: docs/speculation.md). Returns a
     function with the same name, docstring, signature and behaviour. With `XCS_DISABLE=1`
-    it returns `fn` itself.
+    it returns `fn` itself. Options are validated here, once (`xcs.config.Options`): a wrong
+    one raises TypeError/ValueError at decoration, never inside the decorated function.
     """
-    if parallel not in POLICIES:
-        raise ValueError(f"parallel must be 'auto', True or False, not {parallel!r}")
-    if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
-        raise ValueError(f"max_workers must be a positive int, got {max_workers!r}")
-    if executor is not None:
-        config.check_executor(executor)
+    config.jit_options(parallel, max_workers, executor)   # TypeError/ValueError here, never inside the loop
     if not isinstance(speculate, bool):
         raise TypeError(f"speculate must be True or False, got {speculate!r}")
     options = dict(parallel=parallel, max_workers=max_workers, executor=executor, speculate=speculate)

@@ -116,6 +116,10 @@ class LoopReport:
             parts.append(f" [{notice}]")
         if status != "sequential" and self.speculation:
             parts.append("; " + self.speculation)
+        concurrency = getattr(self.runner, "concurrency", None) if status == "parallel" else None
+        note = concurrency() if callable(concurrency) else None
+        if note:
+            parts.append(f"; {note}")
         return "".join(parts)
 
 

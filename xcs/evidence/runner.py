@@ -54,6 +54,12 @@ from xcs.evidence.remote import shipping_refusal
 from xcs.runtime.executors import executor_for, remote_map
 from xcs.runtime.progress import find_bar
 from xcs.runtime.shipping import in_shipped_work
+from xcs.runtime import hosts
+from xcs.runtime.adaptive import Limiter
+from xcs.runtime.pools_fit import fitted
+from xcs.transform.layout import Layout
+
+ERROR_SLOT = Layout.ERROR
 
 log = logging.getLogger("xcs")
 
@@ -71,11 +77,11 @@ class LoopRunner:
 
     __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "precheck", "item_check",
                  "iterable_check", "inline_reason", "_lock", "_static", "executor", "executor_notice",
-                 "exit_check")
+                 "exit_check", "limiter", "fit_notes")
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
                  precheck=None, item_check=None, iterable_check=None, exit_check=None):
-        if policy not in POLICIES:
+        if not any(policy is p for p in POLICIES):
             raise ValueError(f"policy must be 'auto', True or False, not {policy!r}")
         self.site = site
         self.policy = policy
@@ -90,11 +96,20 @@ class LoopRunner:
         self.inline_reason: str | None = None   # why the latest call ran in order, if it had to
         self.executor = None           # the `executor` option of the jit, None: `settings().executor`
         self.executor_notice = None    # a Refusal: why the latest parallel run used threads instead
+        self.limiter = None                     # the loop's adaptive concurrency, kept across calls
+        self.fit_notes: list = []               # what fitting to the loop's HTTP clients changed
         self._lock = threading.Lock()
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
         if policy is False:
             self.decision = Decision(False, "parallel=False was requested", "policy")
+
+    def concurrency(self) -> str | None:
+        """The loop's concurrency and what was fitted to its clients, in words (None before
+        a parallel run)."""
+        if self.limiter is None:
+            return None
+        return "; ".join([self.limiter.describe(), *self.fit_notes])
 
     def __repr__(self) -> str:
         return f"<LoopRunner {self.site} policy={self.policy!r} decision={self.decision}>"
@@ -164,9 +179,19 @@ class LoopRunner:
         first that does not (a `model.predict` that prints or changes shared state, an item
         that is a lazy view of the iterable's source), the rest run inline after the ones in
         flight have been delivered — each item is then pulled only when the one before it is done."""
+        with fitted(body, args, self.max_workers or settings().max_workers) as fit:
+            self.fit_notes = fit.notes
+            if settings().per_host:
+                hosts.ensure_installed()
+            yield from self._fitted_map(body, items, args, fit.concurrency, views)
+
+    def _fitted_map(self, body, items, args, workers, views):
+        limiter = self.limiter
+        if limiter is None:
+            limiter = self.limiter = Limiter()
         checks = [check for check in (self.item_check, views) if check is not None]
         if not checks:
-            yield from self._ordered(body, items, args)
+            yield from self._ordered(body, items, args, workers, limiter)
             return
         items = iter(items)
         unsafe = []
@@ -180,25 +205,27 @@ class LoopRunner:
                     return
                 yield item
 
-        yield from self._ordered(body, while_safe(), args)
+        yield from self._ordered(body, while_safe(), args, workers, limiter)
         if unsafe:
             yield from run_inline(body, itertools.chain(unsafe, items), args)
 
-    def _ordered(self, body, items, args):
-        """`ordered_map` on the thread pool, or `remote_map` on the executor chosen (see
+    def _ordered(self, body, items, args, workers=None, limiter=None):
+        """`ordered_map` on the thread pool (`workers` fitted to the loop's clients, `limiter`
+        its adaptive concurrency), or `remote_map` on the executor chosen (see
         `xcs.evidence.remote` for when a loop stays on threads, and `executor_notice`)."""
+        def on_threads(rest):
+            return ordered_map(body, rest, args, max_workers=workers or self.max_workers, limiter=limiter,
+                               failed=_reports_failure)
+
         option = self.executor if self.executor is not None else settings().executor
         if option == "threads" or in_shipped_work():
             self.executor_notice = None
-            return ordered_map(body, items, args, max_workers=self.max_workers)
+            return on_threads(items)
         remote = executor_for(option, self.max_workers or settings().max_workers)
         notice, shipment = shipping_refusal(remote, body, args)
         self.executor_notice = notice
         if notice is not None:
-            return ordered_map(body, items, args, max_workers=self.max_workers)
-
-        def on_threads(rest):
-            return ordered_map(body, rest, args, max_workers=self.max_workers)
+            return on_threads(items)
 
         def from_now_on_threads(why, reason):
             kind = "remote:unshippable" if why == "unshippable" else "remote:executor"
@@ -259,6 +286,13 @@ class LoopRunner:
             except Exception:  # noqa: BLE001 - a listener must not break the user's loop
                 log.debug("xcs: on_decided listener failed for %s", self.site, exc_info=True)
         return decision
+
+
+def _reports_failure(result) -> bool:
+    """The compiled body caught an exception and returns it for the in-order part to raise
+    (`xcs.transform.layout`): the loop will most likely stop there, so nothing later starts
+    until it is known to go on."""
+    return len(result) > ERROR_SLOT and result[ERROR_SLOT] is not None
 
 
 def _progress_bar(it):

@@ -12,6 +12,10 @@ what a body waiting for a turn that never comes is unwound with.
 (`executor="processes"`, a Dask client, a `concurrent.futures.Executor`): `shipping`
 serialises them and runs them in the worker, `processes` is the "processes" pool.
 
+How a loop's iterations reach the pool: `lanes` (no head-of-line blocking, fail-fast),
+`adaptive` (the per-loop concurrency limit), `signals` (overload responses and errors),
+`pools_fit` (fitting to the loop's HTTP clients), `hosts` (per-host caps); see docs/runtime.md.
+
 May import the layers below it (analysis, transform) and the foundation modules; in practice
 it needs only `xcs.config`.
 """

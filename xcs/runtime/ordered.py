@@ -1,8 +1,6 @@
 """`ordered_map`: run a loop body on a shared pool, a bounded window ahead, results in order."""
 from __future__ import annotations
 
-import sys
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import copy_context
@@ -11,6 +9,7 @@ from xcs.config import settings
 from xcs.runtime import capture
 from xcs.runtime.capture import caller_identity, replay
 from xcs.runtime.inline import _inline
+from xcs.runtime.lanes import Dispatch, Task
 from xcs.runtime.pools import is_worker_thread, pool
 from xcs.runtime.tracebacks import hide, trimmed
 from xcs.runtime.turns import _Iteration, _Loop, _state, install_audit_hook
@@ -29,6 +28,8 @@ def ordered_map(
     *,
     max_workers: int | None = None,
     window: int | None = None,
+    limiter=None,
+    failed=None,
 ) -> Iterator[tuple]:
     """Run `body(item, *args)` for the items of `iterable` on a thread pool; yield results in order.
 
@@ -38,18 +39,22 @@ def ordered_map(
     until `window` iterations are in flight (submitted but not yet yielded), then waits
     for the oldest one and yields its result. Items are never pulled further ahead.
 
-    Concurrency is at most `max_workers` (default `xcs.config.settings().max_workers`) and
-    at most `window` (default: the concurrency). Each item runs on a thread of the shared
-    pool of that size, inside a `contextvars.copy_context()` taken on the calling thread
+    Concurrency is at most `max_workers` (default `xcs.config.settings().max_workers`), at
+    most `window` (default `default_window(max_workers)`, larger than the concurrency) and,
+    given a `limiter` (`xcs.runtime.adaptive.Limiter`), at most its current `limit`, which it
+    adapts from each iteration's duration and the overload signals seen. A worker that
+    finishes an iteration starts the next pulled one at once, whichever result the calling
+    thread waits for (no head-of-line blocking). Each item runs on a thread of the shared
+    pool of `max_workers` threads, inside a `contextvars.copy_context()` taken on the calling thread
     when the item is submitted. `body` returns a tuple whose slot 0 is None; these tuples
     are yielded unchanged, in iteration order.
 
     Failure: if `body` raised `e` for iteration k and iterations before k succeeded, then
     after the results of 0..k-1 the iterator yields the 1-tuple `(e,)`, with
     `e.__traceback__` starting at `body`'s frame, and is exhausted afterwards. The earliest
-    failing iteration wins, whatever order failures happen in. No further item is pulled;
-    tasks submitted but not started are cancelled and never call `body`; running ones are
-    not waited for. `BaseException`s raised by `body` (SystemExit, ...) are treated alike.
+    failing iteration wins, whatever order failures happen in. From the moment k fails, no
+    iteration after k starts (pulled ones not started are cancelled and never call `body`)
+    and no further item is pulled; running ones are not waited for. `BaseException`s raised by `body` (SystemExit, ...) are treated alike.
 
     If pulling from the iterable raises `e`, the results of all earlier items are yielded
     first, then `(e,)`, then exhaustion. `KeyboardInterrupt` is the exception: raised while
@@ -95,14 +100,18 @@ def ordered_map(
     (`os.remove`, `os.rename`, `os.mkdir`, `os.putenv`, `shutil.copyfile`, `os.kill`, ...)
     call `take_turn()` first on an iteration without the turn, so they happen in order.
 
+    `failed(result)`, if given, says that a result reports a failure the consumer will
+    probably raise (the compiled body returns its exception): no later iteration starts and
+    nothing more is pulled until the consumer comes back for the next result.
+
     Raises ValueError at once if `max_workers` or `window` is given and not a positive int.
     """
     workers = settings().max_workers if max_workers is None else _positive("max_workers", max_workers)
-    window = workers if window is None else _positive("window", window)
+    window = default_window(workers) if window is None else _positive("window", window)
     it = iter(iterable)
     if is_worker_thread():
         return _inline(body, it, args)
-    return _ordered(body, it, args, workers, window)
+    return _ordered(body, it, args, workers, window, limiter, failed)
 
 
 def _positive(name: str, value) -> int:
@@ -111,65 +120,44 @@ def _positive(name: str, value) -> int:
     return value
 
 
-class _Limit:
-    """Iterations with an index at or past `end` must not call the body (shared with workers)."""
-
-    __slots__ = ("end",)
-
-    def __init__(self):
-        self.end = sys.maxsize
-
-
-def _run_item(context, body, item, args, iteration, limit):
-    """Worker side of one iteration: `body(item, *args)` inside `context`, without the turn.
-
-    Skipped when an earlier-submitted iteration already failed: its result can never be
-    yielded, and sequential code would never have run it."""
-    index = iteration.index
-    if index >= limit.end:
-        return None  # never waited for: the calling thread stops at the failed iteration
-    _state.iteration = iteration
-    try:
-        return context.run(body, item, *args)
-    except BaseException:
-        if index < limit.end:
-            # Not atomic: a racing failure may leave a larger end. That only lets some
-            # doomed iterations run; none that could be yielded is ever skipped.
-            limit.end = index + 1
-        raise
-    finally:
-        _state.iteration = None
-        _state.owner = None
+def default_window(concurrency: int) -> int:
+    """How many iterations may be in flight (pulled, not yet yielded) by default: four times
+    the concurrency, at most 512 more than it. Larger than the concurrency, so a slow
+    iteration does not stop later ones from starting (no head-of-line blocking), and
+    bounded, so a loop holds at most that many items and results."""
+    return min(4 * concurrency, concurrency + 512)
 
 
-def _run_here(context, body, item, args):
-    """Calling thread: run an iteration the pool had not started, with the turn.
+def _run_here(task, body, args):
+    """Calling thread: run an iteration no lane started, with the turn.
 
     Returns (result, None) or (None, exception)."""
     try:
-        return context.run(body, item, *args), None
+        return task.context.run(body, task.item, *args), None
     except BaseException as error:  # noqa: BLE001 - delivered in order as (e,)
         return None, error
 
 
-def _ordered(body, it, args, workers, window):
+def _ordered(body, it, args, workers, window, limiter=None, failed=None):
     """The generator behind `ordered_map` on the calling thread."""
-    workers_pool = pool(workers)
-    submit = workers_pool.submit
     loop = _Loop(caller_identity())
-    in_flight = deque()           # (future, iteration, context, item) submitted, not yet yielded
-    limit = _Limit()
+    limit = workers if limiter is None else limiter.start(workers)
+    dispatch = Dispatch(pool(workers), body, args, limit, capture.release)
+    dispatch.failed = failed
+    add = dispatch.add
+    in_flight = deque()           # tasks pulled, not yet yielded, in order
     index = 0
     pulling = True
     source_error = None
     fallback = None               # (item,) that could not be submitted: run it and the rest inline
-    current = None                # the future being waited for
-    stragglers = []               # futures of abandoned iterations still running
+    seen_overloads = 0
     install_audit_hook()
     capture.acquire()
     try:
         while True:
             while pulling and len(in_flight) < window:
+                if dispatch.end <= index or dispatch.pause <= index:
+                    break   # an iteration failed: pull nothing more unless the loop goes on
                 try:
                     item = next(it)
                 except StopIteration:
@@ -181,33 +169,29 @@ def _ordered(body, it, args, workers, window):
                     source_error = error
                     pulling = False
                     break
-                iteration = _Iteration(loop, index)
-                context = copy_context()
+                task = Task(_Iteration(loop, index), copy_context(), item)
+                item = None
                 try:
-                    future = submit(_run_item, context, body, item, args, iteration, limit)
+                    add(task)
                 except RuntimeError:
-                    # "can't start new thread" (or interpreter shutdown): the work item may
-                    # sit in the pool's queue; the limit makes it a no-op if it ever runs.
-                    limit.end = index
-                    fallback = (item,)
+                    # "can't start new thread" (or interpreter shutdown): this item and the
+                    # rest run inline; ready ones are run here as they come up (no lanes).
+                    fallback = (task.item,)
                     pulling = False
                     break
-                in_flight.append((future, iteration, context, item))
+                in_flight.append(task)
                 index += 1
+                if dispatch.no_lanes:
+                    fallback = ()
+                    pulling = False
             if not in_flight:
                 break
-            future, iteration, context, item = in_flight.popleft()
-            loop.grant(iteration)
-            current = future
-            error = _wait(future, workers_pool)
-            current = None
-            if error is _STOLEN:
-                result, error = _run_here(context, body, item, args)
-                if error is not None:
-                    limit.end = iteration.index
-            else:
-                result = None if error is not None else future.result()
-                buffer = iteration.buffer
+            task = in_flight.popleft()
+            loop.grant(task.iteration)
+            if dispatch.wait(task, _POLL_SECONDS):
+                result, error = task.result, task.error
+                task.result = task.error = None
+                buffer = task.iteration.buffer
                 if buffer:
                     try:
                         replay(buffer)
@@ -215,75 +199,52 @@ def _ordered(body, it, args, workers, window):
                         raise
                     except BaseException as replay_error:  # noqa: BLE001 - the body's print failed
                         error = replay_error
-            context = item = future = None
+                if limiter is not None and task.iteration.event is None:
+                    # An iteration that waited for its turn measured the loop's order, not
+                    # the service: only the others are latency samples.
+                    limiter.observe(task.seconds)
+            else:
+                result, error = _run_here(task, body, args)
+                task.item = task.context = None
+                if error is not None:
+                    dispatch.end = min(dispatch.end, task.index)
+            paused_here = dispatch.pause == task.index + 1
+            task = None
+            if limiter is not None:
+                if dispatch.overloads != seen_overloads:
+                    seen_overloads = dispatch.overloads
+                    limiter.overloaded()
+                if limiter.limit != dispatch.limit:
+                    dispatch.resize(limiter.limit)
             if error is not None:
-                _abandon(loop, in_flight, stragglers)
+                _abandon(loop, in_flight, dispatch)
                 yield (trimmed(error),)
                 return
             # Hand the result over without keeping it: while the loop's in-order part runs,
             # nothing of XCS's may keep the iteration's objects alive (`del obj; gc.collect()`).
             box, result = [result], None
             yield box.pop()
+            if paused_here:
+                dispatch.resume()   # the in-order part did not stop the loop: go on
         if fallback is not None:
             yield from _inline(body, _chain(fallback, it), args)
         elif source_error is not None:
             yield (trimmed(source_error),)
     finally:
-        _abandon(loop, in_flight, stragglers)
-        if current is not None and not current.done():
-            stragglers.append(current)   # KeyboardInterrupt while waiting for it
-        _release_when_done(stragglers)
+        _abandon(loop, in_flight, dispatch)
+        if limiter is not None:
+            limiter.finish()
 
 
-_STOLEN = object()
-
-
-def _wait(future, workers_pool):
-    """The exception `future` finished with, or None; waits in slices so signals get through.
-
-    Returns `_STOLEN` instead once the pool is saturated and the future could be cancelled
-    before it started: the calling thread then runs that iteration itself."""
-    while True:
-        if workers_pool.saturated() and future.cancel():
-            return _STOLEN
-        try:
-            return future.exception(_POLL_SECONDS)
-        except TimeoutError:
-            continue
-
-
-def _abandon(loop, in_flight, stragglers) -> None:
-    """Cancel the not started, wake the ones waiting for a turn (they raise Abandoned);
-    add the futures of those still running to `stragglers`."""
-    if not in_flight:
-        return
-    loop.abandon([entry[1] for entry in in_flight])
-    for entry in in_flight:
-        future = entry[0]
-        if not future.cancel() and not future.done():
-            stragglers.append(future)
-    in_flight.clear()
-
-
-def _release_when_done(futures) -> None:
-    """Release the loop's hold on the capture once `futures` are all done: an abandoned
-    iteration still running writes into its buffer, which is dropped, never to the streams
-    (the plain loop would never have run it)."""
-    if not futures:
-        capture.release()
-        return
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def done(_future):
-        with lock:
-            remaining[0] -= 1
-            last = not remaining[0]
-        if last:
-            capture.release()
-
-    for future in futures:
-        future.add_done_callback(done)
+def _abandon(loop, in_flight, dispatch) -> None:
+    """Cancel the not started, wake the ones waiting for a turn (they raise Abandoned); the
+    capture is released once no abandoned iteration runs any more (see `Dispatch.stop`):
+    an abandoned iteration still running writes into its buffer, which is dropped, never to
+    the streams (the plain loop would never have run it)."""
+    if in_flight:
+        loop.abandon([task.iteration for task in in_flight])
+        in_flight.clear()
+    dispatch.stop()
 
 
 def _chain(first: tuple, it):
@@ -291,4 +252,4 @@ def _chain(first: tuple, it):
     yield from it
 
 
-hide(_run_item, _run_here, _ordered, _chain, replay)
+hide(_run_here, _ordered, _chain, replay)

@@ -1,0 +1,270 @@
+"""The runtime under a real local service: fail-fast, head-of-line blocking, connection
+pools, adaptive concurrency and per-host caps (server-side gauges, compared with plain)."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import xcs
+from xcs.runtime import ordered_map
+from tests.runtime.services import running_service, stats
+
+requests = pytest.importorskip("requests")
+httpx = pytest.importorskip("httpx")
+
+
+@pytest.fixture(scope="module")
+def service():
+    with running_service() as base:
+        yield base
+    # Leave no pool threads for the tests after these (they count threads): the idle
+    # threads of the pools used here exit after `IDLE_SECONDS`.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(t.name.startswith("xcs-worker") for t in threading.enumerate()):
+        time.sleep(0.05)
+
+
+def report_of(fn):
+    (report,) = [r for r in xcs.explain(fn)]
+    return report
+
+
+# --- fail-fast: no new map part after a failure ----------------------------------------------
+
+def get_checked(url):
+    response = requests.get(url, timeout=30)
+    response.raise_for_status()
+    return response.text
+
+
+def fetch_all(base, n, bad):
+    pages = []
+    for k in range(n):
+        pages.append(get_checked(f"{base}/fail/{k}?bad={bad}&delay=0.3"))
+    return pages
+
+
+def test_no_new_iteration_starts_after_a_failure(service):
+    stats(service)
+    with pytest.raises(requests.HTTPError):
+        fetch_all(service, 20, 3)
+    plain = stats(service)
+    assert plain["items"] == ["0", "1", "2", "3"]
+    fast = xcs.jit(fetch_all, parallel=True, max_workers=4)
+    for _ in range(2):
+        with pytest.raises(requests.HTTPError):
+            fast(service, 20, 3)
+        seen = stats(service)
+        # items 0-3 start together on the 4 workers; 3 fails at once while 0-2 take 300 ms:
+        # nothing after it starts, as in the plain loop.
+        assert sorted(seen["items"], key=int) == plain["items"], seen
+
+
+def test_after_a_raising_iteration_queued_ones_never_start():
+    started = []
+
+    def body(x):
+        started.append(x)
+        if x == 2:
+            raise ValueError(x)
+        time.sleep(0.2)
+        return (None, x)
+
+    results = list(ordered_map(body, range(50), max_workers=3))
+    assert [r for r in results[:2]] == [(None, 0), (None, 1)] and isinstance(results[2][0], ValueError)
+    time.sleep(0.3)      # the running ones finish; none after them may start
+    assert sorted(started) == [0, 1, 2]
+
+
+# --- head-of-line blocking ------------------------------------------------------------------
+
+def test_a_slow_oldest_iteration_does_not_stop_later_ones_from_starting():
+    workers = 4
+    tenth_started = threading.Event()
+
+    def body(x):
+        if x == 0:
+            # The oldest iteration waits until an iteration far past the worker count has
+            # started: with a window equal to the workers this never happens (timeout).
+            assert tenth_started.wait(5)
+        elif x == 10:
+            tenth_started.set()
+        return (None, x)
+
+    assert list(ordered_map(body, range(20), max_workers=workers)) == [(None, x) for x in range(20)]
+    assert tenth_started.is_set()
+
+
+# --- connection pools -----------------------------------------------------------------------
+
+def session_loop(session, base, n):
+    pages = []
+    for k in range(n):
+        pages.append(session.get(f"{base}/item/{k}?delay=0.05", timeout=30).text)
+    return pages
+
+
+class Warnings(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture
+def urllib3_warnings():
+    handler = Warnings()
+    logger = logging.getLogger("urllib3")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def test_a_hand_written_pool_over_one_session_does_print_pool_full_warnings(service, urllib3_warnings):
+    """The control: the warning the XCS test below must not see does appear for 64 threads."""
+    with requests.Session() as session:
+        with ThreadPoolExecutor(64) as pool:
+            list(pool.map(lambda k: session.get(f"{service}/item/{k}?delay=0.05", timeout=30).text, range(64)))
+    assert any("Connection pool is full" in m for m in urllib3_warnings)
+
+
+def test_a_loop_over_one_session_prints_no_pool_warnings_and_restores_the_pool(service, urllib3_warnings):
+    fast = xcs.jit(session_loop, parallel=True, max_workers=64)
+    with requests.Session() as session:
+        expected = session_loop(session, service, 12)
+        stats(service)
+        assert fast(session, service, 64) == [f"item {k}" for k in range(64)]
+        assert stats(service)["peak"] >= 32        # the loop really ran wide
+        assert fast(session, service, 64) == [f"item {k}" for k in range(64)]
+        assert not [m for m in urllib3_warnings if "pool is full" in m], urllib3_warnings
+        adapter = session.get_adapter(service)
+        assert adapter._pool_maxsize == 10
+        assert all(p.pool.maxsize == 10 and p.pool.qsize() <= 10 for p in
+                   (adapter.poolmanager.pools[k] for k in adapter.poolmanager.pools.keys()))
+        assert session.hooks["response"] == []
+        # Plain use afterwards: no warning either, same results.
+        assert session_loop(session, service, 12) == expected
+    assert not urllib3_warnings
+    assert "raised to 64" in str(report_of(fast)), str(report_of(fast))
+
+
+def httpx_loop(client, base, n):
+    pages = []
+    for k in range(n):
+        pages.append(client.get(f"{base}/item/{k}?delay=0.05").text)
+    return pages
+
+
+def test_an_httpx_client_caps_concurrency_at_its_connection_limit(service):
+    fast = xcs.jit(httpx_loop, parallel=True, max_workers=32)
+    with httpx.Client(limits=httpx.Limits(max_connections=5, max_keepalive_connections=2), timeout=30) as client:
+        stats(service)
+        assert fast(client, service, 30) == [f"item {k}" for k in range(30)]
+        assert stats(service)["peak"] == 5
+        assert client._transport._pool._max_keepalive_connections == 2   # restored
+        assert client._event_hooks["response"] == []
+    text = str(report_of(fast))
+    assert "allows 5 connections" in text and "concurrency 5" in text, text
+
+
+# --- adaptive concurrency -------------------------------------------------------------------
+
+def slow_service_loop(base, n, above):
+    pages = []
+    for k in range(n):
+        with urllib.request.urlopen(f"{base}/slow/{k}?above={above}&base=0.02", timeout=60) as response:
+            pages.append(response.read())
+    return pages
+
+
+def test_concurrency_converges_under_a_service_that_slows_down_above_k(service):
+    above, ceiling = 4, 48
+    fast = xcs.jit(slow_service_loop, parallel=True, max_workers=ceiling)
+    peaks = []
+    for _ in range(4):
+        stats(service)
+        assert fast(service, 96, above) == [f"item {k}".encode() for k in range(96)]
+        peaks.append(stats(service)["peak"])
+    limiter = report_of(fast).runner.limiter
+    # The equilibrium is where latency is TOLERANCE (1.5×) the no-load latency, plus the
+    # √limit the gradient rule probes with: about 2.5 K here, far below the ceiling.
+    assert peaks[0] > 6 * above                  # the first call starts wide ...
+    assert 1 <= limiter.limit <= 4 * above, (limiter.limit, peaks)   # ... and it learnt K
+    assert peaks[-1] <= 4 * above + 1, peaks     # the last call stayed near it
+    assert f"concurrency: {limiter.limit} of {ceiling}" in str(report_of(fast))
+
+
+def polite_get(session, url):
+    while True:
+        response = session.get(url, timeout=30)
+        if response.status_code != 429:
+            return response.text
+        time.sleep(0.01)
+
+
+def rate_limited_loop(session, base, n, above):
+    pages = []
+    for k in range(n):
+        pages.append(polite_get(session, f"{base}/limited/{k}?above={above}&base=0.02"))
+    return pages
+
+
+def test_429_responses_back_off_and_the_level_is_remembered(service):
+    above = 4
+    fast = xcs.jit(rate_limited_loop, parallel=True, max_workers=32)
+    rejected = []
+    with requests.Session() as session:
+        for _ in range(3):
+            stats(service)
+            assert fast(session, service, 64, above) == [f"item {k}" for k in range(64)]
+            rejected.append(stats(service)["rejected"])
+    limiter = report_of(fast).runner.limiter
+    assert limiter.overloads > 0
+    assert limiter.limit <= 3 * above, limiter.limit     # ceiling 32: it learnt the service's K
+    assert rejected[-1] < rejected[0] / 2, rejected
+
+
+def test_the_limit_never_exceeds_max_workers_and_grows_back_when_latency_is_flat():
+    from xcs.runtime.adaptive import Limiter
+
+    limiter = Limiter()
+    assert limiter.start(8) == 8
+    limiter.overloaded()
+    assert limiter.limit == 5                  # 8 × BACKOFF (0.7)
+    for _ in range(20):
+        for _ in range(16):
+            limiter.observe(0.05)
+    assert limiter.limit == 8                  # flat latency: back up to the ceiling, not beyond
+    assert limiter.start(6) == 6               # a smaller ceiling on a later call caps it
+
+
+# --- per-host caps --------------------------------------------------------------------------
+
+def plain_gets(base, n):
+    pages = []
+    for k in range(n):
+        pages.append(requests.get(f"{base}/item/{k}?delay=0.05", timeout=30).text)
+    return pages
+
+
+def test_per_host_cap_is_never_exceeded(service):
+    fast = xcs.jit(plain_gets, parallel=True, max_workers=16)
+    xcs.configure(per_host={"127.0.0.1": 3})
+    try:
+        stats(service)
+        assert fast(service, 24) == [f"item {k}" for k in range(24)]
+        assert stats(service)["peak"] == 3
+    finally:
+        xcs.configure(per_host={})
+    stats(service)
+    assert fast(service, 24) == [f"item {k}" for k in range(24)]
+    assert stats(service)["peak"] > 3            # the cap is gone with the setting

@@ -1,0 +1,127 @@
+"""Adaptive concurrency: one `Limiter` per loop, remembered across the loop's calls.
+
+The rule is a gradient limit (Netflix `concurrency-limits`' Gradient2, Envoy's adaptive
+concurrency filter) with a multiplicative decrease on overload (TCP's AIMD):
+
+- every iteration's duration is a latency sample; every batch of `max(limit, MIN_BATCH)`
+  samples compares the batch's mean latency with the loop's no-load latency (the lowest
+  sample seen, drifting slowly up so a service that became slower is re-learnt):
+  `gradient = clamp((TOLERANCE × no_load + SLACK) / mean, 0.5, 1)`;
+- latency inflated (gradient < 1): the limit shrinks towards `limit × gradient` — more
+  requests in flight only queue at the service;
+- latency flat (gradient = 1): the limit grows by `sqrt(limit)` while the completions per
+  second rose with the last growth (or no growth was tried yet); when a growth bought no
+  throughput, it holds;
+- an overload signal (HTTP 429/503, `Retry-After`, `openai.RateLimitError`; see
+  `xcs.runtime.signals`) cuts the limit to `BACKOFF` (0.7, as TCP CUBIC) of itself at once,
+  at most once per batch;
+- never above the ceiling (`max_workers`), never below 1.
+
+A loop's first call starts at the ceiling (a hand-written pool's concurrency, so a loop that
+needs it pays nothing to learn it); later calls start where the last one left off. `SLACK`
+keeps bodies that take microseconds (where thread switches dominate the latency) from
+reading as inflation.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+TOLERANCE = 1.5
+SLACK = 0.002            # seconds of latency inflation never counted as overload
+SMOOTHING = 0.5          # how far one batch moves the limit towards its target
+MIN_BATCH = 8
+BACKOFF = 0.7
+DRIFT = 0.05             # how fast the no-load latency follows a batch's fastest sample up
+
+
+class Limiter:
+    """The concurrency limit of one loop. `start(ceiling)` at each call returns the limit to
+    begin with; `observe(seconds)` per finished iteration and `overloaded()` per overload
+    signal (both on the loop's calling thread) may change `limit`; `finish()` ends a call.
+    Racy when one loop runs on several threads at once: the limit stays in [1, ceiling]."""
+
+    __slots__ = ("limit", "ceiling", "estimate", "no_load", "_sum", "_count", "_fastest", "_cut",
+                 "_batch_start", "_last_rate", "_grew", "calls", "overloads")
+
+    def __init__(self):
+        self.limit = 0
+        self.ceiling = 0
+        self.estimate = None       # float limit; None before the first call
+        self.no_load = math.inf    # seconds: the loop's latency with nothing queued
+        self.calls = 0
+        self.overloads = 0         # overload signals seen, all calls
+        self._reset_batch()
+        self._last_rate = 0.0
+        self._grew = False
+
+    def _reset_batch(self) -> None:
+        self._sum = 0.0
+        self._count = 0
+        self._fastest = math.inf
+        self._cut = False
+        self._batch_start = time.perf_counter()
+
+    def start(self, ceiling: int) -> int:
+        """A call of the loop begins with at most `ceiling` workers; returns the limit."""
+        self.ceiling = ceiling
+        estimate = ceiling if self.estimate is None else min(self.estimate, ceiling)
+        self.estimate = max(1.0, estimate)
+        self.limit = int(self.estimate)
+        self.calls += 1
+        self._grew = False     # a batch may span calls: short loops still adapt
+        return self.limit
+
+    def observe(self, seconds: float) -> None:
+        """One iteration took `seconds` on its worker."""
+        self._sum += seconds
+        self._count += 1
+        if seconds < self._fastest:
+            self._fastest = seconds
+        if self._count >= self.limit and self._count >= MIN_BATCH:
+            self._update()
+
+    def overloaded(self) -> None:
+        """The service signalled overload: cut the limit to BACKOFF of itself (once per batch)."""
+        self.overloads += 1
+        if not self._cut:
+            self._cut = True
+            self.estimate = max(1.0, self.estimate * BACKOFF)
+            self.limit = int(self.estimate)
+            self._grew = False
+
+    def finish(self) -> None:
+        """The call ended; the limit is kept for the loop's next call."""
+
+    def _update(self) -> None:
+        now = time.perf_counter()
+        mean = self._sum / self._count
+        rate = self._count / max(now - self._batch_start, 1e-9)
+        fastest = self._fastest
+        if fastest < self.no_load:
+            self.no_load = fastest
+        else:
+            self.no_load += (fastest - self.no_load) * DRIFT
+        if not self._cut:
+            gradient = max(0.5, min(1.0, (TOLERANCE * self.no_load + SLACK) / mean)) if mean > 0 else 1.0
+            if gradient < 1.0:
+                target = self.estimate * gradient
+                self.estimate = max(1.0, self.estimate + (target - self.estimate) * SMOOTHING)
+                self._grew = False
+            elif self.estimate < self.ceiling and (not self._grew or rate > self._last_rate * 1.05):
+                self.estimate = min(float(self.ceiling), self.estimate + math.sqrt(self.estimate))
+                self._grew = True
+            else:
+                self._grew = False
+            self.limit = int(self.estimate)
+        self._last_rate = rate
+        self._reset_batch()
+
+    def describe(self) -> str:
+        """The limit in words, for `xcs.explain`."""
+        if self.estimate is None:
+            return f"concurrency: adaptive, up to {self.ceiling or 'max_workers'}"
+        note = f"concurrency: {self.limit} of {self.ceiling} (adaptive"
+        if self.overloads:
+            note += f"; backed off on overload signals (429/503) in {self.overloads} results"
+        return note + ")"
