@@ -138,10 +138,34 @@ class Dispatch:
         """Calling thread: take `task` to run it here if no lane started it and none will
         soon (the pool is saturated, or the loop has no lane). True if taken (state STOLEN)."""
         with self.lock:
-            if task.state == PENDING and (self.lanes == 0 or self.pool.saturated()):
-                task.state = STOLEN
+            if task.state == PENDING and self._may_steal():
+                self._steal(task)
                 return True
         return False
+
+    def _may_steal(self) -> bool:
+        """Under the lock: the calling thread may run a ready task itself — the loop has no
+        lane, or the pool is saturated (by other loops) while this loop runs fewer tasks than
+        its limit. Never past the limit: with all of its tasks running, one of its own lanes
+        takes the next ready task as soon as it is free."""
+        return self.lanes == 0 or (self.running < self.limit and self.pool.saturated())
+
+    def _steal(self, task) -> None:
+        """Under the lock: the calling thread runs `task`; it counts among the loop's running
+        tasks until `stolen_done()`, so no lane starts another one past the limit."""
+        task.state = STOLEN
+        self.running += 1
+
+    def stolen_done(self) -> None:
+        """Calling thread: the task it took (see `claim`) has ended; ready tasks the lanes
+        left for want of room start now."""
+        with self.lock:
+            self.running -= 1
+            idle = self.stopped and not self.running
+        if idle:
+            self.on_idle()
+        else:
+            self.resize(self.limit)
 
     def wait(self, task, poll: float) -> bool:
         """Calling thread: wait until `task` is DONE, in slices of `poll` seconds so signals
@@ -149,8 +173,8 @@ class Dispatch:
         with self.lock:
             if task.state == DONE:
                 return True
-            if task.state == PENDING and (self.lanes == 0 or self.pool.saturated()):
-                task.state = STOLEN
+            if task.state == PENDING and self._may_steal():
+                self._steal(task)
                 return False
             waiter = task.waiter = _allocate()
             waiter.acquire()
@@ -230,7 +254,7 @@ class Dispatch:
         while True:
             if task is None:
                 ready = self.ready
-                if ready and self.lanes <= self.limit and ready[0].index < self.pause:
+                if ready and self.lanes <= self.limit and self.running < self.limit and ready[0].index < self.pause:
                     task = ready.popleft()
                 else:
                     self.lanes -= 1

@@ -204,7 +204,10 @@ def _ordered(body, it, args, workers, window, limiter=None, failed=None):
                     # the service: only the others are latency samples.
                     limiter.observe(task.seconds)
             else:
-                result, error = _run_here(task, body, args)
+                try:
+                    result, error = _run_here(task, body, args)
+                finally:
+                    dispatch.stolen_done()
                 task.item = task.context = None
                 if error is not None:
                     dispatch.end = min(dispatch.end, task.index)
