@@ -26,8 +26,9 @@ under test for that interpreter's GIL), each request on its own thread after `la
 - `POST /repos/<owner>/<repo>/issues` creates an issue numbered 1, 2, ... per repository in the
                              order they are created; a body of length L takes 2*(L % 3) extra latencies;
 - `POST /predict`, `POST /test` echo what was posted, with a prediction / a count;
-- `GET /_stats`              `{"requests": n, "peak": p}` since the last `/_stats` (then reset):
-                             `peak` is the most requests in flight at once — the overlap gauge.
+- `GET /_stats`              `{"requests": n, "peak": p, "active": a}` since the last `/_stats`
+                             (then reset): `peak` is the most requests in flight at once — the
+                             overlap gauge; `active` the requests in flight now.
 
 `running_server(latency)` starts the process and yields its base URL (`http://127.0.0.1:<port>`);
 `stats(base)` reads and resets the gauge.
@@ -87,7 +88,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         if parts.path == "/_stats":
             with self.server.lock:
-                body = {"requests": self.server.requests, "peak": self.server.peak}
+                body = {"requests": self.server.requests, "peak": self.server.peak, "active": self.server.active}
                 self.server.requests = self.server.peak = 0
             return self._json(200, body)
         self._enter()
