@@ -81,7 +81,6 @@
 static Py_ssize_t extra_index = -1;
 static PyObject *callback = NULL;            /* strong: owned by this module while installed */
 static _PyFrameEvalFunction previous = NULL; /* the evaluator we replaced, if not the default */
-static int mode = 0;                         /* 0 none, 1 callback, 2 bare */
 static _Thread_local int inside_callback = 0;
 
 static void
@@ -393,7 +392,7 @@ xcs_eval_bare(PyThreadState *tstate, _PyInterpreterFrame *frame, int throwflag)
 }
 
 static int
-set_evaluator(_PyFrameEvalFunction function, int new_mode)
+set_evaluator(_PyFrameEvalFunction function)
 {
     PyInterpreterState *interp = PyInterpreterState_Get();
     _PyFrameEvalFunction current = _PyInterpreterState_GetEvalFrameFunc(interp);
@@ -401,7 +400,6 @@ set_evaluator(_PyFrameEvalFunction function, int new_mode)
         previous = current == _PyEval_EvalFrameDefault ? NULL : current;
     }
     _PyInterpreterState_SetEvalFrameFunc(interp, function);
-    mode = new_mode;
     return 0;
 }
 
@@ -413,14 +411,14 @@ hook_install(PyObject *module, PyObject *fn)
         return NULL;
     }
     Py_XSETREF(callback, Py_NewRef(fn));   /* strong, kept until uninstall(); the old one released */
-    set_evaluator(xcs_eval, 1);
+    set_evaluator(xcs_eval);
     Py_RETURN_NONE;
 }
 
 static PyObject *
 hook_install_bare(PyObject *module, PyObject *unused)
 {
-    set_evaluator(xcs_eval_bare, 2);
+    set_evaluator(xcs_eval_bare);
     Py_RETURN_NONE;
 }
 
@@ -433,7 +431,6 @@ hook_uninstall(PyObject *module, PyObject *unused)
         _PyInterpreterState_SetEvalFrameFunc(interp, previous != NULL ? previous : _PyEval_EvalFrameDefault);
         previous = NULL;
     }
-    mode = 0;
     Py_CLEAR(callback);
     Py_RETURN_NONE;
 }

@@ -53,7 +53,41 @@ def has_loop(code: types.CodeType) -> bool:
 
 
 _lock = threading.RLock()
-_cache: "weakref.WeakKeyDictionary[types.CodeType, dict]" = weakref.WeakKeyDictionary()
+
+
+class _ByIdentity:
+    """{code object: value}, held weakly and keyed by identity. Code objects compare equal
+    when only their file differs (the same text at the same line in two modules): a
+    `WeakKeyDictionary` would hand one function the variant and the reports compiled for
+    the other."""
+
+    def __init__(self):
+        self._entries: dict = {}   # id(code) -> (weakref to code, value)
+
+    def setdefault(self, code, default):
+        entry = self._entries.get(id(code))
+        if entry is not None and entry[0]() is code:
+            return entry[1]
+        key = id(code)
+        self._entries[key] = (weakref.ref(code, lambda _ref, key=key: self._forget(key, _ref)), default)
+        return default
+
+    def _forget(self, key, ref) -> None:
+        with _lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] is ref:
+                del self._entries[key]
+
+    def items(self):
+        out = []
+        for ref, value in list(self._entries.values()):
+            code = ref()
+            if code is not None:
+                out.append((code, value))
+        return out
+
+
+_cache = _ByIdentity()
 
 
 def compile_function(func, policy="auto", max_workers=None, arguments: dict | None = None,
@@ -89,7 +123,7 @@ def all_reports() -> dict:
     """{code object: [LoopReport, ...]} for everything compiled so far."""
     with _lock:
         out = {}
-        for code, per_code in list(_cache.items()):
+        for code, per_code in _cache.items():
             for compiled in per_code.values():
                 out.setdefault(code, []).extend(compiled.reports)
         return out
