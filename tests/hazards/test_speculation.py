@@ -342,7 +342,8 @@ def test_infinite_iterable_with_a_return():
 
     jitted = compare(first_over, 9, max_workers=4)
     _, peak, served = peak_of_run(jitted, 9)
-    assert peak >= 2 and served <= 10 + 4 + 4, (peak, served)
+    # The ten the plain loop sends, and at most the window pulled past the exit (4 x 4).
+    assert peak >= 2 and served <= 10 + 16, (peak, served)
 
 
 def retry_until_ready(token):

@@ -213,13 +213,8 @@ class LoopRunner:
         """`ordered_map` on the thread pool (`workers` fitted to the loop's clients, `limiter`
         its adaptive concurrency), or `remote_map` on the executor chosen (see
         `xcs.evidence.remote` for when a loop stays on threads, and `executor_notice`)."""
-        concurrency = workers or self.max_workers or settings().max_workers
-        # A loop that may leave early pulls no further ahead than it runs: every item pulled
-        # past the exit is a request the plain loop never sends (docs/speculation.md).
-        window = concurrency if self.exit_check is not None else None
-
         def on_threads(rest):
-            return ordered_map(body, rest, args, max_workers=concurrency, window=window, limiter=limiter,
+            return ordered_map(body, rest, args, max_workers=workers or self.max_workers, limiter=limiter,
                                failed=_reports_failure)
 
         option = self.executor if self.executor is not None else settings().executor
