@@ -10,8 +10,10 @@ concurrency filter) with a multiplicative decrease on overload (TCP's AIMD):
 - latency inflated (gradient < 1): the limit shrinks towards `limit × gradient` — more
   requests in flight only queue at the service;
 - latency flat (gradient = 1): the limit grows by `sqrt(limit)` while the completions per
-  second rose with the last growth (or no growth was tried yet); when a growth bought no
-  throughput, it holds;
+  second rose with the last growth (or no growth was tried yet) and the batch used the
+  limit (as many iterations ran at once; RFC 7661's congestion-window validation: the tail
+  of a call, or a loop that pulls its items slowly, says nothing about more concurrency);
+  when a growth bought no throughput, it holds;
 - an overload signal (HTTP 429/503, `Retry-After`, `openai.RateLimitError`; see
   `xcs.runtime.signals`) cuts the limit to `BACKOFF` (0.7, as TCP CUBIC) of itself at once,
   at most once per batch;
@@ -42,7 +44,7 @@ class Limiter:
     Racy when one loop runs on several threads at once: the limit stays in [1, ceiling]."""
 
     __slots__ = ("limit", "ceiling", "estimate", "no_load", "_sum", "_count", "_fastest", "_cut",
-                 "_batch_start", "_last_rate", "_grew", "calls", "overloads")
+                 "_batch_start", "_last_rate", "_grew", "_busy", "calls", "overloads")
 
     def __init__(self):
         self.limit = 0
@@ -60,6 +62,7 @@ class Limiter:
         self._count = 0
         self._fastest = math.inf
         self._cut = False
+        self._busy = 0
         self._batch_start = time.perf_counter()
 
     def start(self, ceiling: int) -> int:
@@ -72,8 +75,13 @@ class Limiter:
         self._grew = False     # a batch may span calls: short loops still adapt
         return self.limit
 
-    def observe(self, seconds: float) -> None:
-        """One iteration took `seconds` on its worker."""
+    def observe(self, seconds: float, busy: int | None = None) -> None:
+        """One iteration took `seconds` on its worker; `busy`: the most iterations that ran at
+        once since the last sample (None: unknown, taken as the whole limit)."""
+        if busy is None:
+            busy = self.limit
+        if busy > self._busy:
+            self._busy = busy
         self._sum += seconds
         self._count += 1
         if seconds < self._fastest:
@@ -108,7 +116,8 @@ class Limiter:
                 target = self.estimate * gradient
                 self.estimate = max(1.0, self.estimate + (target - self.estimate) * SMOOTHING)
                 self._grew = False
-            elif self.estimate < self.ceiling and (not self._grew or rate > self._last_rate * 1.05):
+            elif (self.estimate < self.ceiling and self._busy >= self.limit
+                  and (not self._grew or rate > self._last_rate * 1.05)):
                 self.estimate = min(float(self.ceiling), self.estimate + math.sqrt(self.estimate))
                 self._grew = True
             else:

@@ -64,13 +64,15 @@ class Dispatch:
     starts a new task (a `Retry-After` the service asked for)."""
 
     __slots__ = ("lock", "ready", "lanes", "running", "limit", "end", "submit", "pool", "body", "args",
-                 "stopped", "no_lanes", "on_idle", "overloads", "hold_until", "failed", "pause", "__weakref__")
+                 "stopped", "no_lanes", "on_idle", "overloads", "hold_until", "failed", "pause", "peak",
+                 "__weakref__")
 
     def __init__(self, pool, body, args, limit: int, on_idle):
         self.lock = threading.Lock()
         self.ready = deque()       # PENDING tasks not given to a lane yet, in index order
         self.lanes = 0             # lanes submitted and not yet returned
         self.running = 0           # tasks RUNNING on lanes
+        self.peak = 0              # most tasks running at once since the last `take_peak()`
         self.limit = limit
         self.end = 1 << 62         # no task with an index at or past it may start
         self.pool = pool
@@ -110,6 +112,12 @@ class Dispatch:
                     task.state = CANCELLED
             if not started:
                 raise
+
+    def take_peak(self) -> int:
+        """The most tasks that ran at once since the last call (a limiter grows the limit
+        only when the loop used it: RFC 7661's congestion-window validation)."""
+        peak, self.peak = self.peak, self.running
+        return peak
 
     def resize(self, limit: int) -> None:
         """Change the most lanes at once; a larger limit starts lanes for ready tasks now."""
@@ -155,6 +163,8 @@ class Dispatch:
         tasks until `stolen_done()`, so no lane starts another one past the limit."""
         task.state = STOLEN
         self.running += 1
+        if self.running > self.peak:
+            self.peak = self.running
 
     def stolen_done(self) -> None:
         """Calling thread: the task it took (see `claim`) has ended; ready tasks the lanes
@@ -263,6 +273,8 @@ class Dispatch:
                 if task.index < self.end and task.index < self.pause:
                     task.state = RUNNING
                     self.running += 1
+                    if self.running > self.peak:
+                        self.peak = self.running
                     return task
                 if task.index < self.end:
                     self._requeue(task)   # paused: it may run after `resume()`

@@ -202,7 +202,7 @@ def _ordered(body, it, args, workers, window, limiter=None, failed=None):
                 if limiter is not None and task.iteration.event is None:
                     # An iteration that waited for its turn measured the loop's order, not
                     # the service: only the others are latency samples.
-                    limiter.observe(task.seconds)
+                    limiter.observe(task.seconds, dispatch.take_peak())
             else:
                 try:
                     result, error = _run_here(task, body, args)
