@@ -48,6 +48,12 @@ def _max_workers(value):
     return _workers("max_workers", value, allow_none=True)
 
 
+def _speculate(value):
+    if not isinstance(value, bool):
+        raise TypeError(f"speculate must be True or False, got {value!r}")
+    return value
+
+
 def _per_host(value):
     """A mapping {host: cap} becomes a read-only mapping; hosts are lower-cased."""
     if value is None:
@@ -74,12 +80,16 @@ class Options:
     - `per_host`: {host: cap}, the most requests XCS's workers send to one host at once.
     - `executor`: where map parts run — "threads", "processes", a `dask.distributed.Client`
       or any `concurrent.futures.Executor` (docs/executors.md); None means the process-wide one.
+    - `speculate`: loops that may `break`/`return` run later iterations' calls before the
+      exit is known whatever they call (False: only calls known to only read;
+      docs/speculation.md). Per `@xcs.jit` only.
     """
 
     parallel: object = "auto"
     max_workers: int | None = None
     per_host: types.MappingProxyType = field(default_factory=lambda: types.MappingProxyType({}))
     executor: object = None
+    speculate: bool = False
 
     def __post_init__(self):
         for f in fields(self):
@@ -130,7 +140,7 @@ def is_dask_client(value) -> bool:
 
 
 _VALIDATORS = {"parallel": _parallel, "max_workers": _max_workers, "per_host": _per_host,
-               "executor": _executor}
+               "executor": _executor, "speculate": _speculate}
 
 
 @dataclass(frozen=True)
@@ -203,7 +213,7 @@ def is_disabled() -> bool:
     return _settings.disabled
 
 
-def jit_options(parallel="auto", max_workers=None, executor=None) -> Options:
+def jit_options(parallel="auto", max_workers=None, executor=None, speculate=False) -> Options:
     """The options of one `@xcs.jit(...)`: validated here, at decoration time."""
-    return Options(parallel=parallel, max_workers=max_workers, executor=executor)
+    return Options(parallel=parallel, max_workers=max_workers, executor=executor, speculate=speculate)
 

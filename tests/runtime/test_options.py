@@ -20,6 +20,8 @@ from xcs import config
     ({"parallel": 0}, TypeError, "parallel=False"),
     ({"parallel": "yes"}, ValueError, "'auto', True or False"),
     ({"parallel": None}, ValueError, "'auto', True or False"),
+    ({"speculate": 1}, TypeError, "speculate must be True or False"),
+    ({"speculate": "yes"}, TypeError, "speculate must be True or False"),
 ])
 def test_jit_rejects_bad_options_at_decoration(kwargs, error, words):
     with pytest.raises(error, match=words):

@@ -37,9 +37,7 @@ def jit(fn=_NO_FUNCTION, *, parallel="auto", max_workers: int | None = None, exe
     it returns `fn` itself. Options are validated here, once (`xcs.config.Options`): a wrong
     one raises TypeError/ValueError at decoration, never inside the decorated function.
     """
-    config.jit_options(parallel, max_workers, executor)   # TypeError/ValueError here, never inside the loop
-    if not isinstance(speculate, bool):
-        raise TypeError(f"speculate must be True or False, got {speculate!r}")
+    config.jit_options(parallel, max_workers, executor, speculate)   # TypeError/ValueError here, never in the loop
     options = dict(parallel=parallel, max_workers=max_workers, executor=executor, speculate=speculate)
     if fn is _NO_FUNCTION:
         return functools.partial(jit, **options)
