@@ -34,7 +34,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from benchmarks.hook_overhead import LABELS, REPEATS
+from benchmarks.hook_overhead import LABELS, REPEATS, time_programs
 from benchmarks.report import machine_line, write_section
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,23 +63,7 @@ def _disable(mode: str) -> None:
 # -- part 1: overhead -----------------------------------------------------------------------
 
 def overhead_worker(mode: str, samples: int) -> dict:
-    modules = {name: importlib.import_module(f"benchmarks.programs.{name}") for name in PROGRAMS}
-    _enable(mode)
-    try:
-        times = {}
-        for name, module in modules.items():
-            if module.run() != module.EXPECTED:
-                raise AssertionError(f"{name} under {mode}: wrong result")
-            best = float("inf")
-            for _ in range(samples):
-                start = time.perf_counter()
-                for _ in range(REPEATS[name]):
-                    module.run()
-                best = min(best, time.perf_counter() - start)
-            times[name] = best
-    finally:
-        _disable(mode)
-    return times
+    return time_programs(PROGRAMS, samples, mode, _enable, _disable)
 
 
 # -- part 2: discovery ----------------------------------------------------------------------

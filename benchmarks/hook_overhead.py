@@ -64,9 +64,10 @@ def uninstall(mode: str) -> None:
         xcs.disable()
 
 
-def worker(mode: str, samples: int, programs=PROGRAMS) -> dict:
-    """Time every program in this process under `mode`: `{program: fastest sample in seconds}`.
-    Checks each program's result against its expected value (computed at import, plain)."""
+def time_programs(programs, samples: int, mode: str, install, uninstall) -> dict:
+    """Time every program in this process between `install(mode)` and `uninstall(mode)`:
+    `{program: fastest of `samples` runs of REPEATS[program] calls, in seconds}`. Checks each
+    program's result against its expected value (computed at import, plain)."""
     modules = {name: importlib.import_module(f"benchmarks.programs.{name}") for name in programs}
     install(mode)
     try:
@@ -85,6 +86,11 @@ def worker(mode: str, samples: int, programs=PROGRAMS) -> dict:
     finally:
         uninstall(mode)
     return times
+
+
+def worker(mode: str, samples: int, programs=PROGRAMS) -> dict:
+    """Time every program in this process under `mode` (see `time_programs`)."""
+    return time_programs(programs, samples, mode, install, uninstall)
 
 
 def measure(python: str, rounds: int, samples: int, programs=PROGRAMS) -> dict:
