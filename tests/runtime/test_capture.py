@@ -326,7 +326,7 @@ def test_two_user_threads_with_turns_each_see_their_own_loops_output_in_order():
     assert got == expected and len(got["A"]) == 9 * 2 + 3
 
 
-def test_keyboard_interrupt_replays_what_was_yielded_and_restores_the_streams():
+def test_keyboard_interrupt_replays_what_was_yielded_and_restores_the_streams(python_sigint):
     release = threading.Event()
     before = sys.stdout
 

@@ -315,7 +315,7 @@ def test_traceback_keeps_the_frames_below_the_body():
 
 # --- KeyboardInterrupt and closing -----------------------------------------------------
 
-def test_keyboard_interrupt_while_waiting_propagates_at_once_and_cancels_not_started():
+def test_keyboard_interrupt_while_waiting_propagates_at_once_and_cancels_not_started(python_sigint):
     release = threading.Event()
     calls = []
 

@@ -218,7 +218,7 @@ def test_closing_the_iterator_abandons_the_iterations_waiting_for_their_turn(how
     assert sorted(unwound) == [(1, Abandoned), (2, Abandoned)]
 
 
-def test_keyboard_interrupt_on_the_calling_thread_abandons_the_waiting_iterations():
+def test_keyboard_interrupt_on_the_calling_thread_abandons_the_waiting_iterations(python_sigint):
     unwound = []
     release = threading.Event()
     waiting = threading.Barrier(2, timeout=10)
