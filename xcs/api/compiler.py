@@ -20,7 +20,7 @@ from xcs.analysis import analyze
 from xcs.evidence.environment import environment
 from xcs.api.predict import static_prediction
 from xcs.api.report import LoopReport
-from xcs.api.words import words
+from xcs.api.words import speculation_words, words
 
 log = logging.getLogger("xcs")
 
@@ -201,7 +201,7 @@ def _runners(facts, code, policy, max_workers, compiled, speculate=False) -> dic
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
                                                "parallel" if policy is True else "undecided",
                                                [words(r) for r in lp.reasons], in_order, runner,
-                                               list(lp.reasons), speculation=speculation.words(lp, speculate)))
+                                               list(lp.reasons), speculation=speculation_words(lp, speculate)))
         else:
             reasons, refusals = [words(r) for r in lp.reasons], list(lp.reasons)
             if policy is False:

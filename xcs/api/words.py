@@ -254,3 +254,13 @@ def hint(refusal: Refusal) -> str:
         # What to change is what was found at the bottom: a constructor's random numbers, say.
         template = CAUSE_HINTS.get(refusal.within) or CAUSE_HINTS.get(refusal.cause) or template
     return template.format(**values)
+
+
+def speculation_words(lp, speculate: bool) -> str | None:
+    """How `xcs.explain` says that loop `lp` (its `LoopFacts`) runs speculatively, or None if it
+    does not leave early."""
+    if not lp.exits:
+        return None
+    where = ", ".join(f"`{kind}` at line {line}" for kind, line in dict.fromkeys(lp.exits))
+    why = "speculate=True" if speculate else "its work only reads"
+    return f"speculative past {where}: later iterations' work starts before it is known to be needed ({why})"
