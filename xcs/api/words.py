@@ -1,11 +1,11 @@
 """Refusals in words: the one place a `Refusal` becomes the sentences users read.
 
 `words(refusal)` says what is in the way, with the user's line; `hint(refusal)` says what the
-user can change. `xcs.explain`, `str(report)`, the CLI and the errors all render through these
-two, from the structured details the analysis and the evidence layer record (`xcs.analysis.
-refusal`): a refusal kind's template and hint here, a "commit:unknown-call" cause's sentence and
-hint, CPython instruction families as what the user wrote. Like TorchDynamo's graph-break
-registry: the code records the entry, one place renders it.
+user can change. `xcs.explain`, `str(report)` and the CLI render through these two, from the
+structured details the analysis and the evidence layer record (see `xcs/analysis/refusal.py`):
+each kind's template and hint, each unknown call's cause in words with its hint, CPython
+instruction families as what the user wrote. Like TorchDynamo's graph-break registry: the
+code records the entry, one place renders it.
 """
 from __future__ import annotations
 
