@@ -9,6 +9,7 @@ from bytecode import Instr
 from xcs.analysis import Environment, analyze
 from xcs.analysis.normalize import normalize
 from xcs.analysis.refusal import Refusal
+from xcs.api.words import words as words_of
 
 
 def facts_of(fn):
@@ -48,7 +49,7 @@ def carried(xs):
 def test_carried_variable_named_with_line():
     (loop,) = facts_of(carried).loops
     assert not loop.parallel
-    words = [r.words() for r in loop.reasons]
+    words = [words_of(r) for r in loop.reasons]
     first = carried.__code__.co_firstlineno
     assert any(f"line {first + 3}:" in w and "`total`" in w for w in words), words
 
@@ -139,8 +140,8 @@ def test_analysis_reads_without_executing():
 
 
 def test_refusal_words():
-    assert Refusal("carried", 12, "total").words().startswith("line 12: `total` is carried")
-    assert Refusal("break", None).words().startswith("`break`")
+    assert words_of(Refusal("carried", 12, "total")).startswith("line 12: `total` is carried")
+    assert words_of(Refusal("break", None)).startswith("`break`")
 
 
 def show_item(item):
@@ -161,7 +162,7 @@ def test_the_loop_item_is_not_reported_as_changed_by_the_in_order_part():
     (loop,) = facts_of(item_passed_to_an_ordered_call).loops
     assert not loop.parallel
     assert not any(r.kind == "commit-read" and r.name == "x" for r in loop.reasons), loop.reasons
-    words = [r.words() for r in loop.reasons]
+    words = [words_of(r) for r in loop.reasons]
     assert any("`x`, the loop's item" in w for w in words), words
 
 

@@ -9,7 +9,8 @@ import pytest
 import xcs
 from tests.corpus.probe import io
 from xcs.analysis import budget
-from xcs.analysis.refusal import HINTS, TEMPLATES, Refusal
+from xcs.analysis.refusal import Kind, Refusal
+from xcs.api.words import HINTS, TEMPLATES, hint, words
 
 INTERNALS = re.compile(r"__xcs|<xcs|xcs/|xcs\.(analysis|runtime|transform|evidence)")
 G = 0
@@ -17,18 +18,21 @@ EVENT = threading.Event()
 
 
 def test_every_kind_has_a_template_and_a_hint():
-    assert set(HINTS) == set(TEMPLATES)
+    assert set(HINTS) == set(TEMPLATES) == set(Kind)
     for kind in TEMPLATES:
-        hint = Refusal(kind, 3, "thing").hint()
-        assert hint and not INTERNALS.search(hint), (kind, hint)
+        text = hint(Refusal(kind, 3, "thing"))
+        assert text and not INTERNALS.search(text), (kind, text)
 
 
 def test_every_kind_raised_by_the_analysis_has_a_template():
     import pathlib
     import xcs.analysis
-    root = pathlib.Path(xcs.analysis.__file__).parent
-    raised = {m for f in root.glob("*.py") for m in re.findall(r'Refusal\("([^"]+)"', f.read_text())}
+    root = pathlib.Path(xcs.analysis.__file__).parent.parent
+    sources = [f.read_text() for f in root.glob("**/*.py")]
+    raised = {m for text in sources for m in re.findall(r'Refusal\("([^"]+)"', text)}
     assert raised and raised <= set(TEMPLATES), raised - set(TEMPLATES)
+    named = {m for text in sources for m in re.findall(r'\bKind\.([A-Z_]+)\b', text)}
+    assert named and named <= set(Kind.__members__), named - set(Kind.__members__)
 
 
 def carried(xs):
@@ -153,16 +157,16 @@ ROWS = [   # function, the reason's words, the words of its hint
 ]
 
 
-@pytest.mark.parametrize("fn, reason, hint", ROWS, ids=[r[0].__name__ for r in ROWS])
-def test_explain_says_why_and_what_to_change(fn, reason, hint):
+@pytest.mark.parametrize("fn, reason, hint_words", ROWS, ids=[r[0].__name__ for r in ROWS])
+def test_explain_says_why_and_what_to_change(fn, reason, hint_words):
     if fn is too_large:
         fn = too_large()
     reports = xcs.explain(fn)
     text = str(reports)
-    assert reason in text and hint in text, text
+    assert reason in text and hint_words in text, text
     (main,) = [r for r in reports if r.status == "sequential" and r.refusals]
     line = str(main)
-    assert reason in line and f" — hint: {main.hint()}" in line and hint in main.hint(), line
+    assert reason in line and f" — hint: {main.hint()}" in line and hint_words in main.hint(), line
     assert main.hints()[0] == main.hint() and len(main.hints()) == len({r.kind for r in main.refusals})
     # This file's own path is the user's (a clone may well sit in a folder named `xcs`).
     assert not INTERNALS.search(text.replace(__file__, "test_hints.py")), text
@@ -192,10 +196,10 @@ def test_a_loop_without_refusals_shows_no_hint():
 
 
 def test_instructions_are_named_as_the_user_wrote_them():
-    assert Refusal("commit:instruction", 4, "MAKE_FUNCTION").words() == \
+    assert words(Refusal("commit:instruction", 4, "MAKE_FUNCTION")) == \
         "line 4: creating a function (`lambda` or a nested `def`) must run in order"
-    assert "IMPORT_NAME" not in Refusal("commit:instruction", 4, "IMPORT_NAME").words()
-    assert "(FOO_BAR)" in Refusal("commit:instruction", 4, "FOO_BAR").words()
+    assert "IMPORT_NAME" not in words(Refusal("commit:instruction", 4, "IMPORT_NAME"))
+    assert "(FOO_BAR)" in words(Refusal("commit:instruction", 4, "FOO_BAR"))
 
 
 def test_a_callee_is_named_as_the_user_spells_it():
@@ -216,6 +220,6 @@ def test_a_callee_is_named_as_the_user_spells_it():
 
 def test_xcs_internals_never_reach_the_words():
     leaked = Refusal("internal", 7, "KeyError: '__xcs_s0_x' in /venv/lib/xcs/runtime/ordered.py:12 (<xcs deleted>)")
-    text = leaked.words() + " " + leaked.hint()
+    text = words(leaked) + " " + hint(leaked)
     assert "could not transform" in text and "KeyError" in text
     assert "__xcs" not in text and "xcs/" not in text and "<xcs" not in text, text

@@ -23,7 +23,7 @@ import pytest
 import xcs
 from tests.corpus.probe import measuring
 from tests.corpus.shapes import CORPUS, RUN_KINDS
-from xcs.analysis.refusal import TEMPLATES
+from xcs.api.words import TEMPLATES
 
 
 def run(fn, args, overlap=None):
@@ -105,9 +105,14 @@ def stays_sequential_for(shape, report) -> bool:
         inline = report.inline_reason()
         if kind == "run:in-order" and inline is not None and (subject is None or subject in inline):
             return True
-        if any(r.kind == kind and (subject is None or subject in str(r.name)) for r in report.refusals):
+        if any(r.kind == kind and (subject is None or subject in _about(r)) for r in report.refusals):
             return True
     return False
+
+
+def _about(refusal) -> str:
+    """What a refusal names: its variable or callee, and what was found inside the callee."""
+    return " ".join(map(str, (refusal.name, refusal.callee, refusal.detail)))
 
 
 def test_every_sequential_row_names_a_known_kind():

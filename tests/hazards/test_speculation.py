@@ -27,6 +27,7 @@ import xcs
 from tests.corpus.probe import io, measuring
 from tests.hazards.harness import observe
 from tests.realworld.servers import running_server, stats
+from xcs.api.words import words
 
 LATENCY = 0.05
 BASE = {}
@@ -284,7 +285,7 @@ def test_explain_without_speculate_names_the_call():
     jitted = xcs.jit(probe_until)
     (report,) = xcs.explain(jitted)
     assert report.status == "sequential"
-    assert report.refusals[0].kind == "speculation" and "`io`" in report.refusals[0].words()
+    assert report.refusals[0].kind == "speculation" and "`io`" in words(report.refusals[0])
 
 
 def test_a_held_iterator_is_not_pulled_ahead():

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from xcs import pyversion
 from xcs.analysis import knowledge
 from xcs.analysis.receiver import NO_RECEIVER, call_receiver, follow_chain, for_binding
+from xcs.analysis.refusal import Cause
 from xcs.sourcepaths import is_library_file
 
 # Methods that change the object they are called on, or consume from it in order.
@@ -199,7 +200,41 @@ ARGUMENT_WRITERS = frozenset({
 _RANDOM_STATE = ("random.Random.", "_random.Random.", "random.SystemRandom.")
 
 
-def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False) -> str | None:
+class Found(str):
+    """A description of what a scan found (the sentence callers nest in longer ones: `fetch
+    (line 3): ...`), with its structure for a refusal. From `opaque_call`/`class_construction`:
+    `cause` (a `refusal.Cause`), `callee` (the name found, as CPython qualifies it) and `detail`
+    (the effect found inside a constructor, or the unreadable `__init__` it runs). `within` is
+    the cause of the unknown call at the bottom of a nested description (`nest`), which is
+    what a hint addresses."""
+
+    cause: Cause | None
+    callee: str
+    detail: str
+    within: Cause | None
+
+    def __new__(cls, sentence: str, cause: Cause | None = None, callee: str = "", detail: str = "",
+                within: Cause | None = None):
+        self = super().__new__(cls, sentence)
+        self.cause, self.callee, self.detail, self.within = cause, callee, str(detail), within
+        return self
+
+    def __reduce__(self):
+        return Found, (str(self), self.cause, self.callee, self.detail, self.within)
+
+
+def bottom_cause(found) -> Cause | None:
+    """The cause of the unknown call a description `found` ends in, or None."""
+    return getattr(found, "within", None) or getattr(found, "cause", None)
+
+
+def nest(sentence: str, found) -> str:
+    """`sentence`, a longer description embedding `found`, keeping the cause at its bottom."""
+    within = bottom_cause(found)
+    return Found(sentence, within=within) if within is not None else sentence
+
+
+def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False) -> Found | None:
     """Why calling `obj` — which the analysis cannot read — may have an effect whose order is
     visible, or None when it is known not to: trusted (a blocking library client, `xcs.io`),
     in the curated pure table, or a Python function (the caller scans those instead).
@@ -213,26 +248,29 @@ def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False)
         name = qualified_name_or_empty(obj)
         if isinstance(getattr(obj, "__self__", None), _random_types()) or \
                 any(name.startswith(p) for p in _RANDOM_STATE):
-            return f"`{name}()` draws from a random stream shared by every iteration"
+            return Found(f"`{name}()` draws from a random stream shared by every iteration",
+                         Cause.RANDOM_STREAM, name)
         return None
     if env.is_trusted(obj):
         return None
     name = qualified_name_or_empty(obj) or type(obj).__name__
     bound = knowledge.thread_bound(obj)
     if bound is not None:
-        return f"`{bound}()` answers for the thread that calls it"
+        return Found(f"`{bound}()` answers for the thread that calls it", Cause.THREAD_BOUND, bound)
     if not isinstance(obj, type) and any(name.startswith(p) for p in _RANDOM_STATE):
-        return f"`{name}()` draws from a random stream shared by every iteration"
+        return Found(f"`{name}()` draws from a random stream shared by every iteration", Cause.RANDOM_STREAM, name)
     if name in ARGUMENT_WRITERS or knowledge._lookup(ARGUMENT_WRITERS, name):
-        return f"`{name}()` changes an object handed to it" if args_shared else None
+        return Found(f"`{name}()` changes an object handed to it", Cause.CHANGES_ARGUMENT, name) \
+            if args_shared else None
     if type(obj).__name__ == "_lru_cache_wrapper":
         wrapped = getattr(obj, "__wrapped__", None)
         code = getattr(wrapped, "__code__", None)
         if code is not None and is_library_file(code.co_filename):
             return None   # a library's own cache (`urllib.parse.urlsplit`): its state, its business
-        return f"`{name}()` is cached: its cache is shared by every iteration (plain code runs it once per key)"
+        return Found(f"`{name}()` is cached: its cache is shared by every iteration (plain code runs it once per key)",
+                      Cause.CACHED, name)
     if getattr(type(obj), "__module__", None) == "unittest.mock" or name.startswith("unittest.mock."):
-        return f"`{name}` is a mock: it records the order of its calls"
+        return Found(f"`{name}` is a mock: it records the order of its calls", Cause.MOCK, name)
     if library or knowledge.is_pure(obj):
         return None
     if isinstance(obj, type):
@@ -241,12 +279,12 @@ def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False)
         return opaque_call(obj.func, env, True, library)
     if isinstance(obj, (types.BuiltinFunctionType, types.MethodWrapperType)) or \
             type(obj).__name__ in ("method_descriptor", "wrapper_descriptor", "builtin_function_or_method"):
-        return f"`{name}()` is not known to XCS (it cannot read C code)"
+        return Found(f"`{name}()` is not known to XCS (it cannot read C code)", Cause.C_CODE, name)
     if callable(obj):
         call = inspect.getattr_static(type(obj), "__call__", None)
         if isinstance(call, types.FunctionType):
             return None   # a callable object: the caller scans its __call__
-        return f"`{name}` is a callable object XCS cannot read"
+        return Found(f"`{name}` is a callable object XCS cannot read", Cause.CALLABLE_OBJECT, name)
     return None
 
 
@@ -256,7 +294,7 @@ def _random_types():
     return (random.Random,)
 
 
-def class_construction(cls, env: Environment) -> str | None:
+def class_construction(cls, env: Environment) -> Found | None:
     """Why building an instance of `cls` may be visible to other iterations, or None: its
     Python `__init__`/`__new__` are scanned with the new object as the iteration's own; a C
     base the table does not know is unknown."""
@@ -277,9 +315,11 @@ def class_construction(cls, env: Environment) -> str | None:
                 params = method.__code__.co_varnames[1:method.__code__.co_argcount]
                 found = ordered_effects_in(method, env_for, shared_params=frozenset(params))
                 if found:
-                    return f"`{cls.__qualname__}()`: {found}"
+                    return Found(f"`{cls.__qualname__}()`: {found}", Cause.CONSTRUCTION, cls.__qualname__, found,
+                                 bottom_cause(found))
             elif klass is not object and not knowledge.is_pure(klass):
-                return f"`{cls.__qualname__}()` runs `{klass.__qualname__}.{hook}`, which XCS cannot read"
+                return Found(f"`{cls.__qualname__}()` runs `{klass.__qualname__}.{hook}`, which XCS cannot read",
+                              Cause.UNREADABLE_INIT, cls.__qualname__, f"{klass.__qualname__}.{hook}")
             break
     return None
 
@@ -399,7 +439,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         if e.op == "enter" and target is not None:
             found = _enter_effects(e, env, env_for)
             if found:
-                return f"{where}: `with` {found}"
+                return nest(f"{where}: `with` {found}", found)
             continue
         if e.op != "call" or target is None:
             continue
@@ -457,7 +497,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
                 held_obj = UNKNOWN
             found = getattr_effects(held_obj, constant_name(items, e.args[1]), env_for, depth, seen)
             if found:
-                return f"{where}: {found}"
+                return nest(f"{where}: {found}", found)
         bound_to_shared = call_receiver(target, root) is not NO_RECEIVER
         if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args:
             args_shared = shared.value(e.args[0])
@@ -465,7 +505,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
             args_shared = bound_to_shared or any(shared.value(a) for a in e.args)
         found = opaque_call(obj, env, args_shared, library)
         if found:
-            return f"{where}: {found}"
+            return nest(f"{where}: {found}", found)
         if not isinstance(obj, (types.FunctionType, type)) and callable(obj):
             call = inspect.getattr_static(type(obj), "__call__", None)
             if isinstance(call, types.FunctionType):
@@ -473,7 +513,7 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
         if isinstance(obj, type) and not library:
             found = class_construction(obj, env)
             if found:
-                return f"{where}: {found}"
+                return nest(f"{where}: {found}", found)
             continue
         wrapped = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
         if isinstance(wrapped, types.FunctionType):
@@ -619,7 +659,8 @@ def getattr_effects(obj, name: str | None, env_for, depth: int = SCAN_DEPTH, see
                 not isinstance(value, (staticmethod, classmethod)) else {}
             found = ordered_effects_in(fn, binding(env_for, fn, bound_self), depth - 1, seen)
             if found:
-                return f"`getattr()` with a computed name may reach `{cls.__qualname__}.{attr}`: {found}"
+                return nest(f"`getattr()` with a computed name may reach `{cls.__qualname__}.{attr}`: {found}",
+                            found)
     return None
 
 
@@ -645,7 +686,7 @@ def _attribute_reads(items, env, env_for, depth, seen) -> str | None:
             continue
         found = attribute_effects(obj, pyversion.attr_name(nxt), env_for, depth, seen)
         if found:
-            return f"reading `{var}.{pyversion.attr_name(nxt)}`: {found}"
+            return nest(f"reading `{var}.{pyversion.attr_name(nxt)}`: {found}", found)
     return None
 
 

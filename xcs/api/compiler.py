@@ -20,6 +20,7 @@ from xcs.analysis import analyze
 from xcs.evidence.environment import environment
 from xcs.api.predict import static_prediction
 from xcs.api.report import LoopReport
+from xcs.api.words import speculation_words, words
 
 log = logging.getLogger("xcs")
 
@@ -149,7 +150,7 @@ def _build(func, code, policy, max_workers, arguments=None, speculate=False) -> 
     if facts.refusal is not None:
         if not facts.loops:   # the loops' reports carry the refusal when there are any
             reports.append(LoopReport(code.co_qualname, code.co_filename, facts.refusal.line, "sequential",
-                                      [facts.refusal.words()], refusals=[facts.refusal]))
+                                      [words(facts.refusal)], refusals=[facts.refusal]))
         return compiled
     if variant_runners or constants:
         compiled.variant = build_variant(facts, variant_runners, constants)
@@ -199,10 +200,10 @@ def _runners(facts, code, policy, max_workers, compiled, speculate=False) -> dic
             compiled.runners.append(runner)
             compiled.reports.append(LoopReport(code.co_qualname, code.co_filename, lp.line,
                                                "parallel" if policy is True else "undecided",
-                                               [r.words() for r in lp.reasons], in_order, runner,
-                                               list(lp.reasons), speculation=speculation.words(lp, speculate)))
+                                               [words(r) for r in lp.reasons], in_order, runner,
+                                               list(lp.reasons), speculation=speculation_words(lp, speculate)))
         else:
-            reasons, refusals = [r.words() for r in lp.reasons], list(lp.reasons)
+            reasons, refusals = [words(r) for r in lp.reasons], list(lp.reasons)
             if policy is False:
                 reasons, refusals = ["parallel=False was requested"], []
             elif lp.nested_in in chosen:

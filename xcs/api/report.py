@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xcs.analysis.refusal import primary
+from xcs.api.words import hint as hint_of, words
 
 
 @dataclass
@@ -62,7 +63,7 @@ class LoopReport:
         notice = getattr(self.runner, "executor_notice", None) if self.runner is not None else None
         if notice is None or self.current_status() != "parallel":
             return None
-        return f"on threads, not the chosen executor: {notice.words()} — hint: {notice.hint()}"
+        return f"on threads, not the chosen executor: {words(notice)} — hint: {hint_of(notice)}"
 
     def evidence(self) -> str | None:
         inline = self.inline_reason()
@@ -77,7 +78,7 @@ class LoopReport:
         if self.status != "sequential":
             return None
         main = primary(self.refusals)
-        return main.hint() if main is not None else None
+        return hint_of(main) if main is not None else None
 
     def hints(self) -> list:
         """The hint of every distinct refusal kind of a loop the analysis refused, main one first."""
@@ -89,7 +90,7 @@ class LoopReport:
         for r in ordered:
             if r.kind not in seen:
                 seen.add(r.kind)
-                out.append(r.hint())
+                out.append(hint_of(r))
         return out
 
     def __str__(self) -> str:

@@ -128,15 +128,6 @@ def apply(facts, speculate: bool):
     return replace(facts, loops=tuple(loops))
 
 
-def words(lp, speculate: bool) -> str | None:
-    """How `xcs.explain` says that loop `lp` runs speculatively, or None if it does not leave early."""
-    if not lp.exits:
-        return None
-    where = ", ".join(f"`{kind}` at line {line}" for kind, line in dict.fromkeys(lp.exits))
-    why = "speculate=True" if speculate else "its work only reads"
-    return f"speculative past {where}: later iterations' work starts before it is known to be needed ({why})"
-
-
 # ----------------------------------------------------------------- the iterable, at run time
 
 _ITERATOR_WORDS = ("the loop may leave early, and it iterates over an iterator that other code can hold: "
