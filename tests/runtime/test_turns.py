@@ -254,12 +254,15 @@ def test_keyboard_interrupt_on_the_calling_thread_abandons_the_waiting_iteration
 
 def test_an_abandoned_body_asking_for_the_turn_again_while_unwinding_raises_abandoned_again():
     seen = []
+    waiting = threading.Event()
 
     def body(x):
         if x == 0:
+            assert waiting.wait(10)     # iteration 1 is on its way to wait for the turn
             time.sleep(0.05)
             raise Boom
         try:
+            waiting.set()
             take_turn()
         finally:
             try:
