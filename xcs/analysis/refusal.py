@@ -54,6 +54,8 @@ TEMPLATES = {
     "commit:store": "stores into `{name}`, which other iterations can see",
     "commit:ordered": "`{name}()` produces ordered output or depends on call order",
     "commit:ordered-callee": "`{callee}` runs something that must stay in order: {detail}",
+    "commit:async-with": "`async with {name}`: a context manager XCS does not know, which may guard "
+                         "something shared across its awaits (a lock, a semaphore, a transaction)",
     "commit:outer-call": "`{name}()` changes an object other iterations can see",
     "commit:unknown-call": "{name}",
     "commit:thread-bound": "reads `{name}`, a threading.local: each thread sees its own",
@@ -130,6 +132,8 @@ HINTS = {
                            "concurrently, tell XCS: `xcs.register_blocking({registered})` (or `@xcs.io` on a "
                            "function of yours)",
     "commit:thread-bound": "read `{name}` once before the loop and pass the value to the work",
+    "commit:async-with": "if the block only concerns the iteration, move it into an `async def` the loop "
+                         "awaits (`body = await read(u)`) and mark that function `@xcs.io`",
     "lifetime": "collect garbage after the loop, or move the loop's work into a function the loop calls",
     "paced": "if the sleep only waits and no server limits the rate, drop it; a loop that must keep "
              "a pace stays sequential",
@@ -156,7 +160,7 @@ HINTS = {
 # work (appends, stores, a shared object's method).
 IN_ORDER = frozenset({"commit:global", "commit:nonlocal", "commit:instruction", "commit:ordered",
                       "commit:ordered-callee", "commit:unknown-call", "commit:thread-bound", "commit:hoist-in-try",
-                      "commit:output-order"})
+                      "commit:output-order", "commit:async-with"})
 SUMMARY = frozenset({"no-parallel-work"})
 NOTES = frozenset({"commit-read", "item-changed", "commit:append", "commit:store", "commit:outer-call",
                    "commit:exit"})
