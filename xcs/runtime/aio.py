@@ -11,9 +11,19 @@ iterators:
   pulled by `__next__`, on the calling coroutine, in order, only to refill the window:
   after the in-order part of iteration i, item i + limit is pulled. Each task copies the
   context of the calling coroutine at the moment it is created, as `asyncio.create_task`
-  does. `__next__` returns the oldest task: awaiting it gives that iteration's result.
+  does. `__next__` returns the oldest step (a task, or an inline coroutine: see the budget below):
+  awaiting it gives that iteration's result.
 - `InlineSteps`: its sequential twin; `__next__` pulls one item and returns the body's
   coroutine, which the loop awaits in its own task (exactly the plain loop).
+
+Nested loops share one budget: the tasks of a `TaskWindow` carry its `Budget` in their
+context, and a window opened inside one of them (an inner jitted loop, in a coroutine the
+outer iteration awaits) draws its tasks from the same budget, which holds the outermost
+window's limit. So the tasks of a tree of nested loops never exceed that limit (not
+limit ** depth). A window that finds the budget spent while it has no task of its own in
+flight runs its next iteration inline, in the calling coroutine (as `InlineSteps` would): it
+always makes progress, and an inner loop whose outer loop already runs `limit` tasks runs in
+order inside them.
 
 The variant wraps the whole loop in a handler that runs `await abort(iterator, exc)` before
 the exception goes on: when the loop ends by an exception — an iteration's, the in-order
@@ -27,6 +37,7 @@ May import only the foundation modules.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections import deque
 
 __all__ = ["InlineSteps", "TaskWindow", "abort", "loop_problem"]
@@ -45,6 +56,23 @@ class Ready:
         yield  # noqa: unreachable - makes __await__ a generator
 
 
+class Budget:
+    """The tasks a tree of nested `TaskWindow`s may still create on `loop` (see module doc)."""
+
+    __slots__ = ("free", "loop")
+
+    def __init__(self, limit: int, loop):
+        self.free, self.loop = limit, loop
+
+    def release(self, _task=None) -> None:
+        """A task of the tree is done (a done callback)."""
+        self.free += 1
+
+
+# The budget of the window whose task is running, in that task's context.
+_BUDGET: contextvars.ContextVar = contextvars.ContextVar("xcs_task_budget", default=None)
+
+
 class TaskWindow:
     """Ordered results of `body(item, *args)` tasks, at most `limit` in flight (see module doc).
 
@@ -53,14 +81,19 @@ class TaskWindow:
     after the previous iteration's in-order part, as in the plain loop."""
 
     __slots__ = ("_body", "_items", "_args", "_limit", "_pending", "_create", "_done", "_error",
-                 "_check", "_held", "on_hold")
+                 "_check", "_held", "on_hold", "_budget")
 
     def __init__(self, body, items, args, limit: int, check=None, loop=None):
         if limit < 1:
             raise ValueError(f"limit must be ≥ 1, got {limit!r}")
         self._body, self._items, self._args, self._limit = body, items, args, limit
         self._pending: deque = deque()
-        self._create = (loop or asyncio.get_running_loop()).create_task
+        loop = loop or asyncio.get_running_loop()
+        self._create = loop.create_task
+        budget = _BUDGET.get()
+        if budget is None or budget.loop is not loop:
+            budget = Budget(limit, loop)
+        self._budget = budget
         self._done = False
         self._error = None
         self._check = check
@@ -84,9 +117,11 @@ class TaskWindow:
         raise StopIteration
 
     def _fill(self) -> None:
-        pending, items, body, args, create = self._pending, self._items, self._body, self._args, self._create
-        check = self._check
+        pending, items, body, args = self._pending, self._items, self._body, self._args
+        check, budget = self._check, self._budget
         while len(pending) < self._limit:
+            if budget.free <= 0 and pending:
+                return   # the tree's tasks are all in flight: wait for one of ours
             try:
                 item = next(items)
             except StopIteration:
@@ -100,7 +135,22 @@ class TaskWindow:
                 if reason is not None:
                     self._done, self._held, self.on_hold = True, (item,), reason
                     return
-            pending.append(create(body(item, *args)))
+            if budget.free <= 0:
+                pending.append(body(item, *args))   # no task to be had: this one runs inline
+                return
+            pending.append(self._task(body(item, *args)))
+
+    def _task(self, coroutine):
+        """A task of `coroutine`, in a copy of the caller's context that carries the budget;
+        the task gives its slot back when done."""
+        budget = self._budget
+        context = contextvars.copy_context()
+        if context.get(_BUDGET) is not budget:
+            context.run(_BUDGET.set, budget)
+        budget.free -= 1
+        task = self._create(coroutine, context=context)
+        task.add_done_callback(budget.release)
+        return task
 
     def _inline(self):
         """The next step once the window has drained after a refused item: that item, then
@@ -120,13 +170,19 @@ class TaskWindow:
         return self._body(item, *self._args)
 
     def cancel(self) -> list:
-        """Cancel every task still in flight and forget it; returns them."""
-        tasks = list(self._pending)
+        """Cancel every task still in flight and forget it; returns them. An inline step not
+        yet awaited is closed."""
+        steps = list(self._pending)
         self._pending.clear()
         self._held = None
         self._done = True
-        for task in tasks:
-            task.cancel()
+        tasks = []
+        for step in steps:
+            if isinstance(step, asyncio.Task):
+                step.cancel()
+                tasks.append(step)
+            else:
+                step.close()
         return tasks
 
 
