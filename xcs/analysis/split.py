@@ -16,7 +16,7 @@ from dataclasses import replace
 from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
-from xcs.analysis import aio_blocks, effects, knowledge, receiver, speculation
+from xcs.analysis import aio_blocks, effects, handoffs, knowledge, receiver, speculation
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
@@ -678,6 +678,8 @@ class LoopAnalysis:
             return aio_blocks.enter_reason(self, e, line) or self._enter_reason(e, line)
         if e.op != "call":
             return None
+        if (handed := handoffs.call_reason(self, e)) is not None:   # a function run on a thread
+            return handed
         callee = e.target
         found = self._made_function_effects(e)
         if found:
