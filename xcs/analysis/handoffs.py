@@ -149,7 +149,8 @@ def _top_level(analysis, value):
 
 def _handed_effects(e, index: int, resolve, env, env_for) -> str | None:
     """What the function at position `index` of call `e` does that must stay in order, or why
-    it cannot be named; None for a function that only reads and waits."""
+    it cannot be named; None for a function that only reads and waits. (A `functools.partial`
+    built in the loop body is refused as a call XCS cannot read before it gets here.)"""
     if len(e.args) <= index:
         return None   # handed by keyword or by unpacking: the walker's own rules apply
     value = e.args[index]
