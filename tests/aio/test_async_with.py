@@ -230,3 +230,101 @@ def test_an_unknown_async_manager_keeps_its_block_in_order(base, case):
     report = xcs.explain(fast)[0]
     assert report.current_status() == "sequential"
     assert any(r.kind == "commit:async-with" for r in report.refusals), report.refusals
+
+
+async def skipping(client, base, keys):
+    out = []
+    for k in keys:
+        async with client.stream("GET", f"{base}/status/{k}?code={404 if k % 3 == 0 else 200}") as response:
+            if response.status_code != 200:
+                continue
+            body = await response.aread()
+        out.append(body)
+    return out
+
+
+async def caught(client, base, keys):
+    out = []
+    for k in keys:
+        try:
+            async with client.stream("GET", f"{base}/status/{k}?code={500 if k % 3 == 0 else 200}") as response:
+                response.raise_for_status()
+                body = await response.aread()
+        except httpx.HTTPStatusError:
+            body = b"failed"
+        out.append(body)
+    return out
+
+
+@pytest.mark.parametrize("fn", [skipping, caught])
+def test_a_continue_or_a_caught_failure_inside_the_block_is_the_plain_loops(base, fn):
+    keys = list(range(9))
+    plain, got, gauge, fast = _compare(fn, base, keys)
+    assert got == plain and len(got) == (6 if fn is skipping else 9)
+    assert gauge["peak"] >= 2, gauge
+    assert xcs.explain(fast)[0].current_status() == "parallel"
+
+
+async def auto_streamed(client, base, keys):
+    bodies = []
+    for k in keys:
+        async with client.stream("GET", f"{base}/text/{k}") as response:
+            body = await response.aread()
+        bodies.append(body.decode())
+    return bodies
+
+
+def test_auto_mode_runs_a_streamed_block_in_the_task(base):
+    pytest.importorskip("xcs._hook")
+    keys = list(range(8))
+    plain = _run(auto_streamed, base, keys)
+    with xcs.enabled():
+        _run(auto_streamed, base, keys)   # 3.12's sys.monitoring: a coroutine gets its variant from its 2nd call
+        stats(base)
+        got = _run(auto_streamed, base, keys)
+    gauge = stats(base)
+    assert got == plain == [f"page {k}" for k in keys]
+    assert gauge["peak"] >= 2, gauge
+
+
+class GatedClient:
+    """Not an httpx client: its `stream` records when each request opens and closes (shared
+    state across the awaits of the block, as a lock or a pool's slot would be)."""
+
+    def __init__(self, client):
+        self.client, self.events = client, []
+
+    @contextlib.asynccontextmanager
+    async def stream(self, method, url):
+        self.events.append(("open", url))
+        async with self.client.stream(method, url) as response:
+            yield response
+        self.events.append(("close", url))
+
+
+def test_auto_mode_checks_at_loop_start_that_the_client_is_the_known_one(base):
+    """Auto-mode decides before a call's arguments exist: the analysis expects httpx's
+    `AsyncClient.stream` and the loop start checks it; another object keeps the loop in order."""
+    pytest.importorskip("xcs._hook")
+    keys = list(range(6))
+
+    def gated(fn):
+        async def main():
+            async with httpx.AsyncClient() as client:
+                gate = GatedClient(client)
+                return await fn(gate, base, keys), [url.rsplit("/", 1)[1] for _, url in gate.events]
+
+        return asyncio.run(main())
+
+    plain = gated(auto_streamed)
+    with xcs.enabled():
+        _run(auto_streamed, base, keys)   # 3.12's sys.monitoring: a coroutine gets its variant from its 2nd call
+        stats(base)
+        real = _run(auto_streamed, base, keys)
+        real_gauge = stats(base)
+        got = gated(auto_streamed)
+        gauge = stats(base)
+    assert got == plain and plain[1] == [str(k) for k in keys for _ in "oc"]   # opened, closed, in turn
+    assert real == plain[0] == [f"page {k}" for k in keys]
+    assert real_gauge["peak"] >= 2, real_gauge
+    assert gauge["peak"] == 1, gauge

@@ -74,8 +74,31 @@ def manager_name(analysis, e) -> str:
         cls = entered_clients(analysis).get(made_by.name)
         if cls is not None:
             return _name(getattr(cls, made_by.chain[0], None))
+    if obj is None and made_by.kind == "local" and len(made_by.chain) == 1 and \
+            made_by.name not in analysis.env.arguments and not analysis._is_body_local(made_by.name):
+        # No call's arguments to resolve `client` through (auto-mode decides before the call
+        # binds them): expect the known client's method, as a guard the loop start checks —
+        # another object there keeps the loop in order.
+        expected = _expected_method(made_by.chain[0])
+        if expected is not None:
+            analysis.guards[("local", made_by.name, made_by.chain)] = expected
+            return _name(expected)
     obj = getattr(obj, "__func__", obj)   # a bound method: its function
     return _name(obj)
+
+
+def _expected_method(method: str):
+    """The known client's function a method name most likely names (`stream`: httpx's
+    `AsyncClient.stream`; `get`, `post`, ...: aiohttp's `ClientSession`), from a library
+    already imported; None otherwise."""
+    import sys
+
+    for module, cls in (("httpx", "AsyncClient"), ("aiohttp", "ClientSession")):
+        owner = getattr(sys.modules.get(module), cls, None)
+        func = vars(owner).get(method) if isinstance(owner, type) else None
+        if func is not None and _name(func) in RESPONSES:
+            return func
+    return None
 
 
 def entered_clients(analysis) -> dict:
