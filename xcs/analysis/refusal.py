@@ -55,6 +55,7 @@ class Kind(enum.StrEnum):
     OUTER_CALL = "commit:outer-call"
     UNKNOWN_CALL = "commit:unknown-call"
     THREAD_BOUND = "commit:thread-bound"
+    ASYNC_WITH = "commit:async-with"
     LIFETIME = "lifetime"
     PACED = "paced"
     OUTPUT_ORDER = "commit:output-order"
@@ -87,7 +88,8 @@ class Cause(enum.StrEnum):
 # can run apart", what they add up to; last the in-order statements that are fine beside parallel
 # work (appends, stores, a shared object's method).
 IN_ORDER = frozenset({Kind.GLOBAL, Kind.NONLOCAL, Kind.INSTRUCTION, Kind.ORDERED, Kind.ORDERED_CALLEE,
-                      Kind.UNKNOWN_CALL, Kind.THREAD_BOUND, Kind.HOIST_IN_TRY, Kind.OUTPUT_ORDER})
+                      Kind.UNKNOWN_CALL, Kind.THREAD_BOUND, Kind.HOIST_IN_TRY, Kind.OUTPUT_ORDER,
+                      Kind.ASYNC_WITH})
 SUMMARY = frozenset({Kind.NO_PARALLEL_WORK})
 NOTES = frozenset({Kind.COMMIT_READ, Kind.ITEM_CHANGED, Kind.APPEND, Kind.STORE, Kind.OUTER_CALL, Kind.EXIT})
 RANKS = ((IN_ORDER, 1), (SUMMARY, 2), (NOTES, 3))

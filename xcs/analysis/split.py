@@ -16,7 +16,7 @@ from dataclasses import replace
 from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
-from xcs.analysis import effects, knowledge, receiver, speculation
+from xcs.analysis import aio_blocks, effects, handoffs, knowledge, receiver, speculation
 from xcs.analysis.facts import Hoist, LoopFacts, Statement
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
@@ -675,9 +675,11 @@ class LoopAnalysis:
                 return Refusal("commit:store", line, root.describe())
             return None
         if e.op == "enter":
-            return self._enter_reason(e, line)
+            return aio_blocks.enter_reason(self, e, line) or self._enter_reason(e, line)
         if e.op != "call":
             return None
+        if (handed := handoffs.call_reason(self, e)) is not None:   # a function run on a thread
+            return handed
         callee = e.target
         found = self._made_function_effects(e)
         if found:
@@ -1457,8 +1459,8 @@ class LoopAnalysis:
                 continue
             # A `with` in the in-order part: its manager expression (`urlopen(url)`) may run
             # in the map part, like the value of an in-order assignment.
-            if e.op == "enter" and self._enter_reason(e, None) is not None:
-                continue   # a manager that swaps process-wide state: its block is the point
+            if e.op == "enter" and (aio_blocks.is_async_enter(self, e) or self._enter_reason(e, None) is not None):
+                continue   # a manager that swaps process-wide state (its block is the point), or an async one
             if e.op == "store-cell" and e.args[0] in self._shared_cells:
                 continue   # a nonlocal: functions the work calls may read it before the store
             for span in self._operand_spans(s, e):

@@ -20,8 +20,10 @@ from xcs.analysis.refusal import Refusal
 SUSPENDING = {"YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "END_ASYNC_FOR",
               "BEFORE_ASYNC_WITH", "RETURN_GENERATOR", "GET_YIELD_FROM_ITER"} | pyversion.ASYNC_GEN_WRAPS
 # An `await` in a coroutine: these suspend only the task that runs them, so an iteration's
-# awaits may run in its own task.
-AWAITING = pyversion.AWAIT_STEPS
+# awaits may run in its own task. An `async with` awaits its manager's `__aenter__` and
+# `__aexit__` the same way; whether its block may leave the order is the classification's
+# question (`xcs.analysis.aio_blocks`: known clients' responses only).
+AWAITING = pyversion.AWAIT_STEPS | {"BEFORE_ASYNC_WITH"}
 CO_COROUTINE = 0x80
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import types
 
-from xcs.analysis import Environment
+from xcs.analysis import Environment, handoffs
+from xcs.pyversion import CO_COROUTINE
 
 
 def environment(func, arguments: dict | None = None) -> Environment:
@@ -14,8 +15,11 @@ def environment(func, arguments: dict | None = None) -> Environment:
     code = func.__code__
     closure = dict(zip(code.co_freevars, func.__closure__ or ()))
     builtins_ = func.__globals__.get("__builtins__")
+    trusted = _registry_check("is_blocking")
+    if code.co_flags & CO_COROUTINE:
+        trusted = handoffs.coroutine_trusted(trusted)   # `asyncio.get_running_loop()`: the tasks' own loop
     env = Environment(globals=func.__globals__, closure=closure, extra_ordered=_registry_check("is_ordered"),
-                      trusted=_registry_check("is_blocking"), arguments=dict(arguments or {}))
+                      trusted=trusted, arguments=dict(arguments or {}))
     if isinstance(builtins_, dict):
         env.builtins = builtins_
     elif isinstance(builtins_, types.ModuleType):
