@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 import xcs
+from xcs.api.words import words
 from tests.realworld.servers import running_server, stats
 
 log: list = []
@@ -132,7 +133,7 @@ def test_a_handed_function_with_an_ordered_effect_keeps_the_loop_in_order(base, 
     assert gauge["peak"] == 1, gauge
     report = xcs.explain(fast)[0]
     assert report.current_status() == "sequential"
-    assert any("fetch_logged" in r.words() and "log.append" in r.words() for r in report.refusals), report.refusals
+    assert any("fetch_logged" in words(r) and "log.append" in words(r) for r in report.refusals), report.refusals
 
 
 async def unnamed(base, keys):
@@ -154,7 +155,7 @@ def test_a_handed_function_xcs_cannot_name_keeps_the_loop_in_order(base):
     fast = xcs.jit(unnamed)
     got = asyncio.run(fast(base, keys)), list(log)
     assert got == plain and stats(base)["peak"] == 1
-    assert any("cannot see which function" in r.words() for r in xcs.explain(fast)[0].refusals)
+    assert any("cannot see which function" in words(r) for r in xcs.explain(fast)[0].refusals)
 
 
 async def failing(base, keys, done):
