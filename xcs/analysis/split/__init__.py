@@ -44,6 +44,39 @@ its loops (`scope`). Names resolve through a `resolve.Resolver` per pass; each r
 split relies on is a guard the runner re-checks at each loop start, returned by the pass
 that made it and joined here (those of `iteration.iterable_uses`, which decide nothing of
 the split, excepted).
+
+Where the state of the former single class (`split.py`, `LoopAnalysis` with ~120 methods
+sharing attributes on self) went:
+
+  raw, events, body_writes, statement_of, aliases    LoopDescription fields (built by describe)
+  _target_names/_paths, _shared_cells, _body_handlers LoopDescription cached properties
+  _assignment_counts, _imported, _constructed,       scope (in `shared`, once per function)
+    the "defined" of _inputs
+  guards (filled by _resolve and _constructed)       Resolver per pass, `guards` of each result
+  replaces_iterated_values                           LoopRefusals
+  defined                                            the driver, handed to propagate
+  _output_events, _changing_events (filled by        effect.Marks: Classification.output/changing,
+    _event_reason)                                     grown by hoist in its own copy (Hoisting)
+  _initial_reasons, kinds, _mutated_index,           propagate's own state while it runs; then
+    _first_commit_read, commit_fast, commit_names,     Split.kinds/.reasons/.mutated and the
+    mutated                                            InOrder view Split.state
+  _at_loop                                           Inputs.at_loop
+
+and its methods, by the module that now holds them: description (_instrs, _writes, _reads,
+_read_chain, _events, _check_target, _outer_aliases, _canonical, _is_outer, _is_target,
+_per_iteration, _may_be_shared), resolve (_resolve, _resolve_root, _held, _receiver,
+_is_bound_method, _module_path, _env_for, _callee_env_for), effect (_commit_reason,
+_event_reason, _enter_reason, _callee_effects, _made_function_effects, _function_arguments_effects,
+_thread_local_load, _reports_its_failure, _opens_for_writing), changes (_synchronizes,
+_mutated_receivers, _commit_writes, _call_may_change_arguments, _outermost), dependencies
+(_dependency_reason, _read_reason, _callee_reads_reason, _conflict, _changes_commit_read,
+may_output_in_order), refusals (_loop_refusals, _pacing_sleep, _awaited_pause,
+_observes_lifetimes), iteration (_iterated_view, _iterated_object, _iterable_uses,
+_replaces_current_value, _iterable_made_here, _changed_globals), classify (_classify's first
+half, _is_end), hoist (_statements, _hoists, _hoist, _hoist_refusal, _hoist_output_order,
+_last_stage_in_try), spans (_operand_spans, _slot_spans, _sub_spans, _self_contained,
+cleanup_block, ...), inputs (_inputs, _watched, _item_calls, _input_calls), speculative
+(_speculative_calls, _work_reads_item).
 """
 from __future__ import annotations
 
