@@ -36,6 +36,7 @@ class LoopDescription:
     facts about the whole function, computed once for all its loops (`scope`)."""
 
     flow: Flow
+    items: list   # flow.items: the function's normalized instructions
     loop: LoopShape
     env: effects.Environment
     code: types.CodeType
@@ -51,17 +52,13 @@ class LoopDescription:
     whole_function_events: object   # () -> the whole function's events (`scope.constructed`)
 
     @property
-    def items(self) -> list:
-        return self.flow.items
-
-    @property
     def coroutine(self) -> bool:
         return bool(self.code.co_flags & CO_COROUTINE)
 
     # ------------------------------------------------------------- statement facts
     def instrs(self, s: RawStatement):
         """(index, instruction) of statement s, handler blocks included."""
-        items = self.flow.items
+        items = self.items
         for i in s.indices():
             if isinstance(items[i], Instr):
                 yield i, items[i]
@@ -84,7 +81,7 @@ class LoopDescription:
 
     def read_chain(self, i: int) -> tuple:
         """The attributes and constant subscripts read right after the load at items[i]."""
-        items = self.flow.items
+        items = self.items
         chain = []
         k = i + 1
         while k < len(items):
@@ -224,7 +221,7 @@ def describe(flow: Flow, loop: LoopShape, env, code, shared: dict, whole_functio
                             for ins in (flow.items[i],) if isinstance(ins, Instr)
                             and ins.name in ("STORE_FAST", "DELETE_FAST"))
     statement_of = {i: k for k, s in enumerate(raw) for i in s.indices()}
-    desc = LoopDescription(flow=flow, loop=loop, env=env, code=code, shared=shared, base=base, line=line,
+    desc = LoopDescription(flow=flow, items=flow.items, loop=loop, env=env, code=code, shared=shared, base=base, line=line,
                            cellvars=frozenset(code.co_cellvars), raw=tuple(raw), events=events,
                            body_writes=body_writes, statement_of=types.MappingProxyType(statement_of),
                            aliases=types.MappingProxyType(_outer_aliases(events, body_writes)),
