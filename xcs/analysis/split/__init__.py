@@ -85,12 +85,10 @@ from xcs.analysis.facts import LoopFacts
 from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
 from xcs.analysis.refusal import Refusal
-from xcs.analysis.split import dependencies, inputs, iteration, speculative
-from xcs.analysis.split.classify import classify
-from xcs.analysis.split.description import TARGET_OPS, LoopDescription, describe
-from xcs.analysis.split.hoist import AWAIT_OPS, BRANCH_OPS, PURE_OPS, hoist
-from xcs.analysis.split.propagate import propagate
-from xcs.analysis.split.refusals import loop_refusals
+from xcs.analysis.split import (classify, dependencies, description, hoist, inputs, iteration, propagate, refusals,
+                                speculative)
+from xcs.analysis.split.description import TARGET_OPS, LoopDescription
+from xcs.analysis.split.hoist import AWAIT_OPS, BRANCH_OPS, PURE_OPS
 from xcs.analysis.split.resolve import Resolver
 from xcs.analysis.split.spans import statement_calls
 from xcs.analysis.stack import simulate
@@ -113,16 +111,17 @@ class LoopAnalysis:
         loop = self.loop
         common = dict(line=self.line, for_iter=loop.for_iter, head=loop.head, exit=loop.exit,
                       iter_insert=loop.iter_insert, base_depth=self.base or 0, outer_try=loop.outer_try)
-        desc, refusals = describe(self.flow, loop, self.env, self.code, self.shared, self._whole_function_events)
-        if refusals:
-            return LoopFacts(parallel=False, reasons=tuple(refusals), **common)
-        refused = loop_refusals(desc)
-        if refused.refusals:
-            return LoopFacts(parallel=False, reasons=refused.refusals, **common)
+        desc, refused = description.describe(self.flow, loop, self.env, self.code, self.shared,
+                                             self._whole_function_events)
+        if refused:
+            return LoopFacts(parallel=False, reasons=tuple(refused), **common)
+        loop_wide = refusals.loop_refusals(desc)
+        if loop_wide.refusals:
+            return LoopFacts(parallel=False, reasons=loop_wide.refusals, **common)
         defined = definitely_assigned(self.flow, self.flow.next_instr(loop.for_iter + 1), frozenset(),
                                       stop_at={loop.for_iter}, nodes=desc.body_nodes())
         classification, split = self._classify(desc, defined)
-        hoisting = hoist(desc, split, classification)
+        hoisting = hoist.hoist(desc, split, classification)
         statements = hoisting.statements
         has_work = any(s.kind == "map" and k > 0 and statement_calls(desc, s) for k, s in enumerate(statements)) or \
             any(s.hoists for s in statements)
@@ -142,9 +141,10 @@ class LoopAnalysis:
         ahead = dict(exits=exits, speculative_calls=speculative.speculative_calls(desc, res, statements),
                      iterable_made_here=iteration.iterable_made_here(desc, res)) if exits else {}
         resolved: dict = {}
-        for part in (refused.guards, classification.guards, split.guards, hoisting.guards, res.guards()):
+        for part in (loop_wide.guards, classification.guards, split.guards, hoisting.guards, res.guards()):
             resolved.update(part)
-        guards = tuple((kind, name, chain, obj) for (kind, name, chain), obj in sorted(resolved.items(), key=lambda g: g[0])
+        guards = tuple((kind, name, chain, obj)
+                       for (kind, name, chain), obj in sorted(resolved.items(), key=lambda g: g[0])
                        if (kind == "local" and name in found.inputs) or (kind == "deref" and name in found.closure)
                        or kind == "global")
         return LoopFacts(parallel=True, reasons=all_reasons, statements=statements, inputs=found.inputs,
@@ -154,7 +154,7 @@ class LoopAnalysis:
                          input_calls=inputs.input_calls(desc, statements, found.inputs, resolved),
                          iterable_uses=iteration.iterable_uses(desc),
                          changed_globals=iteration.changed_globals(desc, split.kinds, split.mutated),
-                         replaces_iterated_values=refused.replaces_iterated_values, **ahead, **common)
+                         replaces_iterated_values=loop_wide.replaces_iterated_values, **ahead, **common)
 
     def _whole_function_events(self):
         """The events of the whole function (`scope.constructed`), simulated once per function."""
@@ -163,8 +163,8 @@ class LoopAnalysis:
 
     def _classify(self, desc, defined):
         """Passes 4 and 5: (`Classification`, `Split`)."""
-        classification = classify(desc)
-        split = propagate(desc, classification, defined,
+        classification = classify.classify(desc)
+        split = propagate.propagate(desc, classification, defined,
                           examine=lambda *args: self._dependency_reason(desc, *args))
         return classification, split
 

@@ -221,8 +221,8 @@ def describe(flow: Flow, loop: LoopShape, env, code, shared: dict, whole_functio
                             for ins in (flow.items[i],) if isinstance(ins, Instr)
                             and ins.name in ("STORE_FAST", "DELETE_FAST"))
     statement_of = {i: k for k, s in enumerate(raw) for i in s.indices()}
-    desc = LoopDescription(flow=flow, items=flow.items, loop=loop, env=env, code=code, shared=shared, base=base, line=line,
-                           cellvars=frozenset(code.co_cellvars), raw=tuple(raw), events=events,
+    desc = LoopDescription(flow=flow, items=flow.items, loop=loop, env=env, code=code, shared=shared, base=base,
+                           line=line, cellvars=frozenset(code.co_cellvars), raw=tuple(raw), events=events,
                            body_writes=body_writes, statement_of=types.MappingProxyType(statement_of),
                            aliases=types.MappingProxyType(_outer_aliases(events, body_writes)),
                            whole_function_events=whole_function_events)

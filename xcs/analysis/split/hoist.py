@@ -157,13 +157,7 @@ class _Hoister:
                 continue   # the labels of a conditional expression or a short-circuit
             if ins.name not in PURE_OPS and ins.name not in BRANCH_OPS and ins.name not in awaits:
                 return Refusal("commit:instruction", ins.lineno, ins.name)
-        reads = [(i, *rest) for i, *rest in
-                 ((i, pyversion.global_name(ins) if ins.name == "LOAD_GLOBAL" else
-                   (pyversion.deref_name(ins.arg) if ins.name == "LOAD_DEREF" else ins.arg),
-                   {"LOAD_GLOBAL": "global", "LOAD_DEREF": "deref"}.get(ins.name, "fast"))
-                  for i, ins in zip(range(start, stop), instrs)
-                  if isinstance(ins, Instr) and (ins.name in pyversion.LOCAL_READS or ins.name in ("LOAD_GLOBAL", "LOAD_DEREF")))]
-        reason = read_reason(desc, reads, state.commit_fast, state.commit_names, state)
+        reason = read_reason(desc, _loads(desc.items, start, stop), state.commit_fast, state.commit_names, state)
         if reason is not None:
             return reason
         found = thread_local_load(desc, range(start, stop))
@@ -179,6 +173,22 @@ class _Hoister:
 
 def hoist(desc, split, classification) -> Hoisting:
     return _Hoister(desc, split, classification).run()
+
+
+def _loads(items, start: int, stop: int) -> list:
+    """(index, name, "global" | "deref" | "fast") of each variable load in items[start:stop]."""
+    found = []
+    for i in range(start, stop):
+        ins = items[i]
+        if not isinstance(ins, Instr):
+            continue
+        if ins.name == "LOAD_GLOBAL":
+            found.append((i, pyversion.global_name(ins), "global"))
+        elif ins.name == "LOAD_DEREF":
+            found.append((i, pyversion.deref_name(ins.arg), "deref"))
+        elif ins.name in pyversion.LOCAL_READS:
+            found.append((i, ins.arg, "fast"))
+    return found
 
 
 def _last_stage_in_try(desc, statements, notes):
