@@ -165,7 +165,7 @@ class LoopAnalysis:
         """Passes 4 and 5: (`Classification`, `Split`)."""
         classification = classify.classify(desc)
         split = propagate.propagate(desc, classification, defined,
-                          examine=lambda *args: self._dependency_reason(desc, *args))
+                                    examine=lambda *args: self._dependency_reason(desc, *args))
         return classification, split
 
     def _dependency_reason(self, desc, res, k, s, kinds, commit_fast, commit_names, skipped, state):
