@@ -43,18 +43,18 @@ KNOWN = RESPONSES | CLIENTS | DEADLINES
 _AWAIT_TAIL = pyversion.AWAIT_STEPS | {"LOAD_CONST", "RESUME", "JUMP_BACKWARD_NO_INTERRUPT", "NOP", "CACHE"}
 
 
-def is_async_enter(analysis, e) -> bool:
+def is_async_enter(desc, res, e) -> bool:
     """True when the "enter" event `e` is an `async with`'s."""
-    item = analysis.items[e.index]
+    item = desc.items[e.index]
     return isinstance(item, Instr) and item.name == "BEFORE_ASYNC_WITH"
 
 
-def enter_reason(analysis, e, line) -> Refusal | None:
+def enter_reason(desc, res, e, line) -> Refusal | None:
     """A refusal for an `async with` whose manager is not known to be the iteration's own
     (see the module docstring); None for a known one and for a plain `with`."""
-    if not is_async_enter(analysis, e):
+    if not is_async_enter(desc, res, e):
         return None
-    name = manager_name(analysis, e)
+    name = manager_name(desc, res, e)
     if name in KNOWN:
         return None
     made_by = e.args[0] if e.args else None
@@ -62,26 +62,26 @@ def enter_reason(analysis, e, line) -> Refusal | None:
     return Refusal("commit:async-with", line, described + ("(...)" if made_by is not None else ""))
 
 
-def manager_name(analysis, e) -> str:
+def manager_name(desc, res, e) -> str:
     """The qualified name of the callable that built the manager of "enter" event `e`, or ''."""
     made_by = e.args[0] if e.args else None
     if made_by is None:
         return ""
-    obj = analysis._resolve(made_by)
+    obj = res.resolve(made_by)
     if obj is None and made_by.kind in ("global", "deref") and not made_by.chain:
-        obj = analysis._resolve_root(made_by)
+        obj = res.resolve_root(made_by)
     if obj is None and made_by.kind == "local" and len(made_by.chain) == 1:
-        cls = entered_clients(analysis).get(made_by.name)
+        cls = entered_clients(desc, res).get(made_by.name)
         if cls is not None:
             return _name(getattr(cls, made_by.chain[0], None))
     if obj is None and made_by.kind == "local" and len(made_by.chain) == 1 and \
-            made_by.name not in analysis.env.arguments and not analysis._is_body_local(made_by.name):
+            made_by.name not in desc.env.arguments and not desc.is_body_local(made_by.name):
         # No call's arguments to resolve `client` through (auto-mode decides before the call
         # binds them): expect the known client's method, as a guard the loop start checks —
         # another object there keeps the loop in order.
         expected = _expected_method(made_by.chain[0])
         if expected is not None:
-            analysis.guards[("local", made_by.name, made_by.chain)] = expected
+            res._guards[("local", made_by.name, made_by.chain)] = expected
             return _name(expected)
     obj = getattr(obj, "__func__", obj)   # a bound method: its function
     return _name(obj)
@@ -101,32 +101,32 @@ def _expected_method(method: str):
     return None
 
 
-def entered_clients(analysis) -> dict:
+def entered_clients(desc, res) -> dict:
     """Locals the function binds once, by an `async with` of a known client class
     (`async with httpx.AsyncClient() as client:`): name -> the class (guarded)."""
-    found, guards = analysis._per_function("aio_entered_clients", lambda: _find_entered_clients(analysis))
-    analysis.guards.update(guards)
+    found, guards = _per_function(desc, "aio_entered_clients", lambda: _find_entered_clients(desc, res))
+    res._guards.update(guards)
     return found
 
 
-def _find_entered_clients(analysis) -> tuple[dict, dict]:
-    items = analysis.items
+def _find_entered_clients(desc, res) -> tuple[dict, dict]:
+    items = desc.items
     try:
         from xcs.analysis import effects
 
         events = simulate(items, 0, len(items), 0, effects.handler_depths(items))
     except Exception:  # noqa: BLE001 - not understood: nothing inferred
         return {}, {}
-    counts = analysis._assignment_counts
+    counts = desc.assignment_counts
     found, guards = {}, {}
     for e in events:
-        if e.op != "enter" or not is_async_enter(analysis, e) or not e.args:
+        if e.op != "enter" or not is_async_enter(desc, res, e) or not e.args:
             continue
         made_by = e.args[0]
         if made_by.kind not in ("global", "deref"):
             continue
         try:
-            cls = analysis.env.lookup(made_by.kind, made_by.name, made_by.chain)
+            cls = desc.env.lookup(made_by.kind, made_by.name, made_by.chain)
         except Exception:  # noqa: BLE001
             continue
         if not isinstance(cls, type) or _name(cls) not in CLIENTS:
@@ -155,3 +155,9 @@ def _name(obj) -> str:
         return qualified_name(obj)
     except Exception:  # noqa: BLE001
         return ""
+
+
+def _per_function(desc, key, compute):
+    from xcs.analysis.split import scope   # the split imports this module
+
+    return scope.per_function(desc.shared, key, compute)

@@ -42,28 +42,28 @@ def coroutine_trusted(trusted):
     return check
 
 
-def call_reason(analysis, e) -> Refusal | None:
+def call_reason(desc, res, e) -> Refusal | None:
     """A refusal when call event `e` of the loop body hands a function to a thread (itself, or
     inside the Python function it calls) whose effects must stay in order, or that cannot be
     named; None otherwise (the rest of the classification goes on)."""
-    line = analysis.items[e.index].lineno
+    line = desc.items[e.index].lineno
     callee = e.target
     if callee is None:
         return None
-    obj = analysis._resolve(callee)
+    obj = res.resolve(callee)
     if obj is None and callee.kind in ("global", "deref") and not callee.chain:
-        obj = analysis._resolve_root(callee)
+        obj = res.resolve_root(callee)
     index = _handed_index(callee, obj)
     if index is not None:
-        found = _handed_effects(e, index, lambda v: _top_level(analysis, v), analysis.env, analysis._env_for)
+        found = _handed_effects(e, index, lambda v: _top_level(desc, res, v), desc.env, res.env_for)
         if found:
             return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
         return None
     # Callees are looked into for a coroutine's loop only: a thread's loop runs them on a
     # worker, which has no event loop to hand anything to.
     func = getattr(obj, "__func__", obj)
-    if isinstance(func, types.FunctionType) and analysis.code.co_flags & CO_COROUTINE:
-        found = analysis._per_function(("handoffs", func), lambda: scan(func, analysis._env_for))
+    if isinstance(func, types.FunctionType) and desc.code.co_flags & CO_COROUTINE:
+        found = _per_function(desc, ("handoffs", func), lambda: scan(func, res.env_for))
         if found:
             return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
     return None
@@ -134,15 +134,15 @@ def _handed_index(callee, obj) -> int | None:
     return None
 
 
-def _top_level(analysis, value):
+def _top_level(desc, res, value):
     """The object a value of the loop body names: a global, a closure variable, an argument
     of the first call that the loop does not assign; else `effects.UNKNOWN`."""
-    if value.kind == "local" and (value.name not in analysis.env.arguments or analysis._is_body_local(value.name)):
+    if value.kind == "local" and (value.name not in desc.env.arguments or desc.is_body_local(value.name)):
         return effects.UNKNOWN
     if value.kind not in ("global", "deref", "local"):
         return effects.UNKNOWN
     try:
-        return analysis.env.lookup(value.kind, value.name, value.chain)
+        return desc.env.lookup(value.kind, value.name, value.chain)
     except Exception:  # noqa: BLE001
         return effects.UNKNOWN
 
@@ -176,3 +176,9 @@ def _function_effects(func, env, env_for, depth: int = 3) -> str | None:
     if isinstance(func, type):
         return effects.class_construction(func, env)
     return f"`{func!r}` is not a function XCS can read"
+
+
+def _per_function(desc, key, compute):
+    from xcs.analysis.split import scope   # the split imports this module
+
+    return scope.per_function(desc.shared, key, compute)

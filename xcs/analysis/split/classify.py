@@ -1,0 +1,46 @@
+"""Pass: each statement on its own, map or in order (`commit`), and why."""
+from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+
+from xcs.analysis.refusal import Refusal
+from xcs.analysis.split.effect import Marks, commit_reason
+from xcs.analysis.split.resolve import Resolver
+
+
+@dataclass(frozen=True)
+class Classification:
+    """`kinds[k]` ("map", "commit" or "end") and `reasons[k]` (a Refusal or None) of each
+    statement judged alone; `output`/`changing` the event marks found (`effect.Marks`)."""
+
+    kinds: tuple
+    reasons: tuple
+    output: frozenset
+    changing: frozenset
+    guards: types.MappingProxyType
+
+
+def classify(desc) -> Classification:
+    res, marks = Resolver(desc), Marks()
+    kinds, reasons = [], []
+    for k, (s, events) in enumerate(zip(desc.raw, desc.events)):
+        if k == 0:
+            kinds.append("map"); reasons.append(None); continue
+        if _is_end(desc, s):
+            kinds.append("end"); reasons.append(None); continue
+        if s.exits:
+            # It ends the loop: only the in-order part may decide that (docs/speculation.md).
+            kind, line = s.exits[0]
+            kinds.append("commit"); reasons.append(Refusal("commit:exit", line, kind)); continue
+        reason = commit_reason(desc, res, s, events, marks)
+        kinds.append("commit" if reason else "map")
+        reasons.append(reason)
+    output, changing = marks.frozen()
+    return Classification(tuple(kinds), tuple(reasons), output, changing, res.guards())
+
+
+def _is_end(desc, s) -> bool:
+    instrs = [ins for _, ins in desc.instrs(s)]
+    return len(instrs) == 1 and instrs[0].name.startswith("JUMP") and \
+        desc.flow.label_index[instrs[0].arg] == desc.loop.head
