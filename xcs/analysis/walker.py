@@ -258,14 +258,27 @@ class Walk:
 
 
 def summarize(func, env_for, depth: int = SCAN_DEPTH, shared_params: frozenset | None = None,
-              classify=None, classify_name=None) -> Summary:
+              classify=None, classify_name=None, with_reads: bool = True) -> Summary:
     """The `Summary` of calling the Python function `func` (`env_for(f)` gives each
-    function's `Environment`): every fact the effect walk finds, the read set, and with
-    `classify(obj)`/`classify_name(name)` (the evidence registry) the references."""
+    function's `Environment`): every fact the effect walk finds, the read set (unless
+    `with_reads` is False), and with `classify(obj)`/`classify_name(name)` (the evidence
+    registry) the references.
+
+    An error while reading on after the first fact ends the walk with an `UNKNOWN` fact (the
+    first fact, which `ordered_effects_in` would have stopped at, stays first); an error
+    before any fact is raised, as `ordered_effects_in` raises it."""
     code = getattr(func, "__code__", None)
     name = getattr(code, "co_qualname", "") or getattr(func, "__qualname__", "")
-    facts = tuple(effects_of(func, env_for, Walk(depth), depth, shared_params))
-    reads = reads_of(func, env_for, depth)
+    facts: list = []
+    try:
+        for found in effects_of(func, env_for, Walk(depth), depth, shared_params):
+            facts.append(found)
+    except Exception as error:  # noqa: BLE001
+        if not facts:
+            raise
+        facts.append(Fact(UNKNOWN, f"{name} could not be read to the end ({error!r})", (name,)))
+    facts = tuple(facts)
+    reads = reads_of(func, env_for, depth) if with_reads else frozenset()
     refs = references(func, classify, classify_name) if classify is not None else ()
     return Summary(name, facts, reads, refs)
 
