@@ -204,3 +204,16 @@ def test_references_carry_their_path_and_kind():
     assert refs[0].path == (f"{__name__}.calls_sleepy",)
     summary = walker.summarize(calls_sleepy, env_for, classify=classify, classify_name=lambda name: None)
     assert [r.name for r in summary.blocking()] == ["time.sleep"]
+
+
+def test_one_name_normaliser_for_tables_and_registry():
+    import random
+
+    from xcs.analysis import names
+
+    # A bound method of a C type is named after its defining class, so the effect tables'
+    # `_random.Random.random` entry matches `random.random` (the module's shared generator).
+    assert effects.qualified_name(random.random) == names.qualified_name(random.random) == "_random.Random.random"
+    assert effects.is_ordered_callable(random.random, Environment())
+    # A wrapper made by `functools.update_wrapper` answers to what it wraps.
+    assert names.qualified_name(functools.lru_cache(pure_leaf)) == f"{__name__}.pure_leaf"

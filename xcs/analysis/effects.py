@@ -14,7 +14,7 @@ import types
 from dataclasses import dataclass, field
 
 from xcs import pyversion
-from xcs.analysis import knowledge
+from xcs.analysis import knowledge, names
 from xcs.analysis.receiver import follow_chain  # noqa: F401 - re-exported for the evidence layer
 from xcs.sourcepaths import is_library_file
 
@@ -157,14 +157,9 @@ class Environment:
 
 
 def qualified_name(obj) -> str:
-    """`module.qualname` of a callable, or '' when it has none."""
-    module = getattr(obj, "__module__", None) or ""
-    if not module and hasattr(obj, "__objclass__"):   # methods of C types: `_queue.SimpleQueue.put`
-        module = getattr(obj.__objclass__, "__module__", "") or ""
-    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", "")
-    if module == "builtins" or (not module and isinstance(obj, types.BuiltinFunctionType)):
-        module = "builtins"
-    return f"{module}.{qual}" if module and qual else qual
+    """`module.qualname` of a callable (`names.qualified_name`, the package's one normaliser:
+    a bound C method is named after its defining class, `_queue.SimpleQueue.put`)."""
+    return names.qualified_name(obj)
 
 
 def qualified_name_or_empty(obj) -> str:
