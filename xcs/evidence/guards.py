@@ -807,11 +807,12 @@ _OWN_REFS = _refs({"x": []}, "x")   # held by the instance's dict alone (measure
 def _scan_next(method, it) -> str | None:
     where = f"`{type(it).__qualname__}.__next__`"
     if is_library_file(method.__code__.co_filename):
-        found = effects.ordered_effects_in(method, effects.binding(environment, method, {}), shared_params=frozenset())
+        found = walker.summarize(method, effects.binding(environment, method, {}), shared_params=frozenset(),
+                                 with_reads=False).first()
         return f"pulling an item runs {where}, which {found}" if found else None
     self_name = method.__code__.co_varnames[:1]
     env_for = effects.binding(environment, method, dict(zip(self_name, (it,))))
-    found = effects.ordered_effects_in(method, env_for, shared_params=frozenset())
+    found = walker.summarize(method, env_for, shared_params=frozenset(), with_reads=False).first()
     if found:
         return f"pulling an item runs {where}, which {found}"
     shared = _shared_globals(method)
@@ -837,7 +838,7 @@ def _generator_hazard(gen, function) -> str | None:
     if cached is not None and stale(cached[1]) is None:
         return cached[0]
     target = function if function is not None else _GeneratorCode(code, gen.gi_frame)
-    found = effects.ordered_effects_in(target, environment)
+    found = walker.summarize(target, environment, with_reads=False).first()
     verdict = f"pulling an item runs `{code.co_qualname}`, which {found}" if found else None
     entries = watch([function]) if function is not None else ()
     with _lock:
