@@ -217,3 +217,19 @@ def test_one_name_normaliser_for_tables_and_registry():
     assert effects.is_ordered_callable(random.random, Environment())
     # A wrapper made by `functools.update_wrapper` answers to what it wraps.
     assert names.qualified_name(functools.lru_cache(pure_leaf)) == f"{__name__}.pure_leaf"
+
+
+class Node:
+    def __init__(self, n):
+        self.child = Node(n - 1) if n else None
+
+
+def builds_a_tree(x):
+    return Node(x)
+
+
+def test_a_class_that_builds_itself_is_read_once_in_the_same_walk():
+    # Constructing a class used to start a new walk (new depth, new cycle set): a tree node
+    # building its children recursed to Python's recursion limit and read as "could not be read".
+    assert walker.summarize(builds_a_tree, env_for).pure
+    assert effects.ordered_effects_in(builds_a_tree, env_for) is None

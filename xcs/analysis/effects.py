@@ -206,10 +206,12 @@ def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False)
     return found[1] if found else None
 
 
-def opaque_fact(obj, env: Environment, args_shared: bool, library: bool = False) -> tuple | None:
+def opaque_fact(obj, env: Environment, args_shared: bool, library: bool = False, depth: int | None = None,
+                seen: set | None = None) -> tuple | None:
     """`opaque_call`'s answer with its kind: (kind, words) — "ordered", "write" (it changes an
     object handed to it), "thread" (it answers for the calling thread) or "unknown" (C code
-    the table does not know) — or None."""
+    the table does not know) — or None. `depth` and `seen` are the walk's budget and cycle
+    set, for the `__init__` a class runs."""
     if obj is None:
         return None
     if isinstance(obj, (types.FunctionType, types.MethodType)):
@@ -240,10 +242,10 @@ def opaque_fact(obj, env: Environment, args_shared: bool, library: bool = False)
     if library or knowledge.is_pure(obj):
         return None
     if isinstance(obj, type):
-        found = class_construction(obj, env)
+        found = class_construction(obj, env, depth, seen)
         return ("ordered", found) if found else None
     if isinstance(obj, functools.partial):
-        return opaque_fact(obj.func, env, True, library)
+        return opaque_fact(obj.func, env, True, library, depth, seen)
     if isinstance(obj, (types.BuiltinFunctionType, types.MethodWrapperType)) or \
             type(obj).__name__ in ("method_descriptor", "wrapper_descriptor", "builtin_function_or_method"):
         return "unknown", f"`{name}()` is not known to XCS (it cannot read C code)"
@@ -261,7 +263,7 @@ def _random_types():
     return (random.Random,)
 
 
-def class_construction(cls, env: Environment) -> str | None:
+def class_construction(cls, env: Environment, depth: int | None = None, seen: set | None = None) -> str | None:
     """Why building an instance of `cls` may be visible to other iterations, or None: its
     Python `__init__`/`__new__` are scanned with the new object as the iteration's own; a C
     base the table does not know is unknown."""
@@ -280,7 +282,8 @@ def class_construction(cls, env: Environment) -> str | None:
                     return Environment(globals=f.__globals__, closure=closure, extra_ordered=_env.extra_ordered,
                                        trusted=_env.trusted)
                 params = method.__code__.co_varnames[1:method.__code__.co_argcount]
-                found = ordered_effects_in(method, env_for, shared_params=frozenset(params))
+                found = ordered_effects_in(method, env_for, SCAN_DEPTH if depth is None else depth - 1, seen,
+                                           shared_params=frozenset(params))
                 if found:
                     return f"`{cls.__qualname__}()`: {found}"
             elif klass is not object and not knowledge.is_pure(klass):
@@ -595,18 +598,21 @@ def binding(env_for, func, arguments: dict):
     return bound_env_for
 
 
-def context_manager_effects(manager_obj, made_by_obj, env_for) -> str | None:
+def context_manager_effects(manager_obj, made_by_obj, env_for, depth: int | None = None,
+                            seen: set | None = None) -> str | None:
     """What entering and leaving a `with` block does that other iterations would see
     (`redirect_stdout`, `captured_output`, `mock.patch` swap process-wide state), or None.
 
     `made_by_obj` is the callable that built the manager (a `contextlib.contextmanager`
-    function, or a class), `manager_obj` the manager itself when it is known instead."""
+    function, or a class), `manager_obj` the manager itself when it is known instead. `depth`
+    and `seen` are the budget and cycle set of the walk that met the `with` (None: a new walk)."""
+    depth = SCAN_DEPTH if depth is None else depth - 1
     if made_by_obj is not None:
         wrapped = getattr(made_by_obj, "__wrapped__", None)
         if isinstance(wrapped, types.FunctionType):          # @contextmanager: its generator's code
-            return ordered_effects_in(wrapped, env_for)
+            return ordered_effects_in(wrapped, env_for, depth, seen)
         if isinstance(made_by_obj, types.FunctionType):      # a factory: what it builds, it calls
-            return ordered_effects_in(made_by_obj, env_for)
+            return ordered_effects_in(made_by_obj, env_for, depth, seen)
         cls = made_by_obj if isinstance(made_by_obj, type) else None
     else:
         cls = type(manager_obj) if manager_obj is not None else None
@@ -617,7 +623,7 @@ def context_manager_effects(manager_obj, made_by_obj, env_for) -> str | None:
     for name in ("__enter__", "__exit__"):
         method = inspect.getattr_static(cls, name, None)
         if isinstance(method, types.FunctionType):
-            found = ordered_effects_in(method, env_for)
+            found = ordered_effects_in(method, env_for, depth, seen)
             if found:
                 return found
     return None
@@ -635,7 +641,7 @@ def _into_other_module(target, env, func) -> bool:
     return isinstance(root, types.ModuleType) and root.__name__ != getattr(func, "__module__", None)
 
 
-def _enter_effects(e, env, env_for) -> str | None:
+def _enter_effects(e, env, env_for, depth: int | None = None, seen: set | None = None) -> str | None:
     made_by = e.args[0] if e.args else None
     made_by_obj = manager_obj = None
     try:
@@ -645,7 +651,7 @@ def _enter_effects(e, env, env_for) -> str | None:
             manager_obj = env.lookup(e.target.kind, e.target.name, e.target.chain)
     except Exception:  # noqa: BLE001
         return None
-    return context_manager_effects(manager_obj, made_by_obj, env_for)
+    return context_manager_effects(manager_obj, made_by_obj, env_for, depth, seen)
 
 
 def _library_owned(value, env) -> bool:

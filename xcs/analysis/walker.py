@@ -383,7 +383,7 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
                 yield fact(WRITE, f"{where} stores into `{target.describe()}{attr}`", _write_to(target, code, part))
             continue
         if e.op == "enter" and target is not None:
-            found = E._enter_effects(e, env, env_for)
+            found = E._enter_effects(e, env, env_for, depth, walk.seen)
             if found:
                 yield fact(ORDERED, f"{where}: `with` {found}")
             continue
@@ -464,7 +464,7 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
             args_shared = shared.value(e.args[0])
         else:
             args_shared = bound_to_shared or any(shared.value(a) for a in e.args)
-        opaque = E.opaque_fact(obj, env, args_shared, library)
+        opaque = E.opaque_fact(obj, env, args_shared, library, depth, walk.seen)
         if opaque:
             yield fact(opaque[0], f"{where}: {opaque[1]}")
             continue
@@ -473,7 +473,7 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
             if isinstance(call, types.FunctionType):
                 obj = call   # a callable object: its __call__ runs
         if isinstance(obj, type) and not library:
-            found = E.class_construction(obj, env)
+            found = E.class_construction(obj, env, depth, walk.seen)
             if found:
                 yield fact(ORDERED, f"{where}: {found}")
             continue
