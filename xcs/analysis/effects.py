@@ -14,8 +14,8 @@ import types
 from dataclasses import dataclass, field
 
 from xcs import pyversion
-from xcs.analysis import knowledge
-from xcs.analysis.receiver import NO_RECEIVER, call_receiver, follow_chain, for_binding
+from xcs.analysis import knowledge, names
+from xcs.analysis.receiver import follow_chain  # noqa: F401 - re-exported for the evidence layer
 from xcs.analysis.refusal import Cause
 from xcs.sourcepaths import is_library_file
 
@@ -158,14 +158,9 @@ class Environment:
 
 
 def qualified_name(obj) -> str:
-    """`module.qualname` of a callable, or '' when it has none."""
-    module = getattr(obj, "__module__", None) or ""
-    if not module and hasattr(obj, "__objclass__"):   # methods of C types: `_queue.SimpleQueue.put`
-        module = getattr(obj.__objclass__, "__module__", "") or ""
-    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", "")
-    if module == "builtins" or (not module and isinstance(obj, types.BuiltinFunctionType)):
-        module = "builtins"
-    return f"{module}.{qual}" if module and qual else qual
+    """`module.qualname` of a callable (`names.qualified_name`, the package's one normaliser:
+    a bound C method is named after its defining class, `_queue.SimpleQueue.put`)."""
+    return names.qualified_name(obj)
 
 
 def qualified_name_or_empty(obj) -> str:
@@ -242,49 +237,61 @@ def opaque_call(obj, env: Environment, args_shared: bool, library: bool = False)
     `args_shared` says some argument may be an object other iterations see. Library code
     (`library=True`) is held only to the thread-bound and random-stream rules: its calls of its
     own C helpers are its own business (see the README's assumptions)."""
+    found = opaque_fact(obj, env, args_shared, library)
+    return found[1] if found else None
+
+
+def opaque_fact(obj, env: Environment, args_shared: bool, library: bool = False, depth: int | None = None,
+                seen: set | None = None) -> tuple | None:
+    """`opaque_call`'s answer with its kind: (kind, words) — "ordered", "write" (it changes an
+    object handed to it), "thread" (it answers for the calling thread) or "unknown" (C code
+    the table does not know) — or None. `depth` and `seen` are the walk's budget and cycle
+    set, for the `__init__` a class runs."""
     if obj is None:
         return None
     if isinstance(obj, (types.FunctionType, types.MethodType)):
         name = qualified_name_or_empty(obj)
         if isinstance(getattr(obj, "__self__", None), _random_types()) or \
                 any(name.startswith(p) for p in _RANDOM_STATE):
-            return Found(f"`{name}()` draws from a random stream shared by every iteration",
-                         Cause.RANDOM_STREAM, name)
+            return "ordered", Found(f"`{name}()` draws from a random stream shared by every iteration",
+                                    Cause.RANDOM_STREAM, name)
         return None
     if env.is_trusted(obj):
         return None
     name = qualified_name_or_empty(obj) or type(obj).__name__
     bound = knowledge.thread_bound(obj)
     if bound is not None:
-        return Found(f"`{bound}()` answers for the thread that calls it", Cause.THREAD_BOUND, bound)
+        return "thread", Found(f"`{bound}()` answers for the thread that calls it", Cause.THREAD_BOUND, bound)
     if not isinstance(obj, type) and any(name.startswith(p) for p in _RANDOM_STATE):
-        return Found(f"`{name}()` draws from a random stream shared by every iteration", Cause.RANDOM_STREAM, name)
+        return "ordered", Found(f"`{name}()` draws from a random stream shared by every iteration",
+                                Cause.RANDOM_STREAM, name)
     if name in ARGUMENT_WRITERS or knowledge._lookup(ARGUMENT_WRITERS, name):
-        return Found(f"`{name}()` changes an object handed to it", Cause.CHANGES_ARGUMENT, name) \
+        return ("write", Found(f"`{name}()` changes an object handed to it", Cause.CHANGES_ARGUMENT, name)) \
             if args_shared else None
     if type(obj).__name__ == "_lru_cache_wrapper":
         wrapped = getattr(obj, "__wrapped__", None)
         code = getattr(wrapped, "__code__", None)
         if code is not None and is_library_file(code.co_filename):
             return None   # a library's own cache (`urllib.parse.urlsplit`): its state, its business
-        return Found(f"`{name}()` is cached: its cache is shared by every iteration (plain code runs it once per key)",
-                      Cause.CACHED, name)
+        return "ordered", Found(f"`{name}()` is cached: its cache is shared by every iteration (plain code runs it "
+                                f"once per key)", Cause.CACHED, name)
     if getattr(type(obj), "__module__", None) == "unittest.mock" or name.startswith("unittest.mock."):
-        return Found(f"`{name}` is a mock: it records the order of its calls", Cause.MOCK, name)
+        return "ordered", Found(f"`{name}` is a mock: it records the order of its calls", Cause.MOCK, name)
     if library or knowledge.is_pure(obj):
         return None
     if isinstance(obj, type):
-        return class_construction(obj, env)
+        found = class_construction(obj, env, depth, seen)
+        return ("ordered", found) if found else None
     if isinstance(obj, functools.partial):
-        return opaque_call(obj.func, env, True, library)
+        return opaque_fact(obj.func, env, True, library, depth, seen)
     if isinstance(obj, (types.BuiltinFunctionType, types.MethodWrapperType)) or \
             type(obj).__name__ in ("method_descriptor", "wrapper_descriptor", "builtin_function_or_method"):
-        return Found(f"`{name}()` is not known to XCS (it cannot read C code)", Cause.C_CODE, name)
+        return "unknown", Found(f"`{name}()` is not known to XCS (it cannot read C code)", Cause.C_CODE, name)
     if callable(obj):
         call = inspect.getattr_static(type(obj), "__call__", None)
         if isinstance(call, types.FunctionType):
             return None   # a callable object: the caller scans its __call__
-        return Found(f"`{name}` is a callable object XCS cannot read", Cause.CALLABLE_OBJECT, name)
+        return "unknown", Found(f"`{name}` is a callable object XCS cannot read", Cause.CALLABLE_OBJECT, name)
     return None
 
 
@@ -294,7 +301,7 @@ def _random_types():
     return (random.Random,)
 
 
-def class_construction(cls, env: Environment) -> Found | None:
+def class_construction(cls, env: Environment, depth: int | None = None, seen: set | None = None) -> Found | None:
     """Why building an instance of `cls` may be visible to other iterations, or None: its
     Python `__init__`/`__new__` are scanned with the new object as the iteration's own; a C
     base the table does not know is unknown."""
@@ -313,13 +320,14 @@ def class_construction(cls, env: Environment) -> Found | None:
                     return Environment(globals=f.__globals__, closure=closure, extra_ordered=_env.extra_ordered,
                                        trusted=_env.trusted)
                 params = method.__code__.co_varnames[1:method.__code__.co_argcount]
-                found = ordered_effects_in(method, env_for, shared_params=frozenset(params))
+                found = ordered_effects_in(method, env_for, SCAN_DEPTH if depth is None else depth - 1, seen,
+                                           shared_params=frozenset(params))
                 if found:
                     return Found(f"`{cls.__qualname__}()`: {found}", Cause.CONSTRUCTION, cls.__qualname__, found,
                                  bottom_cause(found))
             elif klass is not object and not knowledge.is_pure(klass):
                 return Found(f"`{cls.__qualname__}()` runs `{klass.__qualname__}.{hook}`, which XCS cannot read",
-                              Cause.UNREADABLE_INIT, cls.__qualname__, f"{klass.__qualname__}.{hook}")
+                             Cause.UNREADABLE_INIT, cls.__qualname__, f"{klass.__qualname__}.{hook}")
             break
     return None
 
@@ -363,187 +371,9 @@ def ordered_effects_in(func, env_for, depth: int = SCAN_DEPTH, seen: set | None 
 
     Returns a description of the first one found, or None.
     """
-    from xcs.analysis.normalize import normalize
-    from xcs.analysis.stack import simulate
+    from xcs.analysis.walker import first_effect
 
-    seen = set() if seen is None else seen
-    code = getattr(func, "__code__", None)
-    key = (code, shared_params, outputs is not None)
-    if code is None or key in seen:
-        return None
-    env = env_for(func)
-    if env.is_trusted(func):
-        return None
-    from xcs.analysis import budget
-
-    if budget.instruction_count(code) > budget.MAX_INSTRUCTIONS:   # reading it would cost seconds
-        return f"{code.co_name} has more instructions than XCS reads (limit {budget.MAX_INSTRUCTIONS:,})"
-    library = is_library_file(code.co_filename)
-    if depth <= 0:
-        # Not seen to the bottom: unknown, hence ordered (library code is held to what the
-        # levels above saw of it, as the README's assumptions say).
-        return None if library else f"{code.co_name} calls deeper than XCS follows ({SCAN_DEPTH} levels)"
-    seen.add(key)
-    try:
-        items = list(normalize(code))
-        events = simulate(items, 0, len(items), 0, handler_depths(items))
-    except Exception:  # noqa: BLE001 - an unreadable callee: assume the worst
-        return f"{code.co_name} could not be read"
-    wrapped = getattr(func, "__wrapped__", None)
-    if isinstance(wrapped, types.FunctionType) and wrapped is not func and not wrapped.__code__.co_flags & 0x2A0:
-        # A decorated function (`functools.wraps`, `@xcs.jit`'s trampoline): the wrapper runs
-        # it. (A `@contextmanager` generator runs when its block is entered: the caller's
-        # `with` looks at it.)
-        found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs, changes=changes)
-        if found:
-            return found
-    if changes is not None:
-        changes.extend(f"{code.co_name} (line {getattr(items[e.index], 'lineno', '?')}): {found}"
-                       for e in events if e.op == "call" and
-                       (found := filesystem_change(e, items, _resolved_or_none(env, e.target))))
-    if _has_mutable_defaults(func):
-        shared_params = None
-    for item in () if library else items:
-        if getattr(item, "name", None) in ("STORE_GLOBAL", "DELETE_GLOBAL"):
-            return f"{code.co_name} (line {item.lineno}) assigns global `{item.arg}`"
-    shared = _SharedValues(code, shared_params, events,
-                           (lambda value: _library_owned(value, env)) if library else None)
-    handlers = in_handler(items)
-    found = _thread_bound_reads(code, items, env, library) or \
-        (None if library else _attribute_reads(items, env, env_for, depth, seen))
-    if found:
-        return found
-    for item in () if library else items:
-        if getattr(item, "name", None) in ("STORE_DEREF", "DELETE_DEREF") and \
-                pyversion.deref_name(item.arg) in code.co_freevars:
-            return f"{code.co_name} (line {item.lineno}) rebinds `{pyversion.deref_name(item.arg)}`, " \
-                   "a variable of an enclosing function"
-    for e in events:
-        line = getattr(items[e.index], "lineno", "?")
-        where = f"{code.co_name} (line {line})"
-        target = e.target
-        if e.op in ("store-attr", "store-subscr", "delete-attr", "delete-subscr"):
-            if _into_other_module(target, env, func):
-                attr = f".{pyversion.attr_name(items[e.index])}" if e.op.endswith("attr") else ""
-                return f"{where} changes `{target.describe()}{attr}`, which the whole process sees"
-            if library and e.op.endswith("attr") and not (target.kind == "local" and shared_params is not None
-                                                          and target.name in shared_params):
-                # A library object's own attributes: its internal state — unless the object is
-                # one other iterations see (`msg.set_flags(...)` on an object made before the loop).
-                continue
-            if (target.kind == "global" and not library) or target.kind == "deref" or \
-                    (target.kind == "local" and shared.local(target.name)):
-                attr = f".{pyversion.attr_name(items[e.index])}" if e.op.endswith("attr") else ""
-                return f"{where} stores into `{target.describe()}{attr}`"
-            continue
-        if e.op == "enter" and target is not None:
-            found = _enter_effects(e, env, env_for)
-            if found:
-                return nest(f"{where}: `with` {found}", found)
-            continue
-        if e.op != "call" or target is None:
-            continue
-        if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args and \
-                _into_other_module(e.args[0], env, func):
-            return f"{where} changes an attribute of `{e.args[0].describe()}`, which the whole process sees"
-        method = target.chain[-1] if target.chain else None
-        if library and _is_warnings_call(target):
-            continue   # a library's warning (a deprecation on a cold path): its output is captured
-        if outputs is not None and captured_output(target, e, items, env, shared):
-            outputs.append(f"{where} calls `{target.describe()}()`")
-            continue
-        if method in ORDERED_METHODS:
-            return f"{where} calls `{target.describe()}()`"
-        if target.kind == "local" and method in MUTATORS and shared.local(target.name):
-            return f"{where} changes `{target.name}`, which other iterations can see (`{target.describe()}()`)"
-        via_argument = target.kind == "local" and target.name in env.arguments
-        if target.kind == "local" and not target.chain and not via_argument and shared.local(target.name) \
-                and not library:
-            # A function it was handed (`on_done(x)`, `callback(r)`): what it does is not known here.
-            return f"{where} calls `{target.name}`, a function it was handed that XCS cannot see"
-        if target.kind not in ("global", "deref") and not via_argument:
-            continue
-        try:
-            root = env.lookup(target.kind, target.name)
-            obj = env.lookup(target.kind, target.name, target.chain)
-        except Exception:  # noqa: BLE001
-            if library or _trusted_prefix(env, target):
-                continue
-            return f"{where} calls `{target.describe()}()`, which XCS cannot resolve"
-        if env.is_trusted(obj):
-            continue
-        if target.chain and not isinstance(root, types.ModuleType) and method in MUTATORS and \
-                (not library or (target.kind == "deref" and not _library_owned(target, env))):
-            return f"{where} calls `{target.describe()}()`"   # a library's own module state is exempt, cells are not
-        if isinstance(root, types.ModuleType) and len(target.chain) > 1 and method in MUTATORS and \
-                (not library or root.__name__ != getattr(func, "__module__", None)):
-            # `os.environ.update(...)`: another module's state, which the whole process sees.
-            return f"{where} calls `{target.describe()}()`, which changes state the whole process sees"
-        if isinstance(root, types.ModuleType) and target.chain:
-            if ".".join((root.__name__,) + target.chain) in ORDERED_QUALNAMES:
-                return f"{where} calls `{target.describe()}()`"
-        if outputs is not None and library and isinstance(obj, type) and obj.__module__ == "logging":
-            continue   # `logging.getLogger` making its Logger: the logging module's own registry
-        if obj in ORDERED_OBJECTS or is_ordered_callable(obj, env):
-            return f"{where} calls `{target.describe()}()`"
-        if reads_own_exception(obj, e.index, handlers):
-            continue
-        if obj is builtins.getattr and len(e.args) >= 2 and shared.value(e.args[0]) and not library:
-            held = e.args[0]
-            try:
-                held_obj = env.lookup(held.kind, held.name, held.chain) if held.kind in ("global", "deref") or \
-                    (held.kind == "local" and held.name in env.arguments) else UNKNOWN
-            except Exception:  # noqa: BLE001
-                held_obj = UNKNOWN
-            found = getattr_effects(held_obj, constant_name(items, e.args[1]), env_for, depth, seen)
-            if found:
-                return nest(f"{where}: {found}", found)
-        bound_to_shared = call_receiver(target, root) is not NO_RECEIVER
-        if target.kind == "global" and not target.chain and target.name in ("setattr", "delattr") and e.args:
-            args_shared = shared.value(e.args[0])
-        else:
-            args_shared = bound_to_shared or any(shared.value(a) for a in e.args)
-        found = opaque_call(obj, env, args_shared, library)
-        if found:
-            return nest(f"{where}: {found}", found)
-        if not isinstance(obj, (types.FunctionType, type)) and callable(obj):
-            call = inspect.getattr_static(type(obj), "__call__", None)
-            if isinstance(call, types.FunctionType):
-                obj = call   # a callable object: its __call__ runs
-        if isinstance(obj, type) and not library:
-            found = class_construction(obj, env)
-            if found:
-                return nest(f"{where}: {found}", found)
-            continue
-        wrapped = getattr(obj, "__wrapped__", None) if isinstance(obj, types.FunctionType) else None
-        if isinstance(wrapped, types.FunctionType):
-            # A decorated function (`@contextmanager`, `functools.wraps`): the wrapper runs it.
-            found = ordered_effects_in(wrapped, env_for, depth - 1, seen, outputs=outputs, changes=changes)
-            if found:
-                return found
-        if isinstance(obj, types.FunctionType):
-            receiver = for_binding(call_receiver(target, root))
-
-            def resolve(value):
-                obj_ = UNKNOWN
-                if value.kind in ("global", "deref") or (value.kind == "local" and value.name in env.arguments):
-                    try:
-                        obj_ = env.lookup(value.kind, value.name, value.chain)
-                    except Exception:  # noqa: BLE001
-                        obj_ = UNKNOWN
-                return shared.value(value), obj_
-
-            arguments, params = bind_call(obj, e.args, call_keywords(items, e.index), resolve, receiver)
-            if receiver is not None and obj.__code__.co_argcount and \
-                    (not shared.value(receiver_of(target)) or (library and target.kind == "global")):
-                # `self` is as shared as the object it is bound to; a library's objects reached
-                # through its own globals (`Logger.manager`) are its own state.
-                params = params - {obj.__code__.co_varnames[0]}
-            found = ordered_effects_in(obj, binding(env_for, obj, arguments), depth - 1, seen, params, outputs,
-                                       changes)
-            if found:
-                return found
-    return None
+    return first_effect(func, env_for, depth, seen, shared_params, outputs, changes)
 
 
 def _resolved_or_none(env, target):
@@ -809,18 +639,21 @@ def binding(env_for, func, arguments: dict):
     return bound_env_for
 
 
-def context_manager_effects(manager_obj, made_by_obj, env_for) -> str | None:
+def context_manager_effects(manager_obj, made_by_obj, env_for, depth: int | None = None,
+                            seen: set | None = None) -> str | None:
     """What entering and leaving a `with` block does that other iterations would see
     (`redirect_stdout`, `captured_output`, `mock.patch` swap process-wide state), or None.
 
     `made_by_obj` is the callable that built the manager (a `contextlib.contextmanager`
-    function, or a class), `manager_obj` the manager itself when it is known instead."""
+    function, or a class), `manager_obj` the manager itself when it is known instead. `depth`
+    and `seen` are the budget and cycle set of the walk that met the `with` (None: a new walk)."""
+    depth = SCAN_DEPTH if depth is None else depth - 1
     if made_by_obj is not None:
         wrapped = getattr(made_by_obj, "__wrapped__", None)
         if isinstance(wrapped, types.FunctionType):          # @contextmanager: its generator's code
-            return ordered_effects_in(wrapped, env_for)
+            return ordered_effects_in(wrapped, env_for, depth, seen)
         if isinstance(made_by_obj, types.FunctionType):      # a factory: what it builds, it calls
-            return ordered_effects_in(made_by_obj, env_for)
+            return ordered_effects_in(made_by_obj, env_for, depth, seen)
         cls = made_by_obj if isinstance(made_by_obj, type) else None
     else:
         cls = type(manager_obj) if manager_obj is not None else None
@@ -831,7 +664,7 @@ def context_manager_effects(manager_obj, made_by_obj, env_for) -> str | None:
     for name in ("__enter__", "__exit__"):
         method = inspect.getattr_static(cls, name, None)
         if isinstance(method, types.FunctionType):
-            found = ordered_effects_in(method, env_for)
+            found = ordered_effects_in(method, env_for, depth, seen)
             if found:
                 return found
     return None
@@ -849,7 +682,7 @@ def _into_other_module(target, env, func) -> bool:
     return isinstance(root, types.ModuleType) and root.__name__ != getattr(func, "__module__", None)
 
 
-def _enter_effects(e, env, env_for) -> str | None:
+def _enter_effects(e, env, env_for, depth: int | None = None, seen: set | None = None) -> str | None:
     made_by = e.args[0] if e.args else None
     made_by_obj = manager_obj = None
     try:
@@ -859,7 +692,7 @@ def _enter_effects(e, env, env_for) -> str | None:
             manager_obj = env.lookup(e.target.kind, e.target.name, e.target.chain)
     except Exception:  # noqa: BLE001
         return None
-    return context_manager_effects(manager_obj, made_by_obj, env_for)
+    return context_manager_effects(manager_obj, made_by_obj, env_for, depth, seen)
 
 
 def _library_owned(value, env) -> bool:
@@ -964,84 +797,9 @@ def shared_reads(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None
     keeps its own state, as the README says; what it reads of the file system counts).
 
     Parameters are reported by index so the caller can map them onto its own arguments."""
-    from xcs.analysis.normalize import normalize
-    from xcs.analysis.stack import simulate
+    from xcs.analysis.walker import reads_of
 
-    seen = set() if seen is None else seen
-    code = getattr(func, "__code__", None)
-    if code is None or code in seen:
-        return frozenset()
-    env = env_for(func)
-    if env.is_trusted(func):
-        return frozenset()
-    library = is_library_file(code.co_filename)
-    if depth <= 0:
-        return frozenset() if library else frozenset({Read("any")})
-    seen.add(code)
-    try:
-        items = list(normalize(code))
-        events = simulate(items, 0, len(items), 0, handler_depths(items))
-    except Exception:  # noqa: BLE001 - unreadable: it may read anything
-        return frozenset({Read("any")})
-    params = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
-    reads: set = set()
-    if not library:
-        for i, item in enumerate(items):
-            name = getattr(item, "name", None)
-            if name == "LOAD_GLOBAL":
-                var = pyversion.global_name(item)
-                try:
-                    value = env.lookup("global", var)
-                except Exception:  # noqa: BLE001
-                    continue
-                if not isinstance(value, (types.ModuleType, types.FunctionType, type, types.BuiltinFunctionType)):
-                    reads.add(Read("global", (id(env.globals), var)))
-            elif name == "LOAD_DEREF" or (name is not None and pyversion.is_closure_load(item)):
-                var = pyversion.deref_name(item.arg)
-                if var in code.co_freevars:
-                    reads.add(Read("cell", var))
-            elif name in pyversion.LOCAL_READS and item.arg in params:
-                nxt = items[i + 1] if i + 1 < len(items) else None
-                attr = pyversion.attr_name(nxt) if getattr(nxt, "name", None) in pyversion.ATTR_LOADS else None
-                reads.add(Read("param", params.index(item.arg), attr))
-    for e in events:
-        if e.op != "call" or e.target is None:
-            continue
-        target = e.target
-        if target.chain and target.chain[-1] in PATH_READING_METHODS:
-            reads.add(Read("fs"))   # `path.exists()` on a path of any origin
-            continue
-        try:
-            if target.kind in ("global", "deref") or (target.kind == "local" and target.name in env.arguments):
-                root = env.lookup(target.kind, target.name)
-                obj = env.lookup(target.kind, target.name, target.chain)
-            else:
-                continue
-        except Exception:  # noqa: BLE001
-            continue
-        if qualified_name_or_empty(obj) in FILESYSTEM_READING or \
-                knowledge._lookup(FILESYSTEM_READING, qualified_name_or_empty(obj)):
-            reads.add(Read("fs"))
-            continue
-        if not isinstance(obj, types.FunctionType) or library:
-            continue
-        inner = shared_reads(obj, env_for, depth - 1, seen)
-        # The inner function's parameters are this one's arguments at the call.
-        bound = call_receiver(target, root) is not NO_RECEIVER
-        passed = ([receiver_of(target)] if bound else []) + list(e.args)
-        for r in inner:
-            if r.kind != "param":
-                reads.add(r)
-                continue
-            value = passed[r.key] if r.key < len(passed) else None
-            if value is not None and value.kind == "local" and value.name in params and not value.chain:
-                reads.add(Read("param", params.index(value.name), r.attr))
-            elif value is not None and value.kind == "local" and value.name in params:
-                reads.add(Read("param", params.index(value.name), value.chain[0]))
-            elif value is not None and value.kind in ("global", "deref") and not library:
-                reads.add(Read("global", (id(env.globals), value.name)) if value.kind == "global"
-                          else Read("cell", value.name))
-    return frozenset(reads)
+    return reads_of(func, env_for, depth, seen)
 
 
 def receiver_of(target):

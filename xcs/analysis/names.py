@@ -1,6 +1,8 @@
 """The dotted name a callable or value answers to, as the registry spells names.
 
-`qualified_name(obj)` says what CPython itself calls the object (`_socket.socket.recv`,
+This is the one name normaliser of the package: the effect tables (`effects`), the table of
+pure and thread-bound callables (`knowledge`), the evidence registry and the walker all name
+callables with it. `qualified_name(obj)` says what CPython itself calls the object (`_socket.socket.recv`,
 `posix.read`, `openai._client.OpenAI`); `public_name(name)` maps the C modules that back a
 public module to that module (`socket.socket.recv`, `os.read`) so registry entries can use
 the names users know. Nothing here calls user code: attributes are read statically.
@@ -76,4 +78,17 @@ def _qualified_name(obj) -> str:
         return f"{obj.__module__ or '?'}.{obj.__qualname__}"
     if isinstance(obj, types.MethodWrapperType):
         return f"{type_name(defining_class(type(obj.__self__), obj.__name__))}.{obj.__name__}"
+    own = _own_dict(obj)
+    if own is not None and isinstance(own.get("__module__"), str) and isinstance(own.get("__qualname__"), str):
+        # A wrapper `functools.update_wrapper` named after what it wraps (`lru_cache`'s).
+        return f"{own['__module__']}.{own['__qualname__']}"
     return type_name(type(obj))
+
+
+def _own_dict(obj) -> dict | None:
+    """`obj.__dict__` read without running the object's own code (`__getattr__`), or None."""
+    try:
+        space = object.__getattribute__(obj, "__dict__")
+    except (AttributeError, TypeError):
+        return None
+    return space if isinstance(space, dict) else None

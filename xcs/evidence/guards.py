@@ -24,7 +24,7 @@ import sys
 import threading
 import types
 
-from xcs.analysis import Environment, effects
+from xcs.analysis import Environment, effects, walker
 from xcs.analysis.effects import follow_chain
 from xcs.evidence.environment import environment
 from xcs.sourcepaths import is_library_file
@@ -137,8 +137,10 @@ def _aliasable(value) -> bool:
 def call_verdict(obj, receiver, verdicts: dict) -> str | None:
     """Why calling `obj` (found on `receiver`, if any) on a worker could change the result —
     it prints, logs, synchronises, draws random numbers or changes shared state — or None.
-    Looks through `functools.partial`, bound methods, `__wrapped__` (`lru_cache`, decorators)
-    and callable objects' `__call__`. Verdicts are cached in `verdicts`."""
+    Looks through what `walker.resolve` does (`functools.partial`, bound methods,
+    `__wrapped__` of `lru_cache` and other C wrappers, callable objects' `__call__`); the
+    function found is judged by its `walker.Summary`. Verdicts are cached in `verdicts` per
+    (callable, type of receiver), with the guards they rest on (`watch`)."""
     try:
         key = (obj, type(receiver))
         cached = verdicts.get(key)
@@ -146,44 +148,38 @@ def call_verdict(obj, receiver, verdicts: dict) -> str | None:
         key = cached = None
     if cached is not None and stale(cached[1]) is None:
         return cached[0]
-    verdict = _verdict(obj, receiver, depth=3)
+    verdict = _verdict(obj, receiver)
     if key is not None and (key in verdicts or len(verdicts) < MAX_ITEM_TYPES):
         verdicts[key] = (verdict, watch([obj], receiver))
     return verdict
 
 
-def _verdict(obj, receiver, depth) -> str | None:
-    if depth <= 0:
-        return None
+def _verdict(obj, receiver) -> str | None:
     try:
-        if obj in effects.ORDERED_OBJECTS or effects.is_ordered_callable(obj, Environment()):
-            return f"`{effects.qualified_name(obj)}` is called in order"
-        if effects.qualified_name_or_empty(obj) in effects.ARGUMENT_CHANGING:
-            return f"`{effects.qualified_name(obj)}` changes its arguments"
-        if isinstance(obj, functools.partial):
-            return _verdict(obj.func, None, depth - 1)
-        if isinstance(obj, types.MethodType):
-            return _verdict(obj.__func__, obj.__self__, depth - 1)
-        wrapped = getattr(obj, "__wrapped__", None) if not isinstance(obj, types.FunctionType) else None
-        if wrapped is not None:
-            return _verdict(wrapped, receiver, depth - 1)
-        if not isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, type)) and callable(obj):
-            call = inspect.getattr_static(type(obj), "__call__", None)
-            if isinstance(call, types.FunctionType):
-                return _verdict(call, obj, depth - 1)
-        if isinstance(obj, types.FunctionType):
-            arguments = {}
-            if receiver is not None and obj.__code__.co_argcount:
-                arguments = {obj.__code__.co_varnames[0]: receiver}
-            found = effects.ordered_effects_in(obj, effects.binding(environment, obj, arguments))
-            return f"`{obj.__qualname__}`, called by the loop: {found}" if found else None
+        found = walker.resolve(obj, receiver)
+        for layer in found.layers:   # the names the table knows, at every layer looked through
+            if layer in effects.ORDERED_OBJECTS or effects.is_ordered_callable(layer, Environment()):
+                return f"`{effects.qualified_name(layer)}` is called in order"
+            if effects.qualified_name_or_empty(layer) in effects.ARGUMENT_CHANGING:
+                return f"`{effects.qualified_name(layer)}` changes its arguments"
+        if found.cut:   # not seen to the bottom: unknown, hence ordered
+            return f"XCS could not see through the wrappers of `{effects.qualified_name_or_empty(obj)}`"
+        func = found.function
+        if func is not None:
+            summary = summary_of(func, found.receiver)
+            return None if summary.pure else f"`{func.__qualname__}`, called by the loop: {summary.first()}"
         # Unknown means ordered: a C function or method (`append = out.append`) XCS cannot read.
-        found = effects.opaque_call(obj, _known_environment(), True)
-        if found:
-            return found
+        return effects.opaque_call(found.opaque, _known_environment(), True)
     except Exception as error:  # noqa: BLE001 - cannot tell: keep the loop in order
         return f"XCS could not check a callable of the loop ({error!r})"
-    return None
+
+
+def summary_of(func, receiver=None) -> walker.Summary:
+    """The walker's summary of `func` called with `receiver` bound to its first parameter."""
+    arguments = {}
+    if receiver is not None and func.__code__.co_argcount:
+        arguments = {func.__code__.co_varnames[0]: receiver}
+    return walker.summarize(func, effects.binding(environment, func, arguments), with_reads=False)
 
 
 def _known_environment() -> Environment:
@@ -811,11 +807,12 @@ _OWN_REFS = _refs({"x": []}, "x")   # held by the instance's dict alone (measure
 def _scan_next(method, it) -> str | None:
     where = f"`{type(it).__qualname__}.__next__`"
     if is_library_file(method.__code__.co_filename):
-        found = effects.ordered_effects_in(method, effects.binding(environment, method, {}), shared_params=frozenset())
+        found = walker.summarize(method, effects.binding(environment, method, {}), shared_params=frozenset(),
+                                 with_reads=False).first()
         return f"pulling an item runs {where}, which {found}" if found else None
     self_name = method.__code__.co_varnames[:1]
     env_for = effects.binding(environment, method, dict(zip(self_name, (it,))))
-    found = effects.ordered_effects_in(method, env_for, shared_params=frozenset())
+    found = walker.summarize(method, env_for, shared_params=frozenset(), with_reads=False).first()
     if found:
         return f"pulling an item runs {where}, which {found}"
     shared = _shared_globals(method)
@@ -841,7 +838,7 @@ def _generator_hazard(gen, function) -> str | None:
     if cached is not None and stale(cached[1]) is None:
         return cached[0]
     target = function if function is not None else _GeneratorCode(code, gen.gi_frame)
-    found = effects.ordered_effects_in(target, environment)
+    found = walker.summarize(target, environment, with_reads=False).first()
     verdict = f"pulling an item runs `{code.co_qualname}`, which {found}" if found else None
     entries = watch([function]) if function is not None else ()
     with _lock:
