@@ -11,6 +11,9 @@ Routes (GET, on 127.0.0.1):
                                  are in flight, else `item k` after S seconds;
 - `/stream/<k>?chunks=N&gap=S&client=C`  a body of N chunks `item k;` (Content-Length), one
                                  every S seconds: in flight until the last chunk is written;
+- `/gate/<name>`                 `gate <name>` once `/open/<name>` was requested (at most 60 s);
+- `/arrived/<name>`              `yes` once a `/gate/<name>` request has arrived (at most 60 s):
+                                 a test's sign that a loop is running, and a way to hold it there;
 - `/_stats`                      JSON {"requests", "peak", "rejected", "items", "clients"} since the
                                  last `/_stats` (then reset): `peak` is the most requests in flight
                                  at once (the gauge), `items` the k of every request, in arrival
@@ -43,6 +46,7 @@ class _Server(ThreadingHTTPServer):
         self.active = self.peak = self.requests = self.rejected = 0
         self.items: list = []
         self.by_client: dict = {}      # client -> requests in flight
+        self.gates: dict = {}          # name -> (arrived, open) events
         self.client_peaks: dict = {}
 
 
@@ -58,6 +62,18 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         route, _, key = parts.path.strip("/").partition("/")
+        if route in ("gate", "arrived", "open"):
+            with server.lock:
+                arrived, opened = server.gates.setdefault(key, (threading.Event(), threading.Event()))
+            if route == "gate":
+                arrived.set()
+                opened.wait(60)
+            elif route == "arrived":
+                arrived.wait(60)
+            else:
+                opened.set()
+            self._reply(200, f"{route} {key}".encode())
+            return
         if route == "_stats":
             with server.lock:
                 data = {"requests": server.requests, "peak": server.peak, "rejected": server.rejected,

@@ -157,6 +157,75 @@ def test_a_loop_over_one_session_prints_no_pool_warnings_and_restores_the_pool(s
     assert "raised to 64" in str(report_of(fast)), str(report_of(fast))
 
 
+def session_urls_loop(session, urls):
+    pages = []
+    for url in urls:
+        pages.append(session.get(url, timeout=90).text)
+    return pages
+
+
+def other_session_urls_loop(session, urls):
+    pages = []
+    for url in urls:
+        pages.append(session.get(url, timeout=90).text)
+    return pages
+
+
+def test_two_loops_sharing_a_session_restore_its_pool_when_the_last_ends(service, urllib3_warnings):
+    def signal(route, name):
+        with urllib.request.urlopen(f"{service}/{route}/{name}", timeout=90) as response:
+            assert response.read() == f"{route} {name}".encode()
+
+    with requests.Session() as session:
+        session.get(f"{service}/item/0", timeout=30)        # a pool opened before the loops
+        adapter = session.get_adapter(service)
+        manager = adapter.poolmanager
+
+        def sizes():
+            pools = [manager.pools[k] for k in manager.pools.keys()]
+            return (adapter._pool_maxsize, manager.connection_pool_kw["maxsize"],
+                    sorted({p.pool.maxsize for p in pools}))
+
+        results = {}
+        # Each loop's last item is a request the service holds until the test opens its
+        # gate: the loop is then known to run (its clients fitted) and cannot end before.
+        urls = {name: [f"{service}/item/{k}?delay=0.02" for k in range(24)] + [f"{service}/gate/{name}"]
+                for name in ("first", "second")}
+        expected = {name: [f"item {k}" for k in range(24)] + [f"gate {name}"] for name in urls}
+
+        def run(name, fast):
+            results[name] = fast(session, urls[name])
+
+        threads = {"first": threading.Thread(target=run, args=(
+                       "first", xcs.jit(session_urls_loop, parallel=True, max_workers=32))),
+                   "second": threading.Thread(target=run, args=(
+                       "second", xcs.jit(other_session_urls_loop, parallel=True, max_workers=16)))}
+        try:
+            threads["first"].start()
+            signal("arrived", "first")
+            assert sizes() == (32, 32, [32])
+            threads["second"].start()                # needs 16: the pool holds 32 already
+            signal("arrived", "second")
+            signal("open", "first")
+            threads["first"].join(60)
+            assert not threads["first"].is_alive()
+            # The first loop ended while the second still runs (its last request waits at
+            # the gate): the pool stays raised under it (before: put back to 10 here, and the
+            # second loop's connections above 10 discarded with "Connection pool is full").
+            assert threads["second"].is_alive()
+            assert sizes() == (32, 32, [32])
+        finally:
+            for name in threads:
+                signal("open", name)
+            for thread in threads.values():
+                if thread.ident is not None:
+                    thread.join(60)
+        assert results == expected
+        assert sizes() == (10, 10, [10])         # the last one out put the sizes back
+        assert session.hooks["response"] == []
+    assert not [m for m in urllib3_warnings if "pool is full" in m], urllib3_warnings
+
+
 def httpx_loop(client, base, n):
     pages = []
     for k in range(n):

@@ -18,6 +18,9 @@ and, while the loop runs:
   loop's duration (connections are reused instead of closed and reopened), then restored.
 - On both, a response hook reports overload responses (429/503, `Retry-After`) to the
   loop's limiter (`xcs.runtime.signals`); it is removed after the loop.
+- Loops that share a client at once (two threads, a loop nested in another's body) share
+  the raise: it goes to the largest of their concurrencies, and the sizes are put back only
+  when the last of them ends (reference-counted per adapter, pool manager and httpx pool).
 
 What was done is returned as words for `xcs.explain` (`Fit.notes`). Nothing is imported:
 a library the program did not import cannot have made the objects.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import types
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,9 +147,9 @@ def _fit_session(session, fit: Fit) -> None:
         size = getattr(adapter, "_pool_maxsize", None)
         if manager is None or not isinstance(size, int):
             continue
-        if size < fit.concurrency:
-            adapter._pool_maxsize = fit.concurrency
-            fit._undo.append(lambda adapter=adapter, size=size: setattr(adapter, "_pool_maxsize", size))
+        _raise_shared(fit, adapter, "_pool_maxsize", size,
+                      lambda want, adapter=adapter: setattr(adapter, "_pool_maxsize", want),
+                      lambda adapter=adapter, size=size: setattr(adapter, "_pool_maxsize", size))
         _fit_pool_manager(manager, fit, "requests.Session")
     hooks = getattr(session, "hooks", None)
     if isinstance(hooks, dict) and isinstance(hooks.get("response"), list):
@@ -158,24 +162,63 @@ def _fit_pool_manager(manager, fit: Fit, name: str) -> None:
     if not isinstance(kw, dict):
         return
     size = kw.get("maxsize", 1)
-    if size >= fit.concurrency:
-        return
-    kw["maxsize"] = fit.concurrency
-    open_pools = _pools_of(manager)
-    old = {id(p): p.pool.maxsize for p in open_pools}
-    for p in open_pools:
-        p.pool.maxsize = fit.concurrency
-    note = (f"{name}'s connection pool holds {size} per host: raised to {fit.concurrency} "
-            f"for the loop (no 'Connection pool is full' discards)")
-    if note not in fit.notes:
-        fit.notes.append(note)
+    old = {id(p): p.pool.maxsize for p in _pools_of(manager)}
+
+    def raise_to(want):
+        kw["maxsize"] = want
+        for p in _pools_of(manager):    # pools opened by an earlier loop still running too
+            if p.pool.maxsize < want:
+                p.pool.maxsize = want
 
     def restore():
         kw["maxsize"] = size
-        for p in _pools_of(manager):    # pools opened during the loop too
+        for p in _pools_of(manager):    # pools opened during the loops too
             _shrink(p, old.get(id(p), size))
 
-    fit._undo.append(restore)
+    original = _raise_shared(fit, manager, "maxsize", size, raise_to, restore)
+    if original is not None:
+        note = (f"{name}'s connection pool holds {original} per host: raised to {fit.concurrency} "
+                f"for the loop (no 'Connection pool is full' discards)")
+        if note not in fit.notes:
+            fit.notes.append(note)
+
+
+# Loops sharing a client (two threads, or a loop nested in another's body) raise its sizes
+# together: the first records the size to restore, each raises it to at least its own
+# concurrency, and only the last to end restores it — the first to finish must not shrink
+# the pool under a loop still running.
+_shared_lock = threading.Lock()
+_shared: dict = {}            # (id(obj), what) -> [obj, loops using it, size now, restore, original]
+
+
+def _raise_shared(fit: Fit, obj, what: str, size: int, raise_to, restore):
+    """Raise `obj`'s `what` (now `size`) to the loop's concurrency while the loop runs, shared
+    with the other loops raising it. Returns the size before any loop raised it, or None when
+    it is not raised (it holds the loop's concurrency already)."""
+    key = (id(obj), what)
+    want = fit.concurrency
+    with _shared_lock:
+        entry = _shared.get(key)
+        if entry is None:
+            if size >= want:
+                return None
+            entry = _shared[key] = [obj, 0, size, restore, size]
+        entry[1] += 1
+        if entry[2] < want:
+            raise_to(want)
+            entry[2] = want
+    fit._undo.append(lambda: _release_shared(key))
+    return entry[4]
+
+
+def _release_shared(key) -> None:
+    with _shared_lock:
+        entry = _shared[key]
+        entry[1] -= 1
+        if entry[1]:
+            return
+        del _shared[key]
+        entry[3]()
 
 
 def _pools_of(manager) -> list:
@@ -218,10 +261,12 @@ def _fit_httpx(client, fit: Fit, name: str) -> None:
                          f"not {fit.concurrency} (more would only wait for a connection)")
         fit.concurrency = most
     keep = getattr(pool, "_max_keepalive_connections", None)
-    if isinstance(keep, int) and keep < fit.concurrency:
-        pool._max_keepalive_connections = fit.concurrency
-        fit.notes.append(f"{name} keeps {keep} idle connections: raised to {fit.concurrency} for the loop")
-        fit._undo.append(lambda: setattr(pool, "_max_keepalive_connections", keep))
+    if isinstance(keep, int):
+        original = _raise_shared(fit, pool, "_max_keepalive_connections", keep,
+                                 lambda want: setattr(pool, "_max_keepalive_connections", want),
+                                 lambda: setattr(pool, "_max_keepalive_connections", keep))
+        if original is not None:
+            fit.notes.append(f"{name} keeps {original} idle connections: raised to {fit.concurrency} for the loop")
     hooks = getattr(client, "_event_hooks", None)
     if isinstance(hooks, dict) and isinstance(hooks.get("response"), list):
         hooks["response"].append(_httpx_hook)
