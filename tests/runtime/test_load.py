@@ -272,6 +272,34 @@ def test_concurrency_converges_under_a_service_that_slows_down_above_k(service):
     assert f"concurrency: {limiter.limit} of {ceiling}" in str(report_of(fast))
 
 
+def varied_loop(base, delays):
+    pages = []
+    for k, delay in enumerate(delays):
+        with urllib.request.urlopen(f"{base}/item/{k}?delay={delay}", timeout=60) as response:
+            pages.append(response.read())
+    return pages
+
+
+def test_iterations_of_different_lengths_do_not_read_as_queueing(service):
+    """A flat service whose replies take 50 to 500 ms (LLM calls, pages of different sizes):
+    the mean latency is several times the fastest at any load. Read as queueing, the limit fell
+    to 1 (512 such sleeps took 69 s instead of 2.4 s); the shrink is checked and undone."""
+    import random
+
+    delays = [round(random.Random(k).uniform(0.05, 0.5), 3) for k in range(96)]
+    fast = xcs.jit(varied_loop, parallel=True, max_workers=32)
+    peaks = []
+    for _ in range(3):
+        stats(service)
+        assert fast(service, delays) == [f"item {k}".encode() for k in range(96)]
+        peaks.append(stats(service)["peak"])
+    limiter = report_of(fast).runner.limiter
+    # The service never slows down: the loop keeps (or finds back) most of its 32 workers.
+    # (Before: limit 1 by the third call, the gauge at 32, 10, then 1.)
+    assert limiter.limit >= 16 and peaks[-1] >= 16, (limiter.limit, peaks)
+    assert limiter.calibrated > limiter.floor      # the mean became the no-load latency
+
+
 def polite_get(session, url):
     while True:
         response = session.get(url, timeout=30)
