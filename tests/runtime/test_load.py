@@ -204,8 +204,9 @@ def test_two_loops_sharing_a_session_restore_its_pool_when_the_last_ends(service
             threads["first"].start()
             signal("arrived", "first")
             assert sizes() == (32, 32, [32])
-            threads["second"].start()                # needs 16: the pool holds 32 already
+            threads["second"].start()                # 16 more connections: 48 at once
             signal("arrived", "second")
+            assert sizes() == (48, 48, [48])
             signal("open", "first")
             threads["first"].join(60)
             assert not threads["first"].is_alive()
@@ -213,7 +214,7 @@ def test_two_loops_sharing_a_session_restore_its_pool_when_the_last_ends(service
             # the gate): the pool stays raised under it (before: put back to 10 here, and the
             # second loop's connections above 10 discarded with "Connection pool is full").
             assert threads["second"].is_alive()
-            assert sizes() == (32, 32, [32])
+            assert sizes() == (48, 48, [48])
         finally:
             for name in threads:
                 signal("open", name)

@@ -19,8 +19,8 @@ and, while the loop runs:
 - On both, a response hook reports overload responses (429/503, `Retry-After`) to the
   loop's limiter (`xcs.runtime.signals`); it is removed after the loop.
 - Loops that share a client at once (two threads, a loop nested in another's body) share
-  the raise: it goes to the largest of their concurrencies, and the sizes are put back only
-  when the last of them ends (reference-counted per adapter, pool manager and httpx pool).
+  the raise: it goes to the sum of their concurrencies, and the sizes are put back only when
+  the last of them ends (reference-counted per adapter, pool manager and httpx pool).
 
 What was done is returned as words for `xcs.explain` (`Fit.notes`). Nothing is imported:
 a library the program did not import cannot have made the objects.
@@ -175,50 +175,64 @@ def _fit_pool_manager(manager, fit: Fit, name: str) -> None:
         for p in _pools_of(manager):    # pools opened during the loops too
             _shrink(p, old.get(id(p), size))
 
-    original = _raise_shared(fit, manager, "maxsize", size, raise_to, restore)
-    if original is not None:
-        note = (f"{name}'s connection pool holds {original} per host: raised to {fit.concurrency} "
+    raised = _raise_shared(fit, manager, "maxsize", size, raise_to, restore)
+    if raised is not None:
+        note = (f"{name}'s connection pool holds {raised[0]} per host: raised to {raised[1]} "
                 f"for the loop (no 'Connection pool is full' discards)")
         if note not in fit.notes:
             fit.notes.append(note)
 
 
-# Loops sharing a client (two threads, or a loop nested in another's body) raise its sizes
-# together: the first records the size to restore, each raises it to at least its own
-# concurrency, and only the last to end restores it — the first to finish must not shrink
-# the pool under a loop still running.
+# Loops sharing a client at once (two threads, a loop nested in another's body) share its
+# raise: every loop using it counts, the size is raised to the sum of their concurrencies
+# (each may hold that many connections to a host at once), and only the last to end puts
+# it back — the first to finish must not shrink the pool under a loop still running.
 _shared_lock = threading.Lock()
-_shared: dict = {}            # (id(obj), what) -> [obj, loops using it, size now, restore, original]
+_shared: dict = {}            # (id(obj), what) -> _Raised
+
+
+class _Raised:
+    __slots__ = ("obj", "original", "size", "restore", "users", "total", "raised")
+
+    def __init__(self, obj, size, restore):
+        self.obj = obj            # kept alive: its id is the key
+        self.original = self.size = size
+        self.restore = restore
+        self.users = self.total = 0
+        self.raised = False
 
 
 def _raise_shared(fit: Fit, obj, what: str, size: int, raise_to, restore):
-    """Raise `obj`'s `what` (now `size`) to the loop's concurrency while the loop runs, shared
-    with the other loops raising it. Returns the size before any loop raised it, or None when
-    it is not raised (it holds the loop's concurrency already)."""
+    """Count the loop among the users of `obj`'s `what` (now `size`) and raise it to the sum
+    of their concurrencies if it holds less. Returns (size before any loop raised it, size
+    now) if it is raised, else None."""
     key = (id(obj), what)
     want = fit.concurrency
     with _shared_lock:
         entry = _shared.get(key)
         if entry is None:
-            if size >= want:
-                return None
-            entry = _shared[key] = [obj, 0, size, restore, size]
-        entry[1] += 1
-        if entry[2] < want:
-            raise_to(want)
-            entry[2] = want
-    fit._undo.append(lambda: _release_shared(key))
-    return entry[4]
+            entry = _shared[key] = _Raised(obj, size, restore)
+        entry.users += 1
+        entry.total += want
+        if entry.size < entry.total:
+            raise_to(entry.total)
+            entry.size = entry.total
+            entry.raised = True
+        result = (entry.original, entry.size) if entry.raised else None
+    fit._undo.append(lambda: _release_shared(key, want))
+    return result
 
 
-def _release_shared(key) -> None:
+def _release_shared(key, want: int) -> None:
     with _shared_lock:
         entry = _shared[key]
-        entry[1] -= 1
-        if entry[1]:
+        entry.users -= 1
+        entry.total -= want
+        if entry.users:
             return
         del _shared[key]
-        entry[3]()
+        if entry.raised:
+            entry.restore()
 
 
 def _pools_of(manager) -> list:
@@ -262,11 +276,11 @@ def _fit_httpx(client, fit: Fit, name: str) -> None:
         fit.concurrency = most
     keep = getattr(pool, "_max_keepalive_connections", None)
     if isinstance(keep, int):
-        original = _raise_shared(fit, pool, "_max_keepalive_connections", keep,
-                                 lambda want: setattr(pool, "_max_keepalive_connections", want),
-                                 lambda: setattr(pool, "_max_keepalive_connections", keep))
-        if original is not None:
-            fit.notes.append(f"{name} keeps {original} idle connections: raised to {fit.concurrency} for the loop")
+        raised = _raise_shared(fit, pool, "_max_keepalive_connections", keep,
+                               lambda want: setattr(pool, "_max_keepalive_connections", want),
+                               lambda: setattr(pool, "_max_keepalive_connections", keep))
+        if raised is not None:
+            fit.notes.append(f"{name} keeps {raised[0]} idle connections: raised to {raised[1]} for the loop")
     hooks = getattr(client, "_event_hooks", None)
     if isinstance(hooks, dict) and isinstance(hooks.get("response"), list):
         hooks["response"].append(_httpx_hook)
