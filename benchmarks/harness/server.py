@@ -6,6 +6,8 @@ Serves, on 127.0.0.1 only:
 - `GET /item/<k>` → after `latency` seconds, the body `item <k>` (the HTTP fan-out workloads);
 - `GET /limited/<k>?above=K` → 429 at once above K requests in flight, else as `/item/<k>`
   (a rate-limited service: `benchmarks.overload`); `GET /_stats` → its 429 count and peak;
+- `GET /slow/<k>?above=K` → `item <k>` after `latency × max(1, in flight / K)`: a service
+  that slows down above K requests in flight (`benchmarks.slowdown`);
 - `POST /v1/chat/completions` → after `latency` seconds, a chat completion whose content
   echoes the last user message (enough of the API for the real `openai` client).
 
@@ -45,7 +47,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        if self.path.startswith("/limited/") or self.path == "/_stats":
+        if self.path.startswith(("/limited/", "/slow/")) or self.path == "/_stats":
             self._limited()
             return
         time.sleep(self.server.latency)
@@ -78,17 +80,20 @@ class _Handler(BaseHTTPRequestHandler):
                 data, server.peak, server.rejected = {"peak": server.peak, "rejected": server.rejected}, 0, 0
             self._reply(200, "application/json", json.dumps(data).encode())
             return
-        key, _, query = self.path[len("/limited/"):].partition("?above=")
+        route, _, rest = self.path.strip("/").partition("/")
+        key, _, query = rest.partition("?above=")
+        above = int(query or 1 << 30)
         with server.gauge:
             server.active += 1
             server.peak = max(server.peak, server.active)
-            over = server.active > int(query or 1 << 30)
+            active = server.active
+            over = route == "limited" and active > above
             server.rejected += over
         try:
             if over:
                 self._reply(429, "text/plain", b"slow down", retry_after=True)
                 return
-            time.sleep(server.latency)
+            time.sleep(server.latency * (max(1.0, active / above) if route == "slow" else 1.0))
             self._reply(200, "text/plain", f"item {key}".encode())
         finally:
             with server.gauge:

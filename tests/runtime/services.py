@@ -9,9 +9,16 @@ Routes (GET, on 127.0.0.1):
                                  slows down above K requests in flight (counted on arrival);
 - `/limited/<k>?above=K&base=S`  429 with `Retry-After: 0` at once when more than K requests
                                  are in flight, else `item k` after S seconds;
-- `/_stats`                      JSON {"requests", "peak", "rejected", "items"} since the last
-                                 `/_stats` (then reset): `peak` is the most requests in flight at
-                                 once (the gauge), `items` the k of every request, in arrival order.
+- `/stream/<k>?chunks=N&gap=S&client=C`  a body of N chunks `item k;` (Content-Length), one
+                                 every S seconds: in flight until the last chunk is written;
+- `/gate/<name>`                 `gate <name>` once `/open/<name>` was requested (at most 60 s);
+- `/arrived/<name>`              `yes` once a `/gate/<name>` request has arrived (at most 60 s):
+                                 a test's sign that a loop is running, and a way to hold it there;
+- `/_stats`                      JSON {"requests", "peak", "rejected", "items", "clients"} since the
+                                 last `/_stats` (then reset): `peak` is the most requests in flight
+                                 at once (the gauge), `items` the k of every request, in arrival
+                                 order, `clients` the peak per `client=` query value (the gauge
+                                 per client, for per-host caps: many clients, one host).
 """
 from __future__ import annotations
 
@@ -38,6 +45,9 @@ class _Server(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.active = self.peak = self.requests = self.rejected = 0
         self.items: list = []
+        self.by_client: dict = {}      # client -> requests in flight
+        self.gates: dict = {}          # name -> (arrived, open) events
+        self.client_peaks: dict = {}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -52,20 +62,37 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         route, _, key = parts.path.strip("/").partition("/")
+        if route in ("gate", "arrived", "open"):
+            with server.lock:
+                arrived, opened = server.gates.setdefault(key, (threading.Event(), threading.Event()))
+            if route == "gate":
+                arrived.set()
+                opened.wait(60)
+            elif route == "arrived":
+                arrived.wait(60)
+            else:
+                opened.set()
+            self._reply(200, f"{route} {key}".encode())
+            return
         if route == "_stats":
             with server.lock:
                 data = {"requests": server.requests, "peak": server.peak, "rejected": server.rejected,
-                        "items": server.items}
+                        "items": server.items, "clients": server.client_peaks}
                 server.requests = server.peak = server.rejected = 0
                 server.items = []
+                server.client_peaks = {}
             self._reply(200, json.dumps(data).encode(), "application/json")
             return
+        client = query.get("client")
         with server.lock:
             server.active += 1
             server.requests += 1
             server.peak = max(server.peak, server.active)
             active = server.active
             server.items.append(key)
+            if client is not None:
+                server.by_client[client] = now = server.by_client.get(client, 0) + 1
+                server.client_peaks[client] = max(server.client_peaks.get(client, 0), now)
         try:
             base = float(query.get("base", query.get("delay", 0)))
             above = int(query.get("above", 1 << 30))
@@ -77,6 +104,9 @@ class _Handler(BaseHTTPRequestHandler):
                     server.rejected += 1
                 self._reply(429, b"slow down", extra={"Retry-After": "0"})
                 return
+            if route == "stream":
+                self._stream(key, int(query.get("chunks", 4)), float(query.get("gap", 0.05)))
+                return
             if route == "slow":
                 base *= max(1.0, active / above)
             time.sleep(base)
@@ -84,6 +114,23 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             with server.lock:
                 server.active -= 1
+                if client is not None:
+                    server.by_client[client] -= 1
+
+    def _stream(self, key, chunks, gap):
+        chunk = f"item {key};".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(chunk) * chunks))
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            for _ in range(chunks):
+                time.sleep(gap)
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True       # the client closed the response before its end
 
     def _reply(self, status, data, content_type="text/plain", extra=None):
         self.send_response(status)

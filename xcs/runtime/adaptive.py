@@ -8,7 +8,11 @@ concurrency filter) with a multiplicative decrease on overload (TCP's AIMD):
   sample seen, drifting slowly up so a service that became slower is re-learnt):
   `gradient = clamp((TOLERANCE × no_load + SLACK) / mean, 0.5, 1)`;
 - latency inflated (gradient < 1): the limit shrinks towards `limit × gradient` — more
-  requests in flight only queue at the service;
+  requests in flight only queue at the service. The shrink is checked: the lowest sample
+  is only a lower bound of the no-load latency, and iterations of different lengths (50 to
+  500 ms) have a mean several times it at any load. If the limit went down to CHECK_SHRINK
+  of itself and the mean latency did not move (UNMOVED), that mean is taken as the no-load
+  latency (`calibrated`, slowly forgotten), and the limit grows back;
 - latency flat (gradient = 1): the limit grows by `sqrt(limit)` while the completions per
   second rose with the last growth (or no growth was tried yet) and the batch used the
   limit (as many iterations ran at once; RFC 7661's congestion-window validation: the tail
@@ -35,6 +39,9 @@ SMOOTHING = 0.5          # how far one batch moves the limit towards its target
 MIN_BATCH = 8
 BACKOFF = 0.7
 DRIFT = 0.05             # how fast the no-load latency follows a batch's fastest sample up
+CHECK_SHRINK = 0.6       # a latency shrink to this fraction of the limit is checked (see `_checked`)
+FORGET = 0.01            # how fast a calibrated no-load latency is forgotten, per batch
+UNMOVED = 0.9            # ... and undone when the mean latency kept this fraction of itself
 
 
 class Limiter:
@@ -44,13 +51,17 @@ class Limiter:
     Racy when one loop runs on several threads at once: the limit stays in [1, ceiling]."""
 
     __slots__ = ("limit", "ceiling", "estimate", "no_load", "_sum", "_count", "_fastest", "_cut",
-                 "_batch_start", "_last_rate", "_grew", "_busy", "calls", "overloads")
+                 "_batch_start", "_last_rate", "_grew", "_busy", "calls", "overloads", "floor",
+                 "calibrated", "_check")
 
     def __init__(self):
         self.limit = 0
         self.ceiling = 0
         self.estimate = None       # float limit; None before the first call
         self.no_load = math.inf    # seconds: the loop's latency with nothing queued
+        self.floor = math.inf      # the fastest sample (drifting up), a lower bound of it
+        self.calibrated = 0.0      # a mean latency seen not to fall with the limit (decaying)
+        self._check = None         # [limit, highest mean, reached] of a shrink being checked
         self.calls = 0
         self.overloads = 0         # overload signals seen, all calls
         self._reset_batch()
@@ -106,13 +117,18 @@ class Limiter:
         mean = self._sum / self._count
         rate = self._count / max(now - self._batch_start, 1e-9)
         fastest = self._fastest
-        if fastest < self.no_load:
-            self.no_load = fastest
+        if fastest < self.floor:
+            self.floor = fastest
         else:
-            self.no_load += (fastest - self.no_load) * DRIFT
+            self.floor += (fastest - self.floor) * DRIFT
+        self.calibrated *= 1.0 - FORGET
+        self._checked(mean)
+        self.no_load = max(self.floor, self.calibrated)
         if not self._cut:
             gradient = max(0.5, min(1.0, (TOLERANCE * self.no_load + SLACK) / mean)) if mean > 0 else 1.0
             if gradient < 1.0:
+                if self._check is None:
+                    self._check = [self.estimate, mean, 0]
                 target = self.estimate * gradient
                 self.estimate = max(1.0, self.estimate + (target - self.estimate) * SMOOTHING)
                 self._grew = False
@@ -125,6 +141,30 @@ class Limiter:
             self.limit = int(self.estimate)
         self._last_rate = rate
         self._reset_batch()
+
+    def _checked(self, mean: float) -> None:
+        """Was the shrink for latency right? The fastest sample is only a lower bound of the
+        no-load latency: when iterations take different times (50 to 500 ms, say: LLM calls,
+        pages of different sizes), the mean is several times the fastest at any load, and the
+        gradient alone would shrink the limit to 1. So a shrink is checked: once the limit is
+        down to CHECK_SHRINK of where the shrink began, one batch later (the batch between
+        still holds iterations started before), a mean latency still UNMOVED of the highest
+        mean seen while shrinking says the latency does not come from queueing: that mean
+        becomes the no-load latency (`calibrated`, decaying by FORGET per batch, so a service
+        that starts queueing later is seen again). A growth back above the start ends the check."""
+        check = self._check
+        if check is None:
+            return
+        start, highest, reached = check
+        if self.estimate > start:
+            self._check = None
+        elif reached:
+            self._check = None
+            if mean >= highest * UNMOVED:
+                self.calibrated = max(self.calibrated, mean)
+        else:
+            check[1] = max(highest, mean)
+            check[2] = self.estimate <= start * CHECK_SHRINK
 
     def describe(self) -> str:
         """The limit in words, for `xcs.explain`."""

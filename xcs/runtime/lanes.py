@@ -29,7 +29,7 @@ import threading
 import time
 from collections import deque
 
-from xcs.runtime import signals
+from xcs.runtime import hosts, signals
 from xcs.runtime.tracebacks import hide
 from xcs.runtime.turns import _state
 
@@ -216,6 +216,7 @@ class Dispatch:
         body = self.body
         args = self.args
         state = _state
+        held = hosts._thread
         failed = self.failed
         signals._lane.dispatch = self
         idle = False
@@ -239,6 +240,8 @@ class Dispatch:
                 finally:
                     state.iteration = None
                     state.owner = None
+                    if held.uses:          # per-host slots still held by open responses
+                        hosts.end_iteration()
                 task.seconds = _now() - start
                 task.item = task.context = None
                 with lock:

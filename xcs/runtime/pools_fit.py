@@ -18,6 +18,9 @@ and, while the loop runs:
   loop's duration (connections are reused instead of closed and reopened), then restored.
 - On both, a response hook reports overload responses (429/503, `Retry-After`) to the
   loop's limiter (`xcs.runtime.signals`); it is removed after the loop.
+- Loops that share a client at once (two threads, a loop nested in another's body) share
+  the raise: it goes to the sum of their concurrencies, and the sizes are put back only when
+  the last of them ends (reference-counted per adapter, pool manager and httpx pool).
 
 What was done is returned as words for `xcs.explain` (`Fit.notes`). Nothing is imported:
 a library the program did not import cannot have made the objects.
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import types
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,9 +147,9 @@ def _fit_session(session, fit: Fit) -> None:
         size = getattr(adapter, "_pool_maxsize", None)
         if manager is None or not isinstance(size, int):
             continue
-        if size < fit.concurrency:
-            adapter._pool_maxsize = fit.concurrency
-            fit._undo.append(lambda adapter=adapter, size=size: setattr(adapter, "_pool_maxsize", size))
+        _raise_shared(fit, adapter, "_pool_maxsize", size,
+                      lambda want, adapter=adapter: setattr(adapter, "_pool_maxsize", want),
+                      lambda adapter=adapter, size=size: setattr(adapter, "_pool_maxsize", size))
         _fit_pool_manager(manager, fit, "requests.Session")
     hooks = getattr(session, "hooks", None)
     if isinstance(hooks, dict) and isinstance(hooks.get("response"), list):
@@ -158,24 +162,77 @@ def _fit_pool_manager(manager, fit: Fit, name: str) -> None:
     if not isinstance(kw, dict):
         return
     size = kw.get("maxsize", 1)
-    if size >= fit.concurrency:
-        return
-    kw["maxsize"] = fit.concurrency
-    open_pools = _pools_of(manager)
-    old = {id(p): p.pool.maxsize for p in open_pools}
-    for p in open_pools:
-        p.pool.maxsize = fit.concurrency
-    note = (f"{name}'s connection pool holds {size} per host: raised to {fit.concurrency} "
-            f"for the loop (no 'Connection pool is full' discards)")
-    if note not in fit.notes:
-        fit.notes.append(note)
+    old = {id(p): p.pool.maxsize for p in _pools_of(manager)}
+
+    def raise_to(want):
+        kw["maxsize"] = want
+        for p in _pools_of(manager):    # pools opened by an earlier loop still running too
+            if p.pool.maxsize < want:
+                p.pool.maxsize = want
 
     def restore():
         kw["maxsize"] = size
-        for p in _pools_of(manager):    # pools opened during the loop too
+        for p in _pools_of(manager):    # pools opened during the loops too
             _shrink(p, old.get(id(p), size))
 
-    fit._undo.append(restore)
+    raised = _raise_shared(fit, manager, "maxsize", size, raise_to, restore)
+    if raised is not None:
+        note = (f"{name}'s connection pool holds {raised[0]} per host: raised to {raised[1]} "
+                f"for the loop (no 'Connection pool is full' discards)")
+        if note not in fit.notes:
+            fit.notes.append(note)
+
+
+# Loops sharing a client at once (two threads, a loop nested in another's body) share its
+# raise: every loop using it counts, the size is raised to the sum of their concurrencies
+# (each may hold that many connections to a host at once), and only the last to end puts
+# it back — the first to finish must not shrink the pool under a loop still running.
+_shared_lock = threading.Lock()
+_shared: dict = {}            # (id(obj), what) -> _Raised
+
+
+class _Raised:
+    __slots__ = ("obj", "original", "size", "restore", "users", "total", "raised")
+
+    def __init__(self, obj, size, restore):
+        self.obj = obj            # kept alive: its id is the key
+        self.original = self.size = size
+        self.restore = restore
+        self.users = self.total = 0
+        self.raised = False
+
+
+def _raise_shared(fit: Fit, obj, what: str, size: int, raise_to, restore):
+    """Count the loop among the users of `obj`'s `what` (now `size`) and raise it to the sum
+    of their concurrencies if it holds less. Returns (size before any loop raised it, size
+    now) if it is raised, else None."""
+    key = (id(obj), what)
+    want = fit.concurrency
+    with _shared_lock:
+        entry = _shared.get(key)
+        if entry is None:
+            entry = _shared[key] = _Raised(obj, size, restore)
+        entry.users += 1
+        entry.total += want
+        if entry.size < entry.total:
+            raise_to(entry.total)
+            entry.size = entry.total
+            entry.raised = True
+        result = (entry.original, entry.size) if entry.raised else None
+    fit._undo.append(lambda: _release_shared(key, want))
+    return result
+
+
+def _release_shared(key, want: int) -> None:
+    with _shared_lock:
+        entry = _shared[key]
+        entry.users -= 1
+        entry.total -= want
+        if entry.users:
+            return
+        del _shared[key]
+        if entry.raised:
+            entry.restore()
 
 
 def _pools_of(manager) -> list:
@@ -218,10 +275,12 @@ def _fit_httpx(client, fit: Fit, name: str) -> None:
                          f"not {fit.concurrency} (more would only wait for a connection)")
         fit.concurrency = most
     keep = getattr(pool, "_max_keepalive_connections", None)
-    if isinstance(keep, int) and keep < fit.concurrency:
-        pool._max_keepalive_connections = fit.concurrency
-        fit.notes.append(f"{name} keeps {keep} idle connections: raised to {fit.concurrency} for the loop")
-        fit._undo.append(lambda: setattr(pool, "_max_keepalive_connections", keep))
+    if isinstance(keep, int):
+        raised = _raise_shared(fit, pool, "_max_keepalive_connections", keep,
+                               lambda want: setattr(pool, "_max_keepalive_connections", want),
+                               lambda: setattr(pool, "_max_keepalive_connections", keep))
+        if raised is not None:
+            fit.notes.append(f"{name} keeps {raised[0]} idle connections: raised to {raised[1]} for the loop")
     hooks = getattr(client, "_event_hooks", None)
     if isinstance(hooks, dict) and isinstance(hooks.get("response"), list):
         hooks["response"].append(_httpx_hook)
