@@ -34,6 +34,10 @@ class Value:
     chain: tuple = ()
     calls: bool = False
     method: bool = False
+    # A call result: the named objects it may be a view of ((kind, name, chain) each) — the
+    # receiver of a method call (`resp.iter_content(8)` over `resp`), the named arguments of
+    # a function call (`iter(f)`): consuming the result may move their state on.
+    over: tuple = ()
 
     def describe(self) -> str:
         """The expression as the user wrote it, as far as it is known (`self.session.get`,
@@ -82,6 +86,22 @@ class Event:
     target: Value | None = None
     args: tuple = ()
     discarded: bool = False
+
+
+NAMED_KINDS = ("local", "global", "deref")
+
+
+def _over(callee: Value, args) -> tuple:
+    """`Value.over` of the result of calling `callee` with `args`."""
+    if callee.kind in NAMED_KINDS and callee.chain:
+        return ((callee.kind, callee.name, callee.chain[:-1]),) + callee.over
+    found = callee.over
+    for a in args:
+        if a.kind in NAMED_KINDS:
+            found += ((a.kind, a.name, a.chain),)
+        elif a.over:
+            found += a.over
+    return found[:8]
 
 
 def _combine(values, index, calls=False) -> Value:
@@ -194,7 +214,7 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
         callee = next((v for v in pair if v.kind not in ("null", "self")), pair[0])
         discarded = _next_is_pop(items, i)
         events.append(Event("call", i, target=callee, args=tuple(args), discarded=discarded))
-        stack.append(Value("call", min(v.start for v in popped), calls=True))
+        stack.append(Value("call", min(v.start for v in popped), calls=True, over=_over(callee, args)))
         return
     if name in ("STORE_ATTR", "DELETE_ATTR"):
         target = stack.pop()

@@ -50,6 +50,9 @@ def mutated_receivers(desc, res, kinds, statements=None) -> list:
                     if value.kind in ("local", "global", "deref"):
                         kind, name, chain = desc.canonical(value.kind, value.name, value.chain)
                         out.append((kind, name, up_to_any_key(chain), k))
+                if _consumes(res, e):
+                    for value in e.args:
+                        out.extend(_viewed(desc, value, k))
             root = e.target
             if root is None or root.kind not in ("local", "global", "deref"):
                 continue
@@ -65,6 +68,27 @@ def mutated_receivers(desc, res, kinds, statements=None) -> list:
                 continue
             kind, name, chain = desc.canonical(root.kind, root.name, chain)
             out.append((kind, name, up_to_any_key(chain), k))
+            if e.op == "call":
+                out.extend(_viewed(desc, root, k))
+    return out
+
+
+def _consumes(res, e: Event) -> bool:
+    """Whether call event `e` consumes from its argument (`next(it)`): an iterator over a
+    named object moves that object on."""
+    return res.resolve(e.target) is next
+
+
+def _viewed(desc, value, k: int) -> list:
+    """Entries for the named objects `value` may be a view of (`next(resp.iter_content(8))`
+    consumes `resp`'s body; `next(it)` after `it = iter(f)` moves `f` on)."""
+    over = value.over
+    if value.kind == "local" and not value.chain:
+        over = over + desc.views.get(value.name, ())
+    out = []
+    for kind, name, chain in over:
+        kind, name, chain = desc.canonical(kind, name, chain)
+        out.append((kind, name, up_to_any_key(chain), k))
     return out
 
 

@@ -49,6 +49,7 @@ class LoopDescription:
     body_writes: frozenset
     statement_of: types.MappingProxyType
     aliases: types.MappingProxyType
+    views: types.MappingProxyType   # body local -> objects its value may be a view of (`_views`)
     whole_function_events: object   # () -> the whole function's events (`scope.constructed`)
 
     @property
@@ -225,6 +226,7 @@ def describe(flow: Flow, loop: LoopShape, env, code, shared: dict, whole_functio
                            line=line, cellvars=frozenset(code.co_cellvars), raw=tuple(raw), events=events,
                            body_writes=body_writes, statement_of=types.MappingProxyType(statement_of),
                            aliases=types.MappingProxyType(_outer_aliases(events, body_writes)),
+                           views=types.MappingProxyType(_views(events)),
                            whole_function_events=whole_function_events)
     return desc, []
 
@@ -254,6 +256,18 @@ def _check_target(items, target: RawStatement) -> list[Refusal]:
             name = getattr(ins.arg, "name", ins.arg) if ins.arg is not None else ins.name
             return [Refusal("target", ins.lineno, str(name[1] if isinstance(name, tuple) else name))]
     return []
+
+
+def _views(events) -> dict:
+    """Body locals assigned a call result that may be a view of named objects (`it =
+    resp.iter_content(8)`, `lines = iter(f)`): name -> the (kind, name, chain) of each
+    (`stack.Value.over`); consuming such a local may move their state on."""
+    views: dict = {}
+    for statement_events in events:
+        for e in statement_events:
+            if e.op == "store-local" and e.target is not None and e.target.over:
+                views[e.args[0]] = views.get(e.args[0], ()) + e.target.over
+    return views
 
 
 def _outer_aliases(events, body_writes) -> dict:
