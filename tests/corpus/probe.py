@@ -16,7 +16,8 @@ import time
 import xcs
 
 _lock = threading.Lock()
-_state = {"active": 0, "peak": 0, "calls": 0, "barrier": None}
+_met = threading.Condition(_lock)
+_state = {"active": 0, "peak": 0, "calls": 0, "barrier": None, "meet": None, "deadline": 0.0}
 
 
 @xcs.io
@@ -27,6 +28,12 @@ def io(x, delay=0.002):
         _state["calls"] += 1
         _state["peak"] = max(_state["peak"], _state["active"])
         barrier = _state["barrier"]
+        meet = _state["meet"]
+        if meet is not None:
+            # Soft rendezvous: wait (until the deadline) for `meet` calls to have run at once.
+            _met.notify_all()
+            while _state["peak"] < meet and time.monotonic() < _state["deadline"]:
+                _met.wait(0.05)
     try:
         if barrier is not None:
             barrier.wait()
@@ -46,16 +53,22 @@ def fail_on(x, bad):
 
 
 @contextlib.contextmanager
-def measuring(overlap: int | None = None, timeout: float = 10.0):
-    """Reset the counters; with `overlap=n`, io() calls wait until n of them run at once."""
+def measuring(overlap: int | None = None, timeout: float = 10.0, meet: int | None = None):
+    """Reset the counters; with `overlap=n`, io() calls wait until n of them run at once
+    (a barrier: every call waits for n-1 others); with `meet=n`, io() calls wait until n of
+    them have run at once, once — or until `timeout` seconds from now, then not at all. A
+    loop run in order cannot make the peak reach n (for loops whose number of calls is not a
+    multiple of n, or that stop early, where a barrier would be left waiting)."""
     with _lock:
         _state.update(active=0, peak=0, calls=0,
-                      barrier=threading.Barrier(overlap, timeout=timeout) if overlap else None)
+                      barrier=threading.Barrier(overlap, timeout=timeout) if overlap else None,
+                      meet=meet, deadline=time.monotonic() + timeout)
     try:
         yield _state
     finally:
         with _lock:
             _state["barrier"] = None
+            _state["meet"] = None
 
 
 def calls() -> int:

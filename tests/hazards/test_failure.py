@@ -441,8 +441,11 @@ def test_work_started_after_a_failure_is_bounded_by_the_window(max_workers):
         error = caught(jitted, items, out, bad)
         assert isinstance(error, ValueError) and str(error) == "bad item 10"
         assert out == list(range(bad))
-        started_later = [i for i in STARTED if i > bad]
-        assert max(STARTED) < bad + window, started_later
+        # Iterations start in index order, but a lane may be slow to run its task: items past
+        # bad + window may start before item `bad` itself starts (nothing has failed yet).
+        # What the window bounds is the work started once the failing iteration runs.
+        after_failure = STARTED[STARTED.index(bad) + 1:]
+        assert len(after_failure) < window, after_failure
         assert len(STARTED) == len(set(STARTED))
 
 

@@ -276,7 +276,7 @@ def test_speculate_true_runs_any_call_ahead_and_overlaps():
     xs = list(range(40))
     assert status(xcs.jit(probe_until)).status == "sequential"
     jitted = compare(probe_until, xs, 20, speculate=True)
-    with measuring() as gauge:
+    with measuring(meet=2, timeout=5) as gauge:
         assert jitted(xs, 20) == (20, 20)
         assert gauge["peak"] >= 2, gauge["peak"]
 
@@ -496,7 +496,7 @@ def test_shapes_of_leaving_equal_plain_and_overlap(fn, make_args):
         assert observe(jitted, make_args) == expected, str(xcs.explain(jitted))
     (report, *_) = xcs.explain(jitted)
     assert report.parallel, str(report)
-    with measuring() as gauge:
+    with measuring(meet=2, timeout=5) as gauge:
         jitted(*make_args())
         assert gauge["peak"] >= 2, gauge["peak"]
 
