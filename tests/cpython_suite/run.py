@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -103,6 +104,10 @@ def child(mode: str, modules: list, out: Path, timeout: float) -> None:
     out.write_text(json.dumps(report))
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_child(mode: str, modules: list, timeout: float) -> dict:
     """Run one mode in a fresh interpreter (this one) and return its report."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -112,7 +117,12 @@ def run_child(mode: str, modules: list, timeout: float) -> dict:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
         env.pop("XCS_DISABLE", None)
         start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+        # SIGINT as an interactive shell gives it: started in the background (`cmd &`, nohup)
+        # it is ignored, and CPython's tests that stop a runaway child with
+        # `_thread.interrupt_main()` (test_threading's recursion under `except*`) then leave
+        # that child spinning forever, long after its test timed out.
+        proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True,
+                              preexec_fn=_default_sigint)
         report = json.loads(out.read_text()) if out.exists() else {"modules": {}}
         report["mode"] = mode
         report["returncode"] = proc.returncode

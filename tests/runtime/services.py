@@ -84,6 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, json.dumps(data).encode(), "application/json")
             return
         client = query.get("client")
+        self._client = client
+        self._counted = True
         with server.lock:
             server.active += 1
             server.requests += 1
@@ -112,10 +114,20 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(base)
             self._reply(200, f"item {key}".encode())
         finally:
-            with server.lock:
-                server.active -= 1
-                if client is not None:
-                    server.by_client[client] -= 1
+            self._leave()
+
+    def _leave(self):
+        """The request stops counting as in flight: just before the response's last bytes are
+        written (once the client has them, it may send its next request, which must not find
+        this one still counted), or when the handler ends."""
+        if not getattr(self, "_counted", False):
+            return
+        self._counted = False
+        server = self.server
+        with server.lock:
+            server.active -= 1
+            if self._client is not None:
+                server.by_client[self._client] -= 1
 
     def _stream(self, key, chunks, gap):
         chunk = f"item {key};".encode()
@@ -125,8 +137,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         try:
-            for _ in range(chunks):
+            for n in range(chunks):
                 time.sleep(gap)
+                if n == chunks - 1:
+                    self._leave()
                 self.wfile.write(chunk)
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
@@ -139,6 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
+        self._leave()
         self.wfile.write(data)
 
 
