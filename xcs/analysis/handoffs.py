@@ -55,7 +55,7 @@ def call_reason(desc, res, e) -> Refusal | None:
         obj = res.resolve_root(callee)
     index = _handed_index(callee, obj)
     if index is not None:
-        found = _handed_effects(e, index, lambda v: _top_level(desc, res, v), desc.env, res.env_for)
+        found = _handed_effects(e, index, res.held, desc.env, res.env_for)
         if found:
             return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
         return None
@@ -132,19 +132,6 @@ def _handed_index(callee, obj) -> int | None:
     if obj is not None:
         return _BY_NAME.get(effects.qualified_name_or_empty(obj))
     return None
-
-
-def _top_level(desc, res, value):
-    """The object a value of the loop body names: a global, a closure variable, an argument
-    of the first call that the loop does not assign; else `effects.UNKNOWN`."""
-    if value.kind == "local" and (value.name not in desc.env.arguments or desc.is_body_local(value.name)):
-        return effects.UNKNOWN
-    if value.kind not in ("global", "deref", "local"):
-        return effects.UNKNOWN
-    try:
-        return desc.env.lookup(value.kind, value.name, value.chain)
-    except Exception:  # noqa: BLE001
-        return effects.UNKNOWN
 
 
 def _handed_effects(e, index: int, resolve, env, env_for) -> str | None:
