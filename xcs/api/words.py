@@ -166,6 +166,8 @@ CAUSE_WORDS = {
     Cause.CALLABLE_OBJECT: "`{callee}` is a callable object XCS cannot read",
     Cause.CONSTRUCTION: "`{callee}()`: {detail}",
     Cause.UNREADABLE_INIT: "`{callee}()` runs `{detail}`, which XCS cannot read",
+    Cause.UNNAMED: "`{callee}()` calls a function XCS cannot name before the loop runs ({detail}): it may "
+                   "print or change shared state",
     Cause.OTHER: "{detail}",
 }
 CAUSE_HINTS = {
@@ -176,6 +178,9 @@ CAUSE_HINTS = {
     Cause.MOCK: "a mock records the order of its calls: test the loop with `@xcs.jit(parallel=False)`, "
                 "or with a plain function in place of the mock",
     Cause.THREAD_BOUND: "call it once before the loop and pass the value to the work",
+    Cause.UNNAMED: "call the function by its name (`fetch(x)`, not `handlers[kind](x)`), pass it as an argument "
+                   "of the function, or loop over the functions themselves (`for fn in fns:`): XCS reads "
+                   "what it can name",
 }
 
 # CPython instruction families in words, for "commit:instruction" (the user never wrote an opcode).

@@ -8,6 +8,7 @@ synchronise, which work after them must wait for (`changing`).
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import types
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from xcs.analysis import aio_blocks, effects, handoffs, knowledge, receiver
 from xcs.analysis import refusal
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.split.scope import per_function
-from xcs.analysis.stack import Event
+from xcs.analysis.stack import Event, render
 from xcs.analysis.statements import RawStatement
 
 
@@ -82,6 +83,7 @@ def event_reason(desc, res, e: Event, marks: Marks) -> Refusal | None:
 
 
 def _call_reason(desc, res, e: Event, line, marks: Marks) -> Refusal | None:
+    e = through_alias(desc, e)
     callee = e.target
     found = made_function_effects(desc, res, e)
     if found:
@@ -160,6 +162,10 @@ def _unresolved_call_reason(desc, res, e: Event, line) -> Refusal | None:
     """The method-name rules, for a callee the analysis could not resolve (or resolved to
     something neither a function nor a module's)."""
     callee = e.target
+    unnamed = None if _exits_a_with(desc, e) else unnamed_callee(desc, callee)
+    if unnamed is not None:
+        return Refusal(refusal.Kind.UNKNOWN_CALL, line, callee.describe(), callee=callee.describe(),
+                       detail=unnamed, cause=refusal.Cause.UNNAMED)
     method = callee.chain[-1] if callee.chain else None
     if method in effects.ORDERED_METHODS or method in effects.PATH_CHANGING_METHODS:
         return Refusal("commit:ordered", line, callee.describe())
@@ -176,6 +182,57 @@ def _unresolved_call_reason(desc, res, e: Event, line) -> Refusal | None:
             return Refusal("commit:outer-call", line, callee.describe())
         if desc.is_target(callee) and method in effects.MUTATORS:
             return Refusal("commit:outer-call", line, callee.describe())
+    return None
+
+
+def through_alias(desc, e: Event) -> Event:
+    """Call event `e` with a callee named through a body alias (`f = fetch; f(x)`, `get =
+    self.session.get`) read as the object the alias names, when the body binds the alias once:
+    the call is that object's, and is judged (and guarded) as such."""
+    callee = e.target
+    if callee is None or callee.kind != "local" or callee.name not in desc.aliases:
+        return e
+    stores = sum(1 for events in desc.events for x in events if x.op == "store-local" and x.args[0] == callee.name)
+    if stores != 1:
+        return e
+    kind, name, chain = desc.aliases[callee.name]
+    return dataclasses.replace(e, target=dataclasses.replace(callee, kind=kind, name=name, chain=chain + callee.chain))
+
+
+def _exits_a_with(desc, e: Event) -> bool:
+    """Whether call event `e` is the implicit `__exit__` call of a `with` of its statement (its
+    callee is the manager the `enter` event pushed): the `enter` rules judge the manager."""
+    for events in desc.events:
+        if any(x is e for x in events):
+            return any(x.op == "enter" and x.target is e.target for x in events)
+    return False
+
+
+def unnamed_callee(desc, callee) -> str | None:
+    """Where a callee the analysis could not resolve comes from, when it is a *function* XCS
+    cannot name — an element of a container (`handlers[kind](x)`), a call's result
+    (`pick(x)(x)`), a local bound in the body or before the loop to something the analysis
+    cannot follow (`handler = handlers.get(kind)`) — else None. Unknown means ordered: such
+    a function may print or change shared state. Methods of objects (`resp.json()`, `d['k'].append`) are not this rule's (the
+    method-name rules and the iteration's own objects decide them), nor calls through the
+    loop's item (`fn(x)` for `fn` in the iterable: checked per item at run time), the
+    loop's inputs (checked at each loop start), names of the module and builtins, or a
+    function made in the statement (`made_function_effects`)."""
+    chain = callee.chain
+    if chain and not (chain[-1].startswith("[")):
+        return None   # a method or an attribute
+    if callee.kind in ("local", "deref") and callee.name in desc.target_paths:
+        return None   # the loop's item, or part of it: the runner checks each item
+    if callee.kind == "call":
+        return "it is returned by a call"
+    if callee.kind == "value":
+        return "it is computed in the loop"
+    if chain:
+        return f"it is taken from `{render(callee.name, chain[:-1])}`"
+    if callee.kind == "local":
+        if not desc.is_body_local(callee.name):
+            return None   # an input: the runner checks the functions among them at each loop start
+        return f"`{callee.name}` is bound in the loop to a value XCS cannot follow"
     return None
 
 
