@@ -55,7 +55,7 @@ def call_reason(desc, res, e) -> Refusal | None:
         obj = res.resolve_root(callee)
     index = _handed_index(callee, obj)
     if index is not None:
-        found = _handed_effects(e, index, res.held, desc.env, res.env_for)
+        found = _handed_effects(e, index, _with_partials(desc, res, e), desc.env, res.env_for)
         if found:
             return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
         return None
@@ -122,6 +122,32 @@ def scan(func, env_for, depth: int = effects.SCAN_DEPTH, seen: set | None = None
             if found:
                 return found
     return None
+
+
+def _with_partials(desc, res, e):
+    """`res.held`, also naming a `functools.partial(f, ...)` built in the statement of call
+    event `e` (`run_in_executor(None, partial(fetch, url))`): as that partial of the object `f`
+    names, its own arguments unknown — the handed function's effects are `f`'s."""
+    events = next((evs for evs in desc.events if any(x is e for x in evs)), ())
+
+    def resolve(value):
+        if value.kind != "call":
+            return res.held(value)
+        later = [a.start for a in e.args if a.start > value.start]
+        stop = min(later, default=e.index)   # the value's own instructions end where the next argument's begin
+        made = [x for x in events if x.op == "call" and value.start <= x.index < stop and x.target is not None]
+        if not made:
+            return effects.UNKNOWN
+        outer = max(made, key=lambda x: x.index)   # the call whose result the value is ends last
+        if not outer.args or not _is_partial(res.resolve(outer.target)):
+            return effects.UNKNOWN
+        func = res.held(outer.args[0])
+        return effects.UNKNOWN if func is effects.UNKNOWN else functools.partial(func)
+    return resolve
+
+
+def _is_partial(obj) -> bool:
+    return obj is functools.partial
 
 
 def _handed_index(callee, obj) -> int | None:

@@ -40,8 +40,10 @@ _READING_METHODS = {
 }
 
 # Constructors of mutable built-in types: the name itself is pure, its methods are not.
-_EXACT_ONLY = frozenset(f"builtins.{name}" for name in ("dict", "list", "set", "bytearray", "object", "type",
-                                                        "memoryview", "property", "staticmethod", "classmethod"))
+_EXACT_ONLY = frozenset([f"builtins.{name}" for name in ("dict", "list", "set", "bytearray", "object", "type",
+                                                         "memoryview", "property", "staticmethod", "classmethod")]
+                        # Building a partial only holds its arguments; calling one runs its function.
+                        + ["functools.partial", "_functools.partial"])
 
 PURE = frozenset(
     [f"builtins.{name}" for name in _PURE_BUILTINS]
@@ -54,7 +56,7 @@ PURE = frozenset(
         "math", "cmath", "operator", "json", "_json", "re", "base64", "binascii", "hashlib", "_hashlib",
         "_sha1", "_sha2", "_sha256", "_sha512", "_md5", "_sha3", "_blake2", "hmac", "zlib", "struct", "_struct",
         "string", "unicodedata", "itertools", "_operator", "functools.cmp_to_key", "_functools.cmp_to_key",
-        "functools.reduce", "_functools.reduce", "bisect.bisect",
+        "functools.reduce", "_functools.reduce", "functools.partial", "_functools.partial", "bisect.bisect",
         "bisect.bisect_left", "bisect.bisect_right", "_bisect.bisect", "_bisect.bisect_left",
         "_bisect.bisect_right", "heapq.nlargest", "heapq.nsmallest", "_heapq.nlargest", "_heapq.nsmallest",
         "copy", "datetime", "_datetime", "_strptime", "collections.deque", "collections.OrderedDict",
