@@ -351,6 +351,61 @@ def test_same_dict_as_two_arguments():
     same(aliased, args)
 
 
+SHARED: dict = {}
+
+
+def reset_shared():
+    SHARED.clear()
+
+
+def into_the_global(items, src):
+    out = []
+    for i in items:
+        out.append(read_entry(src, i))
+        SHARED[i + 1] = f"set by {i}"   # in order: a global the analysis took for another object
+    return out
+
+
+def test_a_global_changed_in_order_passed_as_the_input_the_work_reads():
+    # The loop-start check compares the globals the in-order part changes with the inputs.
+    same(into_the_global, lambda: (ITEMS, SHARED), setup=reset_shared)
+
+
+def into_the_global_through_a_closure(items):
+    src = SHARED
+
+    def run():
+        out = []
+        for i in items:
+            out.append(read_entry(src, i))
+            SHARED[i + 1] = f"set by {i}"
+        return out
+    return run()
+
+
+def test_a_global_changed_in_order_read_through_a_closure_variable():
+    same(into_the_global_through_a_closure, lambda: (ITEMS,), setup=reset_shared)
+
+
+def read_entry_gauged(src, i):
+    io(i)
+    return src.get(i, "unset")
+
+
+def into_the_global_gauged(items, src):
+    out = []
+    for i in items:
+        out.append(read_entry_gauged(src, i))
+        SHARED[i + 1] = f"set by {i}"
+    return out
+
+
+def test_another_dict_than_the_global_changed_in_order_keeps_the_loop_parallel():
+    fast = same(into_the_global_gauged, lambda: (ITEMS, {}), setup=reset_shared)
+    result, peak = peak_of(fast, ITEMS, {}, overlap=4)
+    assert result == ["unset"] * len(ITEMS) and peak >= 4
+
+
 COUNTER = 0
 
 

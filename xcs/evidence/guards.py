@@ -56,7 +56,8 @@ def precheck(lp):
     verdicts: dict = {}
 
     def check(body, args, watched=()) -> str | None:
-        same = _same_object(lp.inputs, args, zip(lp.watched, watched))
+        same = _same_object(lp.inputs, args, zip(lp.watched, watched)) or \
+            _changed_global_read(lp, body, args)
         if same:
             return same
         for kind, k, name, chain, expected in checks:
@@ -126,6 +127,28 @@ def _same_object(names, args, watched=()) -> str | None:
         other = seen.get(id(value)) if _aliasable(value) else None
         if other is not None and other != name:
             return f"`{other}` and `{name}` are the same object, which the analysis took for two"
+    return None
+
+
+def _changed_global_read(lp, body, args) -> str | None:
+    """Words when a global the in-order part changes (`CACHE[k] = v`) is the very object an
+    input or closure variable of the map part names (`src`, called as `fill(CACHE)`): the
+    analysis took them for two objects, so the work would read it before earlier iterations'
+    in-order changes."""
+    for gname in lp.changed_globals:
+        value = body.__globals__.get(gname, _MISSING)
+        if value is _MISSING or not _aliasable(value):
+            continue
+        for name, arg in zip(lp.inputs, args):
+            if arg is value:
+                return f"`{name}` and the global `{gname}` are the same object, which the analysis took for two"
+        for k, name in enumerate(lp.closure):
+            try:
+                held = body.__closure__[k].cell_contents
+            except (ValueError, IndexError, TypeError):
+                continue
+            if held is value:
+                return f"`{name}` and the global `{gname}` are the same object, which the analysis took for two"
     return None
 
 
