@@ -79,6 +79,8 @@ class Cause(enum.StrEnum):
     CALLABLE_OBJECT = "callable-object"    # a callable object whose `__call__` is not Python code
     CONSTRUCTION = "construction"          # building the object runs `__init__`/`__new__` with an effect (`detail`)
     UNREADABLE_INIT = "unreadable-init"    # building the object runs a C `__init__`/`__new__` (`detail` names it)
+    TOO_DEEP = "too-deep"                  # Python code deeper than XCS follows
+    UNREADABLE = "unreadable"              # a function whose code XCS could not read
     OTHER = "other"                        # an older producer's sentence, kept whole in `detail`
 
 

@@ -27,7 +27,7 @@ TEMPLATES = {
     Kind.AFTER_EXIT: "this work runs only when an earlier in-order statement does not `{name}`",
     Kind.RETRY: "the loop may leave early (`{name}`), and its work does not read the loop's item: every iteration "
                 "repeats the same calls (a retry or a poll), whose later attempts must wait for the earlier ones",
-    Kind.SPECULATION: "the loop may leave early (`break`/`return`), and its work calls `{name}`, which is not known "
+    Kind.SPECULATION: "the loop may leave early (`break`/`return`), and its work calls `{name}`{listed}, which is not known "
                       "to be free of effects outside the process: running it for iterations the plain loop "
                       "never reaches could be visible",
     Kind.TARGET: "the loop target `{name}` is not a plain local variable",
@@ -166,7 +166,14 @@ CAUSE_WORDS = {
     Cause.CALLABLE_OBJECT: "`{callee}` is a callable object XCS cannot read",
     Cause.CONSTRUCTION: "`{callee}()`: {detail}",
     Cause.UNREADABLE_INIT: "`{callee}()` runs `{detail}`, which XCS cannot read",
+    Cause.TOO_DEEP: "`{callee}()` calls deeper than XCS follows",
+    Cause.UNREADABLE: "`{callee}` could not be read",
     Cause.OTHER: "{detail}",
+}
+# "speculation": why a call is listed, after its name ({detail}: the function the call is in).
+SPECULATION_WORDS = {
+    Cause.TOO_DEEP: "it calls deeper than XCS follows",
+    Cause.UNREADABLE: "its code could not be read",
 }
 CAUSE_HINTS = {
     Cause.RANDOM_STREAM: "give each item its own generator (`random.Random(seed)`) or draw the numbers "
@@ -229,7 +236,7 @@ def fields(refusal: Refusal) -> dict:
     name = without_internals(str(refusal.name))
     callee = without_internals(str(refusal.callee))
     detail = without_internals(str(refusal.detail))
-    out = {"name": name, "callee": callee or name, "detail": detail, "what": name, "found": "",
+    out = {"name": name, "callee": callee or name, "detail": detail, "what": name, "found": "", "listed": "",
            "registered": f'"{refusal.qualname}"' if refusal.qualname else "the function"}
     if refusal.kind is Kind.ORDERED_CALLEE:
         out["callee"] = f"with {callee}()" if refusal.manager else callee if callee.endswith(")") else callee + "()"
@@ -239,6 +246,10 @@ def fields(refusal: Refusal) -> dict:
         out["callee"] = callee.removesuffix("()") or "the function"
     elif refusal.kind is Kind.INSTRUCTION:
         out["what"] = instruction_words(name)
+    elif refusal.kind is Kind.SPECULATION:
+        notes = ([f"in `{detail}`"] if detail else []) + \
+            ([SPECULATION_WORDS[refusal.cause]] if refusal.cause in SPECULATION_WORDS else [])
+        out["listed"] = f" ({'; '.join(notes)})" if notes else ""
     return out
 
 
