@@ -233,3 +233,61 @@ def test_a_class_that_builds_itself_is_read_once_in_the_same_walk():
     # building its children recursed to Python's recursion limit and read as "could not be read".
     assert walker.summarize(builds_a_tree, env_for).pure
     assert effects.ordered_effects_in(builds_a_tree, env_for) is None
+
+
+# ----------------------------------------------------------------- dependencies: what resolving rests on
+
+
+def _dep_leaf(x):
+    return _dep_sink(x)
+
+
+def _dep_sink(x):
+    return x
+
+
+def _dep_middle(x):
+    return _dep_leaf(x) + _DEP_LIMIT
+
+
+_DEP_LIMIT = 3   # plain data: not a dependency
+
+
+class _DepCaller:
+    def __call__(self, x):
+        return _dep_middle(x)
+
+
+def _dep_with_cell():
+    helper = _dep_leaf
+
+    def inner(x):
+        return helper(x)
+    return inner
+
+
+def test_dependencies_report_names_two_levels_down_through_a_partial_of_a_callable_object():
+    found = walker.dependencies([functools.partial(_DepCaller(), 1)])
+    pairs = {(d.kind, d.name) for d in found}
+    assert (walker.ATTRIBUTE, "__call__") in pairs                     # the callable object's class
+    assert (walker.NAME, "_dep_middle") in pairs and (walker.NAME, "_dep_leaf") in pairs
+    assert (walker.NAME, "_dep_sink") in pairs                          # read two levels below the root
+    codes = {d.holder for d in found if d.kind == walker.CODE}
+    assert {_DepCaller.__call__, _dep_middle, _dep_leaf, _dep_sink} <= codes
+    assert (walker.NAME, "_DEP_LIMIT") not in pairs
+
+
+def test_dependencies_report_cells_and_methods_found_on_the_receiver():
+    cells = [d for d in walker.dependencies([_dep_with_cell()]) if d.kind == walker.CELL]
+    assert [d.value for d in cells] == [_dep_leaf]
+
+    class Holder:
+        def run(self, x):
+            return self.step(x)
+
+        def step(self, x):
+            return _dep_leaf(x)
+
+    found = walker.dependencies([Holder().run])
+    assert any(d.kind == walker.ATTRIBUTE and d.holder is Holder and d.name == "step" for d in found)
+    assert any(d.kind == walker.NAME and d.name == "_dep_sink" for d in found)

@@ -18,7 +18,8 @@ import pytest
 
 from xcs.analysis import effects, refusal
 from xcs.analysis.refusal import Cause, Kind, Refusal
-from xcs.api.words import CAUSE_HINTS, CAUSE_WORDS, HINTS, TEMPLATES, hint, words
+from xcs.api.words import (CAUSE_HINTS, CAUSE_WORDS, HINTS, REMOTE_WORDS, SPECULATION_WORDS, TEMPLATES, hint,
+                           words)
 
 INTERNALS = re.compile(r"__xcs|<xcs|xcs/|xcs\.(analysis|runtime|transform|evidence)")
 UNFILLED = re.compile(r"\{[a-z_]*\}")
@@ -29,7 +30,14 @@ def samples(kind: Kind):
     leaky = "KeyError: '__xcs_s0_x' in /venv/lib/xcs/runtime/ordered.py:12"
     if kind is Kind.UNKNOWN_CALL:
         return [Refusal(kind, 3, "fetch", "pkg.fetch", callee="fetch", detail="`Base.__init__`", cause=cause)
-                for cause in Cause]
+                for cause in refusal.UNKNOWN_CALL_CAUSES]
+    if kind in (Kind.REMOTE_PROCESS_BOUND, Kind.REMOTE_EXECUTOR, Kind.REMOTE_UNSHIPPABLE):
+        return [Refusal(kind, 3, "lock", callee=callee, detail="_thread.lock", cause=cause, held=held,
+                        is_global=held) for cause in refusal.REMOTE_CAUSES for callee in ("", "pkg.helper")
+                for held in (False, True)] + [Refusal(kind, None, "", detail=leaky, cause=Cause.UNSHIPPABLE)]
+    if kind is Kind.SPECULATION:
+        return [Refusal(kind, 3, "requests.post", callee="requests.post", detail=within, cause=cause)
+                for cause in (None, *refusal.SPECULATION_CAUSES) for within in ("", "helper")]
     if kind is Kind.ORDERED_CALLEE:
         return [Refusal.ordered_callee(3, "log", "log (line 2) calls `print()`"),
                 Refusal.ordered_callee(3, "redirect_stdout", "it swaps `sys.stdout`", manager=True)]
@@ -49,7 +57,9 @@ def test_every_kind_renders_without_placeholders_or_internals(kind):
 
 
 def test_every_cause_has_words():
-    assert set(CAUSE_WORDS) == set(Cause)
+    assert set(CAUSE_WORDS) == refusal.UNKNOWN_CALL_CAUSES
+    assert refusal.UNKNOWN_CALL_CAUSES | refusal.REMOTE_CAUSES | refusal.SPECULATION_CAUSES == set(Cause)
+    assert set(REMOTE_WORDS) == refusal.REMOTE_CAUSES and set(SPECULATION_WORDS) == refusal.SPECULATION_CAUSES
     assert set(CAUSE_HINTS) <= set(Cause)
 
 
@@ -165,3 +175,23 @@ def test_the_packed_forms_split_builds_keep_their_words():
     old = refusal.unknown_call(5, "`pkg.fetch()` does something", "pkg.fetch", "fetch")
     assert old.cause is Cause.OTHER and words(old) == "line 5: `fetch()` does something"
     assert 'xcs.register_blocking("pkg.fetch")' in hint(old)
+
+
+def test_every_decision_grounds_has_words_and_the_details_fill_them():
+    """A `Decision` is data (grounds and details); `decision_words` is where it becomes the
+    sentence `explain` shows."""
+    from xcs.api.words import DECISION_WORDS, decision_words
+    from xcs.evidence.decision import Decision, Grounds
+
+    assert set(DECISION_WORDS) == set(Grounds)
+    calls = (("requests.get", None), ("time.sleep", "pkg.wait"), ("a", None), ("b", None))
+    for grounds in Grounds:
+        text = decision_words(Decision(False, grounds, "static", calls, "conn", "sqlite3.Connection", 0.97, 0.102,
+                                       "KeyError('x')"))
+        assert text and not UNFILLED.search(text) and "{" not in text, (grounds, text)
+    assert decision_words(Decision(True, Grounds.BLOCKING, "static", calls)) == \
+        "blocking: `requests.get`, `time.sleep` (via `pkg.wait`), `a` and 1 more"
+    assert decision_words(Decision(False, Grounds.AFFINE_INPUT, "argument", subject="conn",
+                                   type_name="sqlite3.Connection")) == "thread-affine: `conn` is a `sqlite3.Connection`"
+    assert decision_words(Decision(True, Grounds.BLOCKED, "probe", subject="time.sleep", blocked=0.5, wall=0.0042)) == \
+        "blocked 50% of 4.2 ms in `time.sleep`"

@@ -100,7 +100,7 @@ def stays_sequential_for(shape, report) -> bool:
     for kind in shape.kinds:
         decision = getattr(report.runner, "decision", None)
         if kind == "probe:cpu-bound" and decision is not None and decision.source == "probe" and \
-                not decision.parallel and decision.reason.startswith("CPU-bound"):
+                not decision.parallel and decision.grounds == "cpu-bound":
             return True
         if kind == "policy:parallel-false" and shape.policy is False and report.status == "sequential" and \
                 not report.refusals:

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from xcs.evidence.decision import BLOCKED_FRACTION, MIN_WALL, from_probe
+from xcs.api.words import decision_words
+from xcs.evidence.decision import BLOCKED_FRACTION, MIN_WALL, Grounds, from_probe
 from xcs.evidence.probe import Probe, ProbeResult
 
 
@@ -36,7 +37,8 @@ def test_sleep_is_blocked_in_time_sleep():
     assert result.top == "time.sleep"
     decision = from_probe(result)
     assert decision.parallel
-    assert decision.reason.startswith("blocked ") and decision.reason.endswith("in `time.sleep`")
+    assert decision.grounds is Grounds.BLOCKED and decision.subject == "time.sleep"
+    assert decision_words(decision).startswith("blocked ") and decision_words(decision).endswith("in `time.sleep`")
 
 
 def test_socket_wait_is_attributed_to_recv():
@@ -61,7 +63,8 @@ def test_cpu_bound_python_is_not_blocked():
     assert result.wall >= MIN_WALL, "the workload must be long enough to be judged on its blocked share"
     assert result.blocked_fraction < BLOCKED_FRACTION
     decision = from_probe(result)
-    assert not decision.parallel and decision.reason.startswith("CPU-bound: ")
+    assert not decision.parallel and decision.grounds is Grounds.CPU_BOUND
+    assert decision_words(decision).startswith("CPU-bound: ")
 
 
 @pytest.mark.parametrize("result, parallel, words", [
@@ -80,7 +83,7 @@ def test_cpu_bound_python_is_not_blocked():
 ], ids=["blocked", "cpu-bound", "too-short", "thread-affine", "ordered", "captured"])
 def test_decision_words(result, parallel, words):
     decision = from_probe(result)
-    assert decision.parallel is parallel and str(decision) == words
+    assert decision.parallel is parallel and decision_words(decision) == words
 
 
 def test_sqlite_call_is_thread_affine():
@@ -93,7 +96,8 @@ def test_sqlite_call_is_thread_affine():
         conn.close()
     assert "sqlite3.Connection.execute" in probe.result.thread_affine
     decision = from_probe(probe.result)
-    assert not decision.parallel and decision.reason.startswith("thread-affine: ")
+    assert not decision.parallel and decision.grounds is Grounds.THREAD_AFFINE
+    assert decision_words(decision).startswith("thread-affine: ")
 
 
 def test_print_is_ordered_output():

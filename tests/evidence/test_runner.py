@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from xcs.api.words import decision_words
 from xcs.evidence import runner as runner_module
 from xcs.evidence.probe import Probe
 from xcs.evidence.runner import LoopRunner
@@ -87,7 +88,7 @@ def test_ensemble_runs_in_parallel_from_the_second_iteration():
     assert all(r[0] is None for r in results)
     assert results[0][1][1] == threading.get_ident(), "the probed first iteration runs on the calling thread"
     assert runner.decision.parallel and runner.decision.source == "probe"
-    assert str(runner.decision).startswith("blocked ") and "time.sleep" in str(runner.decision)
+    assert decision_words(runner.decision).startswith("blocked ") and "time.sleep" in decision_words(runner.decision)
     assert decided.calls == [runner.decision]
 
     # Later calls: parallel from the first iteration on, no probe.
@@ -113,7 +114,7 @@ def test_cpu_bound_loop_is_probed_once_then_sequential(monkeypatch):
     results = run(runner, items, cpu_body)
     assert [r[1][0] for r in results] == [e[1][0] for e in expected]
     assert {r[1][1] for r in results} == {threading.get_ident()}
-    assert not runner.decision.parallel and str(runner.decision).startswith("CPU-bound: ")
+    assert not runner.decision.parallel and decision_words(runner.decision).startswith("CPU-bound: ")
     assert len(probes) == 1 and decided.calls == [runner.decision]
     results = run(runner, items, cpu_body)
     assert {r[1][1] for r in results} == {threading.get_ident()}
@@ -126,7 +127,7 @@ def test_static_evidence_parallel_from_the_first_iteration():
     runner = LoopRunner(site())
     results = run(runner, range(n), static_body, (barrier,))
     assert [r[1][0] for r in results] == [0, 2, 4, 6]
-    assert runner.decision.source == "static" and "time.sleep" in str(runner.decision)
+    assert runner.decision.source == "static" and "time.sleep" in decision_words(runner.decision)
 
 
 def test_policy_true_skips_the_probe_and_policy_false_never_overlaps():
@@ -138,7 +139,7 @@ def test_policy_true_skips_the_probe_and_policy_false_never_overlaps():
     sequential = LoopRunner(site(), policy=False)
     results = run(sequential, [Member(k, delay=0.002) for k in range(n)], ensemble_body, ("p",))
     assert {r[1][1] for r in results} == {threading.get_ident()}
-    assert str(sequential.decision) == "parallel=False was requested"
+    assert decision_words(sequential.decision) == "parallel=False was requested"
 
 
 def sqlite_body(item, conn):
@@ -163,7 +164,7 @@ def test_sqlite_connection_input_is_never_parallelized(policy):
         conn.close()
     if policy == "auto":
         assert not runner.decision.parallel
-        assert str(runner.decision) == "thread-affine: `conn` is a `sqlite3.Connection`"
+        assert decision_words(runner.decision) == "thread-affine: `conn` is a `sqlite3.Connection`"
 
 
 def test_sqlite_connections_as_items_stay_sequential():
@@ -171,7 +172,7 @@ def test_sqlite_connections_as_items_stay_sequential():
     try:
         runner = LoopRunner(site())
         assert run(runner, conns, row_body) == [(None, 7)] * 3
-        assert str(runner.decision) == "thread-affine: the loop's items are `sqlite3.Connection`"
+        assert decision_words(runner.decision) == "thread-affine: the loop's items are `sqlite3.Connection`"
         # Decided parallel by static evidence, a later call with connections still runs inline.
         other = LoopRunner(site(2), policy=True)
         assert run(other, conns, row_body) == [(None, 7)] * 3

@@ -7,7 +7,8 @@ import sqlite3
 import time
 
 from xcs.evidence import registry
-from xcs.evidence.decision import from_static
+from xcs.api.words import decision_words
+from xcs.evidence.decision import Grounds, from_static
 from xcs.evidence.static import scan_body, scan_function
 
 
@@ -54,7 +55,7 @@ def test_global_function_reaching_sleep_through_python_calls():
     assert names(evidence.blocking) == ["time.sleep"]
     assert evidence.blocking[0].via == f"{__name__}.three_levels"   # what the body called
     decision = from_static(evidence)
-    assert decision.parallel and "time.sleep" in str(decision)
+    assert decision.parallel and decision.grounds is Grounds.BLOCKING and "time.sleep" in decision_words(decision)
 
 
 def test_module_attribute_chain():
@@ -83,7 +84,7 @@ def test_closure_cells_and_inputs_are_resolved():
     assert names(evidence.blocking) == ["time.sleep"]
     assert names(evidence.thread_affine) == ["sqlite3.Connection.execute"]
     decision = from_static(evidence)
-    assert not decision.parallel and decision.reason.startswith("thread-affine: `sqlite3.Connection.execute`")
+    assert not decision.parallel and decision_words(decision).startswith("thread-affine: `sqlite3.Connection.execute`")
 
 
 def test_self_attribute_chain_through_an_input():
@@ -124,7 +125,7 @@ def test_ordered_output_in_a_called_function():
         return (None,)
 
     decision = from_static(scan_body(body))
-    assert not decision.parallel and "warnings.warn" in decision.reason
+    assert not decision.parallel and decision.grounds is Grounds.ORDERED and "warnings.warn" in decision_words(decision)
 
 
 def test_captured_output_in_a_called_function_is_no_reason_to_stay_in_order():

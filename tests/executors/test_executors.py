@@ -315,3 +315,30 @@ def test_a_write_the_scan_cannot_see_fails_the_iteration_loudly(base, tmp_path):
     with pytest.raises(ProcessBoundEffect, match="from a worker process"):
         fast(base, range(4), str(path))
     assert not list(tmp_path.iterdir())
+
+
+# --- the notices are data: a kind, a cause and details; words.py says them -----------------
+
+_get_counted = loops.get_counted
+
+
+def _work_changing_counts(item):
+    return _get_counted("http://unused", item)
+
+
+def _work_holding(item, held):
+    return held
+
+
+def test_process_bound_refusals_are_data_with_their_words_in_one_place():
+    from xcs.analysis.refusal import Cause, Kind
+    from xcs.api.words import words
+    from xcs.evidence.remote import process_bound
+
+    changed = process_bound(_work_changing_counts)
+    assert (changed.kind, changed.cause, changed.name, changed.callee) == \
+        (Kind.REMOTE_PROCESS_BOUND, Cause.CHANGES_GLOBAL, "COUNTS", "tests.executors.loops.get_counted")
+    assert "the global `COUNTS`, which `tests.executors.loops.get_counted` changes" in words(changed)
+    held = process_bound(_work_holding, ({"k": threading.Lock()},))
+    assert (held.cause, held.name, held.held, held.is_global) == (Cause.RESOURCE, "held", True, False)
+    assert "touches `held`, a `_thread.lock` it holds:" in words(held), words(held)

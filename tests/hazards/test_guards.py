@@ -456,3 +456,87 @@ def test_a_callee_that_is_itself_jitted_does_not_count_as_replaced_code():
     assert jitted(list(range(8))) == [x * 3 for x in range(8)]   # analysed before the helper's first call
     parallel_now(jitted, list(range(8)))
     same_now(through_a_jitted_helper, jitted, items)
+
+
+# ----------------------------------------------------------------- guards from the walker's one resolution
+#
+# The guards rest on what `walker.dependencies` reports: what `walker.resolve` looked through
+# (a partial, a callable object's `__call__`, a bound method) and the names the functions it
+# reaches read, two levels below the loop's own callee.
+
+
+class Stage:
+    def __call__(self, x, offset):
+        return calls_step(x) + offset
+
+
+def calls_step(x):
+    return step(io(x))
+
+
+staged = functools.partial(Stage(), offset=0)
+
+
+def through_a_partial_of_a_callable_object(xs):
+    out = []
+    for x in xs:
+        out.append(staged(x))
+    return out, list(shared)
+
+
+def test_mock_patch_below_a_partial_of_a_callable_object():
+    """`staged` -> partial -> `Stage.__call__` -> `calls_step` -> the global `step`, patched."""
+    jitted = same(through_a_partial_of_a_callable_object, items, setup=reset)
+    parallel_now(jitted, list(range(8)))
+    with mock.patch(f"{__name__}.step", noisy_step):
+        same_now(through_a_partial_of_a_callable_object, jitted, items)
+    parallel_now(jitted, list(range(8)))
+
+
+class Parser:
+    def parse(self, x):
+        return self.clean(io(x))
+
+    def clean(self, x):
+        return x + 1
+
+
+def noisy_clean(self, x):
+    slow(x)
+    shared.append(x)
+    return x + 1
+
+
+def parse_all(parse, xs):
+    out = []
+    for x in xs:
+        out.append(parse(x))
+    return out, list(shared)
+
+
+def test_a_method_a_cached_verdict_rests_on_monkeypatched_re_decides():
+    """The loop's input `parser.parse` is judged once per (callable, receiver type) and the
+    verdict cached; `Parser.clean`, which it calls through `self`, is monkeypatched after:
+    the cached verdict no longer holds and the loop stays observably plain."""
+    parser = Parser()
+
+    def make_args():
+        return (parser.parse, list(range(8)))
+
+    jitted = same(parse_all, make_args, setup=reset)
+    parallel_now(jitted, parser.parse, list(range(8)))
+    with mock.patch.object(Parser, "clean", noisy_clean):
+        same_now(parse_all, jitted, make_args)
+    parallel_now(jitted, parser.parse, list(range(8)))
+
+
+def test_the_cached_call_verdict_is_dropped_when_the_method_it_rests_on_changes():
+    from xcs.evidence.guards import call_verdict
+
+    parser, verdicts = Parser(), {}
+    assert call_verdict(parser.parse, None, verdicts) is None
+    assert len(verdicts) == 1
+    with mock.patch.object(Parser, "clean", noisy_clean):
+        found = call_verdict(parser.parse, None, verdicts)
+        assert found is not None and "shared" in found, found
+    assert call_verdict(parser.parse, None, verdicts) is None

@@ -624,3 +624,36 @@ def via_urlopen_partial(ks):
 def test_partials_are_judged_by_what_they_call(fn, speculates):
     (report,) = xcs.explain(xcs.jit(fn))
     assert any(r.kind == "speculation" for r in report.refusals) != speculates, str(report)
+
+
+def _posts_through(u):
+    return requests.post(u)
+
+
+def posts_in_a_helper(urls):
+    out = []
+    for u in urls:
+        r = _posts_through(u)
+        if r is None:
+            break
+        out.append(r)
+    return out
+
+
+def test_a_call_inside_a_callee_is_listed_as_data_and_named_with_its_function():
+    """The analysis lists speculative calls as records (callee, where, why), not sentences the
+    evidence layer reparses: the refusal names the call as written and the function it is in."""
+    from xcs.analysis import analyze
+    from xcs.analysis.speculation import ExternalCall, Listed
+    from xcs.evidence.environment import environment
+
+    facts = analyze(posts_in_a_helper.__code__, environment(posts_in_a_helper))
+    calls = facts.loops[0].speculative_calls
+    assert calls and all(isinstance(c, ExternalCall) for c in calls), calls
+    post = next(c for c in calls if c.callee == "requests.post")
+    assert post.why is Listed.CLIENT and post.within == "_posts_through" and post.obj is requests.post
+    (report,) = xcs.explain(xcs.jit(posts_in_a_helper))
+    refusal = report.refusals[0]
+    assert refusal.kind == "speculation" and refusal.callee == "requests.post" and refusal.detail == "_posts_through"
+    assert "calls `requests.post` (in `_posts_through`), which is not known" in words(refusal), words(refusal)
+    assert "calling `requests.post` for items" in report.hint()

@@ -21,6 +21,7 @@ from bytecode import Instr
 
 from xcs import pyversion
 from xcs.analysis.names import qualified_name
+from xcs.analysis.memo import per_function
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.stack import simulate
 
@@ -104,7 +105,7 @@ def _expected_method(method: str):
 def entered_clients(desc, res) -> dict:
     """Locals the function binds once, by an `async with` of a known client class
     (`async with httpx.AsyncClient() as client:`): name -> the class (guarded)."""
-    found, guards = _per_function(desc, "aio_entered_clients", lambda: _find_entered_clients(desc, res))
+    found, guards = per_function(desc.shared, "aio_entered_clients", lambda: _find_entered_clients(desc, res))
     res._guards.update(guards)
     return found
 
@@ -156,8 +157,3 @@ def _name(obj) -> str:
     except Exception:  # noqa: BLE001
         return ""
 
-
-def _per_function(desc, key, compute):
-    from xcs.analysis.split import scope   # the split imports this module
-
-    return scope.per_function(desc.shared, key, compute)

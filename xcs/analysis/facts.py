@@ -97,7 +97,7 @@ class LoopFacts:
     # in-order part decides to leave, and is discarded when it does (docs/speculation.md).
     exits: tuple = ()
     # The calls that speculative work makes, for the evidence layer to judge (reads or not):
-    # (described callee, line, object or None when unresolved, positional count, keywords).
+    # `speculation.ExternalCall`s: callee, line, object or None when unresolved, arguments, why listed.
     speculative_calls: tuple = ()
     # The iterable expression makes the object it iterates (`enumerate(xs)`, `zip(a, b)`),
     # so no one else holds it: pulling it ahead past an early exit is invisible when it only

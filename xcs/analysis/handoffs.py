@@ -19,6 +19,7 @@ import functools
 import types
 
 from xcs.analysis import effects
+from xcs.analysis.memo import per_function
 from xcs.pyversion import CO_COROUTINE
 from xcs.analysis.refusal import Refusal
 from xcs.sourcepaths import is_library_file
@@ -63,7 +64,7 @@ def call_reason(desc, res, e) -> Refusal | None:
     # worker, which has no event loop to hand anything to.
     func = getattr(obj, "__func__", obj)
     if isinstance(func, types.FunctionType) and desc.code.co_flags & CO_COROUTINE:
-        found = _per_function(desc, ("handoffs", func), lambda: scan(func, res.env_for))
+        found = per_function(desc.shared, ("handoffs", func), lambda: scan(func, res.env_for))
         if found:
             return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
     return None
@@ -190,8 +191,3 @@ def _function_effects(func, env, env_for, depth: int = 3) -> str | None:
         return effects.class_construction(func, env)
     return f"`{func!r}` is not a function XCS can read"
 
-
-def _per_function(desc, key, compute):
-    from xcs.analysis.split import scope   # the split imports this module
-
-    return scope.per_function(desc.shared, key, compute)

@@ -68,7 +68,9 @@ class Kind(enum.StrEnum):
 
 
 class Cause(enum.StrEnum):
-    """Why a call the analysis cannot read to the bottom ("commit:unknown-call") stays in order."""
+    """Why a call the analysis cannot read to the bottom ("commit:unknown-call") stays in order;
+    why a call of speculative work is not known to only read ("speculation"); and what keeps a
+    loop's map part in this process ("remote:*" notices)."""
 
     THREAD_BOUND = "thread-bound"          # answers for the calling thread (`threading.get_ident`)
     RANDOM_STREAM = "random-stream"        # draws from the random stream every iteration shares
@@ -80,8 +82,30 @@ class Cause(enum.StrEnum):
     CONSTRUCTION = "construction"          # building the object runs `__init__`/`__new__` with an effect (`detail`)
     UNREADABLE_INIT = "unreadable-init"    # building the object runs a C `__init__`/`__new__` (`detail` names it)
     UNNAMED = "unnamed"                    # the callee is a value XCS cannot name: from a container, a call, a local
+    TOO_DEEP = "too-deep"                  # Python code deeper than XCS follows
+    UNREADABLE = "unreadable"              # a function whose code XCS could not read
+    # "remote:process-bound": what belongs to this process (`callee`: the function, "" for the work)
+    RESOURCE = "resource"                  # `name` is (or, `held`, holds) a lock, file, socket... of type `detail`
+    # (THREAD_BOUND: `name` is, or holds, a thread-affine object of type `detail`)
+    ASSIGNS_GLOBAL = "assigns-global"      # the work assigns the module global `name`
+    CHANGES_GLOBAL = "changes-global"      # the work changes the module global `name` in place
+    WRITES_FILE = "writes-file"            # the work calls `open()` for writing
+    PROCESS_CHANGE = "process-change"      # the work calls `name` (`os.remove`): a change the caller must order
+    # "remote:executor" / "remote:unshippable": why the chosen executor did not take the loop
+    UNAVAILABLE = "unavailable"            # what the executor needs is missing (`detail`, the runtime's words)
+    SETUP = "setup"                        # the executor `name` refused its setup (`detail`, its words)
+    UNANSWERED = "unanswered"              # the executor `name` could not be asked (`detail`: the error)
+    UNSHIPPABLE = "unshippable"            # the work or its inputs could not be serialised (`detail`)
+    FROM_ITEM = "from-item"                # the executor gave up part-way (`detail`: the runtime's words)
     OTHER = "other"                        # an older producer's sentence, kept whole in `detail`
 
+
+# The causes each kind of refusal uses (`xcs.api.words` has words for each).
+REMOTE_CAUSES = frozenset({Cause.RESOURCE, Cause.THREAD_BOUND, Cause.ASSIGNS_GLOBAL, Cause.CHANGES_GLOBAL,
+                           Cause.WRITES_FILE, Cause.PROCESS_CHANGE, Cause.UNAVAILABLE, Cause.SETUP, Cause.UNANSWERED,
+                           Cause.UNSHIPPABLE, Cause.FROM_ITEM})
+SPECULATION_CAUSES = frozenset({Cause.TOO_DEEP, Cause.UNREADABLE})
+UNKNOWN_CALL_CAUSES = frozenset(Cause) - (REMOTE_CAUSES - {Cause.THREAD_BOUND})
 
 # Which refusal's hint a report shows: the first of the lowest rank. Causes that keep work in
 # order (a `break`, a carried variable, work after a sync point) come first; then statements that
@@ -107,7 +131,13 @@ class Refusal:
     order) and `manager` (the callee is a context manager the statement enters: `with
     callee():`). "commit:unknown-call" has `callee`, `cause` (a `Cause`), for the causes that
     carry one `detail`, and `within`: the cause of the unknown call found at the bottom of
-    `detail` (a constructor's `__init__` that draws random numbers), which the hint addresses."""
+    `detail` (a constructor's `__init__` that draws random numbers), which the hint addresses.
+    "speculation" has `callee` (the call the work makes), `detail` (the function the call is
+    in, when it is in a callee of the work) and `cause` (`TOO_DEEP`, `UNREADABLE`, or None for
+    a call XCS names but does not know to only read). "remote:*" notices have a `cause` (see
+    `Cause`) with `name`, `detail` and `callee` as it says; "remote:process-bound" also `held`
+    (the value named holds the resource one level down: an element, an attribute) and
+    `is_global` (`name` is a module global)."""
 
     kind: Kind
     line: int | None
@@ -118,6 +148,8 @@ class Refusal:
     cause: Cause | None = None
     within: Cause | None = None
     manager: bool = False
+    held: bool = False
+    is_global: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "kind", Kind(self.kind))

@@ -6,13 +6,17 @@ proved it — but a trusted library client (`requests.post`, an `@xcs.io` functi
 things on a server, which no analysis sees. `external_calls` lists, for one call of the
 work, every call of a trusted client it reaches (with its argument count and keywords, so a
 `urlopen(url, data)` can be told from a GET) and every callee it cannot name; the evidence
-layer judges them. Nothing is run or imported.
+layer judges them. Each is an `ExternalCall`: the callee as the code spells it, where, the
+object (None when it could not be named) and why it is listed (`Listed`). Nothing is run or
+imported.
 """
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import types
+from dataclasses import dataclass
 
 from xcs.analysis import effects
 from xcs.sourcepaths import is_library_file
@@ -22,10 +26,43 @@ UNKNOWN = effects.UNKNOWN
 DEPTH = effects.SCAN_DEPTH
 
 
+class Listed(enum.StrEnum):
+    """Why a call of speculative work is listed for the evidence layer to judge."""
+
+    CLIENT = "client"            # a trusted client (a registered library call, `@xcs.io`): `obj` is it
+    UNRESOLVED = "unresolved"    # a callee the analysis cannot name (`obj` is None)
+    TOO_DEEP = "too-deep"        # Python code deeper than XCS follows (`obj` is None)
+    UNREADABLE = "unreadable"    # a function whose code could not be read (`obj` is None)
+
+
+@dataclass(frozen=True)
+class ExternalCall:
+    """One call speculative work makes that the evidence layer judges (reads only, or not).
+
+    `callee` as the code spells it (`requests.post`, `item.save`; the function itself when
+    its code could not be read); `line` the line of the call, in `within` (the qualified
+    name of the Python function the call is in, "" for the loop body); `obj` the callable,
+    or None when it is not named; `positional` and `keywords` the arguments it is passed
+    (`urlopen(url, data)` is not a GET); `why` why it is listed."""
+
+    callee: str
+    line: int | None
+    obj: object
+    positional: int
+    keywords: tuple
+    why: Listed = Listed.CLIENT
+    within: str = ""
+
+    @property
+    def method(self) -> str:
+        """The last name of the callee (`append` of `out.append`), "" for a bare name."""
+        return self.callee.rsplit(".", 1)[-1] if "." in self.callee else ""
+
+
 def external_calls(obj, described: str, line, args: tuple, keywords: tuple, env, env_for, resolve,
-                   receiver=None, depth: int = DEPTH, seen: set | None = None) -> list:
-    """[(described callee, line, object or None, positional count, keywords), ...] for the
-    call `obj(*args, **keywords)` made at `line`: itself if `obj` is trusted (a client the
+                   receiver=None, depth: int = DEPTH, seen: set | None = None, within: str = "") -> list:
+    """The `ExternalCall`s of the call `obj(*args, **keywords)`, spelled `described`, made at
+    `line` (in the function named `within`): itself if `obj` is trusted (a client the
     registry knows, or `@xcs.io`), else what the Python code it runs reaches, `depth`
     levels deep. `resolve(value)` names an argument value: an object, `OWN` or `UNKNOWN`."""
     seen = set() if seen is None else seen
@@ -33,10 +70,11 @@ def external_calls(obj, described: str, line, args: tuple, keywords: tuple, env,
     if isinstance(obj, functools.partial):
         # `partial(urlopen, data=body)(url)`: the partial's own arguments count too.
         if env.is_trusted(obj.func):
-            return [(described, line, obj.func, positional + len(obj.args), tuple(obj.keywords) + tuple(keywords))]
-        return external_calls(obj.func, described, line, (), (), env, env_for, resolve, None, depth, seen)
+            return [ExternalCall(described, line, obj.func, positional + len(obj.args),
+                                 tuple(obj.keywords) + tuple(keywords), within=within)]
+        return external_calls(obj.func, described, line, (), (), env, env_for, resolve, None, depth, seen, within)
     if env.is_trusted(obj):
-        return [(described, line, obj, positional, tuple(keywords))]
+        return [ExternalCall(described, line, obj, positional, tuple(keywords), within=within)]
     func = _python_code_of(obj)
     if func is None:
         return []   # a C callable the split admitted (known pure): nothing external
@@ -45,8 +83,8 @@ def external_calls(obj, described: str, line, args: tuple, keywords: tuple, env,
         return []
     library = is_library_file(code.co_filename)
     if depth <= 0:
-        return [] if library else [(f"{described} (calls deeper than XCS follows)", line, None, positional,
-                                    tuple(keywords))]
+        return [] if library else [ExternalCall(described, line, None, positional, tuple(keywords), Listed.TOO_DEEP,
+                                                within)]
     seen.add(code)
     if isinstance(obj, types.MethodType):
         receiver = obj.__self__
@@ -113,7 +151,7 @@ def _calls_in(func, bound: dict, env_for, depth, seen, library) -> list:
         items = list(normalize(code))
         events = simulate(items, 0, len(items), 0, effects.handler_depths(items))
     except Exception:  # noqa: BLE001 - not understood: nothing is known of it
-        return [] if library else [(f"{code.co_qualname} (could not be read)", code.co_firstlineno, None, 0, ())]
+        return [] if library else [ExternalCall(code.co_qualname, code.co_firstlineno, None, 0, (), Listed.UNREADABLE)]
     env = env_for(func)
     params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount +
                                   bool(code.co_flags & 0x04) + bool(code.co_flags & 0x08)])
@@ -144,7 +182,7 @@ def _calls_in(func, bound: dict, env_for, depth, seen, library) -> list:
         line = getattr(items[e.index], "lineno", None)
         keywords = effects.call_keywords(items, e.index)
         positional = len(e.args) - len(keywords)
-        where = f"{code.co_qualname}: {target.describe() if target is not None else '<a computed callee>'}"
+        here = code.co_qualname
         if target is None or target.kind in ("call", "fresh", "const", "value", "self", "null"):
             continue   # a method of the iteration's own object, or what the split already judged
         if target.kind == "local":
@@ -153,14 +191,16 @@ def _calls_in(func, bound: dict, env_for, depth, seen, library) -> list:
                 continue
             if got is UNKNOWN:
                 if not library:
-                    found.append((where, line, None, positional, keywords))
+                    found.append(ExternalCall(target.describe(), line, None, positional, keywords, Listed.UNRESOLVED,
+                                              here))
                 continue
             root = got
             try:
                 obj = effects.follow_chain(got, target.chain)
             except Exception:  # noqa: BLE001
                 if not library:
-                    found.append((where, line, None, positional, keywords))
+                    found.append(ExternalCall(target.describe(), line, None, positional, keywords, Listed.UNRESOLVED,
+                                              here))
                 continue
         else:
             try:
@@ -168,8 +208,9 @@ def _calls_in(func, bound: dict, env_for, depth, seen, library) -> list:
                 obj = env.lookup(target.kind, target.name, target.chain)
             except Exception:  # noqa: BLE001
                 if not library:
-                    found.append((where, line, None, positional, keywords))
+                    found.append(ExternalCall(target.describe(), line, None, positional, keywords, Listed.UNRESOLVED,
+                                              here))
                 continue
-        found += external_calls(obj, where, line, e.args, keywords, env, env_for, resolve,
-                                receiver_of(root, target.chain), depth, seen)
+        found += external_calls(obj, target.describe(), line, e.args, keywords, env, env_for, resolve,
+                                receiver_of(root, target.chain), depth, seen, here)
     return found

@@ -51,7 +51,11 @@ returns a frozen `Summary`: the facts found in order (`Fact`: kind, words, path 
 and for a store the `Write` it makes), the read set (`Read`), and, given the evidence
 registry's classifier, the blocking/thread-affine/ordered library calls referred to.
 `effects.ordered_effects_in` is the first fact of the same walk, computed lazily so it
-stops where it always stopped; `static` and `guards` are clients.
+stops where it always stopped; `static` and `guards` are clients. `dependencies(roots,
+receiver)` reports what resolving a callable rested on (the globals, class attributes, closure
+cells and `__code__` objects read on the way, as `Dependency` records): the guards that
+re-check a verdict at each loop start are built from it, where `guards.watch` once walked
+callables a fourth way.
 
 The analysis layer does not import the evidence registry: `references` takes the
 classifier as arguments.
@@ -231,6 +235,196 @@ def _own_dict(obj) -> dict | None:
     except (AttributeError, TypeError):
         return None
     return space if isinstance(space, dict) else None
+
+
+# ----------------------------------------------------------------- what resolving rests on
+#
+# A verdict on a callable rests on more than the object: on the code of each function the
+# walk reads, and on what the names that code reads resolved to — globals (a `mock.patch`
+# target), attributes of modules and classes (`Model.predict = noisy_predict`), closure cells
+# (a `nonlocal` rebinding), the Python `__call__`/`__init__` of a class. `dependencies`
+# reports them as `Dependency` records, resolving callables with `resolve` (one resolution
+# path for the effect walk, the references and the guards) and one `Walk` for the cycle set;
+# the evidence layer's guards (`guards.watch`) turn them into checks re-run at each loop
+# start. Plain data (numbers, strings, containers) is not followed or reported: rebinding it
+# does not change what a call does.
+
+# Dependency kinds: where a value was found.
+NAME = "name"              # `holder[name]`: a function's globals, the builtins, a module's namespace
+ATTRIBUTE = "attribute"    # `name` looked up by MRO on the class `holder`
+CODE = "code"              # `holder.__code__` of a function
+CELL = "cell"              # the contents of the closure cell `holder`
+ABSENT = object()          # the value of a name not there (a builtin a module global could come to shadow)
+
+DEPENDENCY_DEPTH = 4       # levels of functions whose names are followed
+MAX_DEPENDENCIES = 512
+_DATA = (int, float, complex, str, bytes, bytearray, bool, type(None), list, dict, set, frozenset, tuple)
+
+
+@dataclass(frozen=True, eq=False)
+class Dependency:
+    """One value a call was resolved through: `holder` and `name` say where it was read (see
+    the kinds above), `value` what it was (`ABSENT` when nothing was there)."""
+
+    kind: str
+    holder: object
+    name: str | None
+    value: object
+
+
+def dependencies(roots, receiver=None, depth: int = DEPENDENCY_DEPTH, limit: int = MAX_DEPENDENCIES) -> tuple:
+    """The `Dependency`s of calling each of `roots` (on `receiver`, if any): what `resolve`
+    looked through (a callable object's class `__call__`), each function's `__code__`, and
+    what the global, attribute and closure names its code reads resolve to, following
+    functions `depth` levels down (library code: its `__code__` only, as the effect walk holds
+    it to what the levels above saw). At most `limit` records. Reads nothing that runs user
+    code; an object that cannot be read is skipped (what was reported before it stands)."""
+    walk = _Dependencies(limit)
+    for root in roots:
+        try:
+            walk.callable(root, depth, receiver)
+        except Exception:  # noqa: BLE001 - an exotic object: its callers guard it by identity
+            continue
+    return tuple(walk.found)
+
+
+def class_attribute(cls, name):
+    """`name` as the class `cls` finds it by MRO (its raw `__dict__` value), or `ABSENT`."""
+    try:
+        for klass in cls.__mro__:
+            space = klass.__dict__
+            if name in space:
+                return space[name]
+    except Exception:  # noqa: BLE001 - an exotic metaclass
+        pass
+    return ABSENT
+
+
+def code_names(code) -> frozenset:
+    """The global and attribute names `code` and the code nested in it read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= code_names(const)
+    return frozenset(names)
+
+
+_NOT_OBJECTS = (staticmethod, classmethod, property, functools.partial, types.MethodType, types.FunctionType, type,
+                types.ModuleType)
+
+
+class _Dependencies:
+    def __init__(self, limit: int):
+        self.found: list = []
+        self.limit = limit
+        self.walk = Walk()
+        self.keep: list = []   # keeps visited objects alive, so their ids stay theirs while walking
+
+    def add(self, kind, holder, name, value) -> None:
+        if len(self.found) < self.limit:
+            self.found.append(Dependency(kind, holder, name, value))
+
+    def first_visit(self, key, obj) -> bool:
+        if len(self.found) >= self.limit or not self.walk.visit((key, id(obj))):
+            return False
+        self.keep.append(obj)
+        return True
+
+    def callable(self, obj, depth, receiver=None) -> None:
+        """What calling `obj` runs, resolved by `resolve`."""
+        if depth <= 0 or not self.first_visit("object", obj):
+            return
+        found = resolve(obj, receiver)
+        for layer in found.layers:
+            self.through(layer, depth)
+        if found.function is not None:
+            self.function(found.function, depth, found.receiver)
+        elif isinstance(found.opaque, type):
+            self.construction(found.opaque, depth)
+
+    def through(self, layer, depth) -> None:
+        """A callable object `resolve` looked through: its class's Python `__call__` is what
+        the call finds (and runs, also when `resolve` went on to what it wraps)."""
+        if isinstance(layer, _NOT_OBJECTS) or layer is None or not callable(layer):
+            return
+        call = class_attribute(type(layer), "__call__")
+        if isinstance(call, types.FunctionType):
+            self.add(ATTRIBUTE, type(layer), "__call__", call)
+            if "__wrapped__" in (_own_dict(layer) or {}):
+                self.callable(call, depth, layer)
+
+    def construction(self, cls, depth) -> None:
+        """Calling a class: its Python `__init__`, `__new__` and (for its instances) `__call__`."""
+        for name in ("__init__", "__new__", "__call__"):
+            found = class_attribute(cls, name)
+            target = found.__func__ if isinstance(found, (staticmethod, classmethod)) else found
+            if isinstance(target, types.FunctionType):
+                self.add(ATTRIBUTE, cls, name, found)
+                self.callable(target, depth - 1)
+
+    def function(self, fn, depth, receiver) -> None:
+        if not self.first_visit("function", fn):
+            return
+        space = _own_dict(fn) or {}
+        original = space.get("__xcs_original__")
+        if isinstance(original, types.FunctionType):
+            # `@xcs.jit` swaps its wrapper's code on the first call (and back when its loops
+            # are not worth it): the user's function is what it runs.
+            self.callable(original, depth, receiver)
+            return
+        wrapped = space.get("__wrapped__")
+        if wrapped is not None:   # `functools.wraps`: the wrapper runs it
+            self.callable(wrapped, depth - 1)
+        code = fn.__code__
+        self.add(CODE, fn, None, code)
+        if is_library_file(code.co_filename):
+            return   # library code: its own names are its business (as in the effect walk)
+        names = code_names(code)
+        globals_ = fn.__globals__
+        builtins_of = globals_.get("__builtins__", vars(builtins))
+        builtins_of = vars(builtins_of) if isinstance(builtins_of, types.ModuleType) else builtins_of
+        for name in names:
+            if name in globals_:
+                value = globals_[name]
+                if not isinstance(value, _DATA):
+                    self.add(NAME, globals_, name, value)
+                    self.follow(value, names, depth - 1)
+            elif isinstance(builtins_of, dict) and name in builtins_of:
+                self.add(NAME, globals_, name, ABSENT)   # a module global may come to shadow it
+                self.add(NAME, builtins_of, name, builtins_of[name])
+        for cell in fn.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                value = ABSENT
+            if not isinstance(value, _DATA):
+                self.add(CELL, cell, None, value)
+                self.follow(value, names, depth - 1)
+        if receiver is not None:
+            self.follow(receiver, names, depth - 1)
+
+    def follow(self, value, names, depth) -> None:
+        """What the attribute names a function reads resolve to on `value`, and `value` itself."""
+        if depth <= 0 or value is ABSENT:
+            return
+        if isinstance(value, types.ModuleType):
+            space = vars(value)
+            for name in names:
+                if name in space and not isinstance(space[name], _DATA):
+                    self.add(NAME, space, name, space[name])
+                    self.callable(space[name], depth)
+            return
+        if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+            self.callable(value, depth)
+            return
+        cls = value if isinstance(value, type) else type(value)
+        if cls.__module__ != "builtins":
+            for name in names:
+                found = class_attribute(cls, name)
+                if found is not ABSENT:
+                    self.add(ATTRIBUTE, cls, name, found)
+                    self.callable(found, depth, None if value is cls else value)
+        self.callable(value, depth)
 
 
 # ----------------------------------------------------------------- one walk

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xcs.analysis.refusal import primary
-from xcs.api.words import hint as hint_of, words
+from xcs.api.words import decision_words, hint as hint_of, words
 
 
 @dataclass
@@ -70,7 +70,7 @@ class LoopReport:
         if inline is not None and self.status != "sequential":
             return f"latest run in order: {inline}"
         decision = getattr(self.runner, "decision", None) if self.runner is not None else None
-        return str(decision) if decision is not None else None
+        return decision_words(decision) if decision is not None else None
 
     def hint(self) -> str | None:
         """What to change so the analysis lets the loop run in parallel: the hint of its main
@@ -106,7 +106,7 @@ class LoopReport:
         if evidence:
             parts.append(f" [{evidence}]")
         elif self.prediction() is not None:
-            parts.append(f" [{self.prediction()} — known from the code; the first run confirms it]")
+            parts.append(f" [{decision_words(self.prediction())} — known from the code; the first run confirms it]")
         elif self.status == "undecided":
             parts.append(" [the first run decides: its first iteration runs alone and is measured; "
                          "parallel if it spent most of its time blocked]")

@@ -1,4 +1,5 @@
-"""Refusals in words: the one place a `Refusal` becomes the sentences users read.
+"""Refusals and decisions in words: the one place a `Refusal` or a `Decision` becomes the
+sentences users read.
 
 `words(refusal)` says what is in the way, with the user's line; `hint(refusal)` says what the
 user can change. `xcs.explain`, `str(report)` and the CLI render through these two, from the
@@ -13,6 +14,7 @@ import re
 
 from xcs import pyversion
 from xcs.analysis.refusal import Cause, Kind, Refusal
+from xcs.evidence.decision import Grounds
 
 # kind -> sentence template. {name} is the variable / instruction / callee as the refusal
 # carries it; "commit:ordered-callee" has {callee} (the function the loop calls, as the user
@@ -27,7 +29,7 @@ TEMPLATES = {
     Kind.AFTER_EXIT: "this work runs only when an earlier in-order statement does not `{name}`",
     Kind.RETRY: "the loop may leave early (`{name}`), and its work does not read the loop's item: every iteration "
                 "repeats the same calls (a retry or a poll), whose later attempts must wait for the earlier ones",
-    Kind.SPECULATION: "the loop may leave early (`break`/`return`), and its work calls `{name}`, which is not known "
+    Kind.SPECULATION: "the loop may leave early (`break`/`return`), and its work calls `{name}`{listed}, which is not known "
                       "to be free of effects outside the process: running it for iterations the plain loop "
                       "never reaches could be visible",
     Kind.TARGET: "the loop target `{name}` is not a plain local variable",
@@ -67,9 +69,9 @@ TEMPLATES = {
     Kind.HOIST_IN_TRY: "the work inside this `try` stays in order: more work of the iteration follows it",
     Kind.INTERNAL: "XCS could not transform this loop ({name}); it runs as written",
     # Notices, not refusals: the loop runs in parallel on threads instead of the chosen executor.
-    Kind.REMOTE_PROCESS_BOUND: "the work touches {name}: it belongs to this process, another process would use its own copy",
-    Kind.REMOTE_UNSHIPPABLE: "{name}",
-    Kind.REMOTE_EXECUTOR: "{name}",
+    Kind.REMOTE_PROCESS_BOUND: "the work touches {found}: it belongs to this process, another process would use its own copy",
+    Kind.REMOTE_UNSHIPPABLE: "{found}",
+    Kind.REMOTE_EXECUTOR: "{found}",
 }
 
 HINTS = {
@@ -168,7 +170,32 @@ CAUSE_WORDS = {
     Cause.UNREADABLE_INIT: "`{callee}()` runs `{detail}`, which XCS cannot read",
     Cause.UNNAMED: "`{callee}()` calls a function XCS cannot name before the loop runs ({detail}): it may "
                    "print or change shared state",
+    Cause.TOO_DEEP: "`{callee}()` calls deeper than XCS follows",
+    Cause.UNREADABLE: "`{callee}` could not be read",
     Cause.OTHER: "{detail}",
+}
+# "remote:*" notices: what keeps the map part in this process, by cause ({scope} "the global "
+# for a module global, {held} " it holds" for a resource held one level down, {where} the
+# function that does it).
+REMOTE_WORDS = {
+    Cause.RESOURCE: "{scope}`{name}`, a `{detail}`{held}",
+    Cause.THREAD_BOUND: "{scope}`{name}`, a thread-affine `{detail}`{held}",
+    Cause.ASSIGNS_GLOBAL: "the global `{name}`, which {where} assigns",
+    Cause.CHANGES_GLOBAL: "the global `{name}`, which {where} changes",
+    Cause.WRITES_FILE: "`open()` for writing, which {where} calls: the calling process must write the file, in order",
+    Cause.PROCESS_CHANGE: "`{name}()`, which {where} calls: the calling process must make that change, in order",
+    Cause.UNAVAILABLE: "{detail}",
+    Cause.SETUP: "{detail}",
+    Cause.UNANSWERED: "{name} could not be asked about its setup ({detail})",
+    Cause.UNSHIPPABLE: "{detail}",
+    Cause.FROM_ITEM: "from one item on: {detail}",
+}
+_REMOTE = frozenset({Kind.REMOTE_PROCESS_BOUND, Kind.REMOTE_UNSHIPPABLE, Kind.REMOTE_EXECUTOR})
+
+# "speculation": why a call is listed, after its name ({detail}: the function the call is in).
+SPECULATION_WORDS = {
+    Cause.TOO_DEEP: "it calls deeper than XCS follows",
+    Cause.UNREADABLE: "its code could not be read",
 }
 CAUSE_HINTS = {
     Cause.RANDOM_STREAM: "give each item its own generator (`random.Random(seed)`) or draw the numbers "
@@ -234,7 +261,7 @@ def fields(refusal: Refusal) -> dict:
     name = without_internals(str(refusal.name))
     callee = without_internals(str(refusal.callee))
     detail = without_internals(str(refusal.detail))
-    out = {"name": name, "callee": callee or name, "detail": detail, "what": name, "found": "",
+    out = {"name": name, "callee": callee or name, "detail": detail, "what": name, "found": "", "listed": "",
            "registered": f'"{refusal.qualname}"' if refusal.qualname else "the function"}
     if refusal.kind is Kind.ORDERED_CALLEE:
         out["callee"] = f"with {callee}()" if refusal.manager else callee if callee.endswith(")") else callee + "()"
@@ -244,6 +271,15 @@ def fields(refusal: Refusal) -> dict:
         out["callee"] = callee.removesuffix("()") or "the function"
     elif refusal.kind is Kind.INSTRUCTION:
         out["what"] = instruction_words(name)
+    elif refusal.kind in _REMOTE:
+        where = f"`{callee}`" if callee else "the loop's work"
+        out["found"] = REMOTE_WORDS.get(refusal.cause, "{name}").format(
+            name=name, detail=detail, where=where, scope="the global " if refusal.is_global else "",
+            held=" it holds" if refusal.held else "")
+    elif refusal.kind is Kind.SPECULATION:
+        notes = ([f"in `{detail}`"] if detail else []) + \
+            ([SPECULATION_WORDS[refusal.cause]] if refusal.cause in SPECULATION_WORDS else [])
+        out["listed"] = f" ({'; '.join(notes)})" if notes else ""
     return out
 
 
@@ -273,3 +309,37 @@ def speculation_words(lp, speculate: bool) -> str | None:
     where = ", ".join(f"`{kind}` at line {line}" for kind, line in dict.fromkeys(lp.exits))
     why = "speculate=True" if speculate else "its work only reads"
     return f"speculative past {where}: later iterations' work starts before it is known to be needed ({why})"
+
+
+# ----------------------------------------------------------------- decisions
+#
+# The evidence layer's `Decision` in words: {calls} the calls found (three at most, "and N
+# more"), {blocked} the probe's blocked share, {ms} its wall time, {where} where it blocked
+# most, {subject}/{type} an input and its thread-affine type, {error} what failed.
+DECISION_WORDS = {
+    Grounds.REQUESTED: "parallel=False was requested",
+    Grounds.ASSERTED: "parallel=True: the caller asserts it pays",
+    Grounds.THREAD_AFFINE: "thread-affine: {calls}",
+    Grounds.AFFINE_INPUT: "thread-affine: `{subject}` is a `{type}`",
+    Grounds.AFFINE_ITEMS: "thread-affine: the loop's items are `{type}`",
+    Grounds.ORDERED: "ordered output in the map part: {calls}",
+    Grounds.BLOCKING: "blocking: {calls}",
+    Grounds.BLOCKED: "blocked {blocked} of {ms} ms{where}",
+    Grounds.CPU_BOUND: "CPU-bound: {blocked} blocked (of {ms} ms)",
+    Grounds.TOO_SHORT: "too short to pay: {ms} ms per iteration ({blocked} blocked)",
+    Grounds.INTERNAL: "XCS could not gather evidence ({error})",
+}
+
+
+def decision_words(decision) -> str:
+    """What a `Decision` rests on, in a sentence (what `xcs.explain` shows in brackets)."""
+    ms = decision.wall * 1e3
+    return DECISION_WORDS[decision.grounds].format(
+        calls=_listed(decision.calls), blocked=f"{decision.blocked:.0%}", ms=f"{ms:.0f}" if ms >= 10 else f"{ms:.2g}",
+        where=f" in `{decision.subject}`" if decision.subject else "", subject=decision.subject,
+        type=decision.type_name, error=decision.error)
+
+
+def _listed(calls) -> str:
+    shown = ", ".join(f"`{name}`" + (f" (via `{via}`)" if via else "") for name, via in calls[:3])
+    return shown + (f" and {len(calls) - 3} more" if len(calls) > 3 else "")

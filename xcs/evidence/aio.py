@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 
 from xcs import config
-from xcs.evidence.decision import Decision, from_probe, from_static
+from xcs.evidence.decision import Decision, Grounds, from_probe, from_static
 from xcs.evidence.probe import ProbeResult
 from xcs.evidence.runner import _NOT_SCANNED, LoopRunner, _checked, _guarded
 from xcs.evidence.static import scan_body
@@ -54,7 +54,7 @@ class AsyncLoopRunner(LoopRunner):
         if decision is None:
             decision = self._static_decision(body, args)
             if self.policy is True and (decision is None or decision.parallel):
-                decision = Decision(True, "parallel=True: the caller asserts it pays", "policy")
+                decision = Decision(True, Grounds.ASSERTED, "policy")
             if decision is not None:
                 decision = self._decide(decision)
         if decision is None:

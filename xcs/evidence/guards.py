@@ -9,7 +9,6 @@ items ahead of the iterations is invisible. Each returns a reason in words, or N
 from __future__ import annotations
 
 import array
-import builtins
 import collections
 import csv
 import functools
@@ -289,123 +288,29 @@ def _item_verdict(parts, calls) -> str | None:
 # A verdict on a function rests on more than the function object: on its code, and on what
 # the names its code reads resolve to — globals (a `mock.patch` target), attributes of
 # modules and classes (`Model.predict = noisy_predict`), closure cells (a `nonlocal`
-# rebinding). `watch` records those as (kind, holder, name, object) entries when the verdict
-# is reached, following functions as deep as the effect scan does; `stale` re-reads them
-# with dictionary lookups and identity comparisons (TorchDynamo's guards: identity of the
-# object, of its `__code__`, of what a name resolves to). Plain data (numbers, strings,
-# containers) is not recorded: rebinding it does not change what a call does.
+# rebinding). The walker reports those (`walker.dependencies`, resolving callables the one
+# way the effect walk does); `watch` turns them into (kind, holder, name, object) entries
+# when the verdict is reached, and `stale` re-reads them with dictionary lookups and identity
+# comparisons (TorchDynamo's guards: identity of the object, of its `__code__`, of what a
+# name resolves to).
 
 _DICT, _MRO, _CODE, _CELL, _DICT_TYPE, _CELL_TYPE = range(6)
-_MISSING = object()
-MAX_WATCHED = 512
-_DATA = (int, float, complex, str, bytes, bytearray, bool, type(None), list, dict, set, frozenset, tuple)
+_MISSING = walker.ABSENT
+MAX_WATCHED = walker.MAX_DEPENDENCIES
+_KINDS = {walker.NAME: _DICT, walker.ATTRIBUTE: _MRO, walker.CODE: _CODE, walker.CELL: _CELL}
 
 
-def watch(roots, receiver=None, depth: int = 4) -> tuple:
-    """The entries a verdict on the callables `roots` (called on `receiver`, if any) rests on."""
-    entries: list = []
-    seen: set = set()
-    keep: list = []   # keeps visited objects alive, so their ids stay theirs while walking
-    builtins_ = vars(builtins)
-
-    def add(kind, holder, name, value):
-        if len(entries) < MAX_WATCHED:
-            entries.append((kind, holder, name, value))
-
-    def walk(obj, depth, receiver=None):
-        if depth <= 0 or len(entries) >= MAX_WATCHED or id(obj) in seen:
-            return
-        seen.add(id(obj))
-        keep.append(obj)
-        space = _own_dict(obj) if not isinstance(obj, (type, types.ModuleType)) else None
-        wrapped = space.get("__wrapped__") if space is not None else None
-        if wrapped is not None:   # `functools.wraps`, `lru_cache`: the wrapper runs it
-            walk(wrapped, depth - 1)
-        if isinstance(obj, functools.partial):
-            walk(obj.func, depth)
-        elif isinstance(obj, types.MethodType):
-            walk(obj.__func__, depth, obj.__self__)
-        elif isinstance(obj, types.FunctionType):
-            function(obj, depth, receiver)
-        elif isinstance(obj, type):
-            for name in ("__init__", "__new__", "__call__"):
-                found = _mro_lookup(obj, name)
-                if isinstance(found, types.FunctionType):
-                    add(_MRO, obj, name, found)
-                    walk(found, depth - 1)
-        elif callable(obj) and not isinstance(obj, (types.BuiltinFunctionType, types.BuiltinMethodType)):
-            call = _mro_lookup(type(obj), "__call__")
-            if isinstance(call, types.FunctionType):
-                add(_MRO, type(obj), "__call__", call)
-                walk(call, depth, obj)
-
-    def function(fn, depth, receiver):
-        original = (_own_dict(fn) or {}).get("__xcs_original__")
-        if isinstance(original, types.FunctionType):
-            # `@xcs.jit` swaps its wrapper's code on the first call (and back when its loops
-            # are not worth it): the user's function is what it runs.
-            walk(original, depth, receiver)
-            return
-        code = fn.__code__
-        add(_CODE, fn, None, code)
-        if is_library_file(code.co_filename):
-            return   # library code: its own names are its business (as in the effect scan)
-        names = _names(code)
-        globals_ = fn.__globals__
-        builtins_of = globals_.get("__builtins__", builtins_)
-        builtins_of = vars(builtins_of) if isinstance(builtins_of, types.ModuleType) else builtins_of
-        for name in names:
-            if name in globals_:
-                value = globals_[name]
-                if not isinstance(value, _DATA):
-                    kind, expected = _by_identity_or_type(_DICT, value)
-                    add(kind, globals_, name, expected)
-                    follow(value, names, depth - 1)
-            elif isinstance(builtins_of, dict) and name in builtins_of:
-                add(_DICT, globals_, name, _MISSING)   # a module global may come to shadow it
-                add(_DICT, builtins_of, name, builtins_of[name])
-        for cell in fn.__closure__ or ():
-            value = _cell(cell)
-            if not isinstance(value, _DATA):
-                kind, expected = _by_identity_or_type(_CELL, value)
-                add(kind, cell, None, expected)
-                follow(value, names, depth - 1)
-        if receiver is not None:
-            follow(receiver, names, depth - 1)
-
-    def follow(value, names, depth):
-        """Record what the attribute names a function reads resolve to on `value`."""
-        if depth <= 0:
-            return
-        if isinstance(value, types.ModuleType):
-            space = vars(value)
-            for name in names:
-                if name in space and not isinstance(space[name], _DATA):
-                    kind, expected = _by_identity_or_type(_DICT, space[name])
-                    add(kind, space, name, expected)
-                    walk(space[name], depth)
-            return
-        if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
-            walk(value, depth)
-            return
-        cls = value if isinstance(value, type) else type(value)
-        if cls.__module__ == "builtins":
-            walk(value, depth)
-            return
-        for name in names:
-            found = _mro_lookup(cls, name)
-            if found is not _MISSING:
-                add(_MRO, cls, name, found)
-                if isinstance(found, (staticmethod, classmethod)):
-                    found = found.__func__
-                walk(found, depth, None if value is cls else value)
-        walk(value, depth)
-
-    for root in roots:
-        try:
-            walk(root, depth, receiver)
-        except Exception:  # noqa: BLE001 - an exotic object: guarded by identity only
-            log.debug("xcs: could not record what %r depends on", root, exc_info=True)
+def watch(roots, receiver=None, depth: int = walker.DEPENDENCY_DEPTH) -> tuple:
+    """The entries a verdict on the callables `roots` (called on `receiver`, if any) rests on:
+    the walker's `dependencies`, each checked by identity — a global or cell holding an
+    object that is not a function, class or module (a client, a model) by its type, whose
+    attributes the walker reported in turn."""
+    entries = []
+    for found in walker.dependencies(roots, receiver, depth, MAX_WATCHED):
+        kind, expected = _KINDS[found.kind], found.value
+        if kind in (_DICT, _CELL) and expected is not _MISSING:
+            kind, expected = _by_identity_or_type(kind, expected)
+        entries.append((kind, found.holder, found.name, expected))
     return tuple(entries)
 
 
@@ -449,15 +354,8 @@ def _stale_words(kind, holder, name) -> str:
     return f"`{owner}.{name}` is not the object the analysis saw (rebound or patched)"
 
 
-def _mro_lookup(cls, name):
-    try:
-        for klass in cls.__mro__:
-            space = klass.__dict__
-            if name in space:
-                return space[name]
-    except Exception:  # noqa: BLE001 - an exotic metaclass
-        pass
-    return _MISSING
+_mro_lookup = walker.class_attribute
+_names = walker.code_names
 
 
 def _cell(cell):
@@ -465,15 +363,6 @@ def _cell(cell):
         return cell.cell_contents
     except ValueError:
         return _MISSING
-
-
-def _names(code) -> frozenset:
-    """The global and attribute names `code` and the code nested in it read."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            names |= _names(const)
-    return frozenset(names)
 
 
 # ----------------------------------------------------------------- pulling items ahead

@@ -3,7 +3,8 @@
 `process_bound(body, args)` reads the loop body function and the user's Python functions it
 reaches (through its globals, closure cells and inputs, `MAX_DEPTH` calls deep) without
 running them, and names the first thing that belongs to the calling process, as a `Refusal`
-of kind "remote:process-bound":
+of kind "remote:process-bound" whose `cause` says which of these it is (`xcs.api.words` says
+it in words):
 
 - a value that is this process's resource: a lock, condition, event or semaphore, an open
   file or socket, a thread, a `threading.local`, a queue, a subprocess, a thread-affine
@@ -33,9 +34,10 @@ import socket
 import subprocess
 import threading
 import types
+from dataclasses import dataclass, replace
 
 from xcs import pyversion
-from xcs.analysis.refusal import Refusal
+from xcs.analysis.refusal import Cause, Kind, Refusal
 from xcs.evidence import registry
 from xcs.evidence.names import qualified_name, type_name
 from xcs.sourcepaths import is_library_file
@@ -68,19 +70,34 @@ def _bound_types() -> tuple:
             subprocess.Popen, types.GeneratorType, types.CoroutineType)
 
 
-def _bound_value(value) -> str | None:
-    """Words for a value that is this process's own, or None."""
+@dataclass(frozen=True)
+class _Bound:
+    """A value that is this process's own: `cause` RESOURCE (a lock, file, socket...) or
+    THREAD_BOUND (a thread-affine object), its type's name, and whether the value named only
+    holds it one level down (an element, an attribute)."""
+
+    cause: Cause
+    type_name: str
+    held: bool = False
+
+    def refusal(self, line, name: str, is_global: bool = False) -> Refusal:
+        return Refusal(Kind.REMOTE_PROCESS_BOUND, line, name, detail=self.type_name, cause=self.cause,
+                       held=self.held, is_global=is_global)
+
+
+def _bound_value(value) -> _Bound | None:
+    """What makes `value` this process's own, or None."""
     try:
         if isinstance(value, _bound_types()):
-            return f"a `{type_name(type(value))}`"
+            return _Bound(Cause.RESOURCE, type_name(type(value)))
         if registry.classify_type(type(value)) == registry.THREAD_AFFINE:
-            return f"a thread-affine `{type_name(type(value))}`"
+            return _Bound(Cause.THREAD_BOUND, type_name(type(value)))
     except Exception:  # noqa: BLE001 - an object whose type cannot be asked is left to pickling
         return None
     return None
 
 
-def _held(value) -> str | None:
+def _held(value) -> _Bound | None:
     """`_bound_value` of `value` or of what it holds one level down."""
     found = _bound_value(value)
     if found is not None:
@@ -97,7 +114,7 @@ def _held(value) -> str | None:
     for element in inner:
         found = _bound_value(element)
         if found is not None:
-            return f"{found} it holds"
+            return replace(found, held=True)
     return None
 
 
@@ -108,7 +125,7 @@ def process_bound(body, args=()) -> Refusal | None:
     for name, value in zip(code.co_varnames[1:code.co_argcount], args):
         found = _held(value)
         if found is not None:
-            return Refusal("remote:process-bound", None, f"`{name}`, {found}")
+            return found.refusal(None, name)
     return scan.function(body, 0)
 
 
@@ -134,14 +151,19 @@ class _Scan:
                 continue
             found = _held(value)
             if found is not None:
-                return Refusal("remote:process-bound", fn.__code__.co_firstlineno, f"`{name}`, {found}")
+                return found.refusal(fn.__code__.co_firstlineno, name)
             if depth < MAX_DEPTH:
                 refusal = self.function(value, depth + 1)
                 if refusal is not None:
                     return refusal
-        return self.code(fn.__code__, fn.__globals__, depth, _label(fn, depth))
+        return self.code(fn.__code__, fn.__globals__, depth, _where(fn, depth))
 
-    def code(self, code, globals_, depth, where) -> Refusal | None:
+    def code(self, code, globals_, depth, where: str) -> Refusal | None:
+        """The first process-bound thing `code` touches; `where` is the qualified name of the
+        function it belongs to, "" for the loop's work itself."""
+        def touched(cause, line, name):
+            return Refusal(Kind.REMOTE_PROCESS_BOUND, line, name, callee=where, cause=cause, is_global=True)
+
         instructions = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
         line = code.co_firstlineno
         for n, ins in enumerate(instructions):
@@ -152,25 +174,23 @@ class _Scan:
                     return refusal
                 continue
             if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
-                return Refusal("remote:process-bound", line, f"the global `{ins.argval}`, which {where} assigns")
+                return touched(Cause.ASSIGNS_GLOBAL, line, ins.argval)
             if ins.opname != "LOAD_GLOBAL":
                 continue
             name = ins.argval
             if name == "open" and name not in globals_ and _writes_files(instructions):
-                return Refusal("remote:process-bound", line, f"`open()` for writing, which {where} calls: the "
-                                                             "calling process must write the file, in order")
+                return touched(Cause.WRITES_FILE, line, "open")
             if name not in globals_:
                 continue
             value = globals_[name]
             effect = _turn_effect(instructions, n, value)
             if effect is not None:
-                return Refusal("remote:process-bound", line, f"{effect}, which {where} calls: the calling process "
-                                                             "must make that change, in order")
+                return touched(Cause.PROCESS_CHANGE, line, effect)
             if _writes_global(instructions, n) and not isinstance(value, types.ModuleType):
-                return Refusal("remote:process-bound", line, f"the global `{name}`, which {where} changes")
+                return touched(Cause.CHANGES_GLOBAL, line, name)
             found = _held(value)
             if found is not None:
-                return Refusal("remote:process-bound", line, f"the global `{name}`, {found}")
+                return found.refusal(line, name, is_global=True)
             if depth < MAX_DEPTH:
                 refusal = self.function(value, depth + 1)
                 if refusal is None and isinstance(value, type):
@@ -197,13 +217,14 @@ def _writes_global(instructions, n) -> bool:
 
 
 def _turn_effect(instructions, n, value) -> str | None:
-    """`os.remove` and the like, called through the module loaded by instructions[n]."""
+    """The dotted name of `os.remove` and the like, called through the module loaded by
+    instructions[n], or None."""
     if not isinstance(value, types.ModuleType) or value.__name__ not in TURN_FUNCTIONS:
         return None
     following = instructions[n + 1] if n + 1 < len(instructions) else None
     if following is not None and following.opname in pyversion.ATTR_LOADS and \
             following.argval in TURN_FUNCTIONS[value.__name__]:
-        return f"`{value.__name__}.{following.argval}()`"
+        return f"{value.__name__}.{following.argval}"
     return None
 
 
@@ -213,8 +234,8 @@ def _writes_files(instructions) -> bool:
                and set(i.argval) <= set("rwxabt+") and not _WRITE_MODE.isdisjoint(i.argval) for i in instructions)
 
 
-def _label(fn, depth) -> str:
-    return "the loop's work" if depth == 0 else f"`{qualified_name(fn)}`"
+def _where(fn, depth) -> str:
+    return "" if depth == 0 else qualified_name(fn)
 
 
 def shipping_refusal(remote, body, args):
@@ -223,17 +244,17 @@ def shipping_refusal(remote, body, args):
 
     missing = available()
     if missing is not None:
-        return Refusal("remote:executor", None, missing), None
+        return Refusal(Kind.REMOTE_EXECUTOR, None, "", detail=missing, cause=Cause.UNAVAILABLE), None
     try:
         reason = remote.refusal()
     except Exception as error:  # noqa: BLE001 - an executor that cannot answer cannot take the loop
-        reason = f"{remote.name} could not be asked about its setup ({error!r})"
+        return Refusal(Kind.REMOTE_EXECUTOR, None, remote.name, detail=repr(error), cause=Cause.UNANSWERED), None
     if reason is not None:
-        return Refusal("remote:executor", None, reason), None
+        return Refusal(Kind.REMOTE_EXECUTOR, None, remote.name, detail=reason, cause=Cause.SETUP), None
     refusal = process_bound(body, args)
     if refusal is not None:
         return refusal, None
     try:
         return None, Shipment.prepare(body, args)
     except Unshippable as error:
-        return Refusal("remote:unshippable", None, str(error)), None
+        return Refusal(Kind.REMOTE_UNSHIPPABLE, None, "", detail=str(error), cause=Cause.UNSHIPPABLE), None

@@ -41,10 +41,10 @@ import logging
 import sys
 import threading
 
-from xcs.analysis.refusal import Refusal
+from xcs.analysis.refusal import Cause, Kind, Refusal
 from xcs.config import settings
 from xcs.evidence import registry
-from xcs.evidence.decision import Decision, from_probe, from_static
+from xcs.evidence.decision import Decision, Grounds, from_probe, from_static
 from xcs.evidence.names import type_name
 from xcs.evidence.probe import Probe
 from xcs.evidence.site import LoopSite
@@ -72,7 +72,7 @@ class LoopRunner:
 
     `decision` is None until the loop is decided on its first call (set from the start for
     `parallel=False`);
-    then a `Decision` with `.parallel` and `.reason`, and `str(decision)` in words.
+    then a `Decision` with `.parallel` and its `.grounds` (`xcs.api.words.decision_words` says it).
     """
 
     __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "precheck", "item_check",
@@ -102,7 +102,7 @@ class LoopRunner:
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
         if policy is False:
-            self.decision = Decision(False, "parallel=False was requested", "policy")
+            self.decision = Decision(False, Grounds.REQUESTED, "policy")
 
     def concurrency(self) -> str | None:
         """The loop's concurrency and what was fitted to its clients, in words (None before
@@ -149,7 +149,7 @@ class LoopRunner:
         self.inline_reason = None
         affine = _affine_input(body, args)
         if affine is not None:
-            self._decide(Decision(False, affine, "argument"))
+            self._decide(affine)
             return run_inline(body, it, args)
         decision = self.decision
         if decision is None:
@@ -228,8 +228,8 @@ class LoopRunner:
             return on_threads(items)
 
         def from_now_on_threads(why, reason):
-            kind = "remote:unshippable" if why == "unshippable" else "remote:executor"
-            self.executor_notice = Refusal(kind, None, f"from one item on: {reason}")
+            kind = Kind.REMOTE_UNSHIPPABLE if why == "unshippable" else Kind.REMOTE_EXECUTOR
+            self.executor_notice = Refusal(kind, None, "", detail=str(reason), cause=Cause.FROM_ITEM)
 
         return remote_map(remote, shipment, items, on_threads, from_now_on_threads)
 
@@ -249,12 +249,12 @@ class LoopRunner:
             return
         affine = _affine_type(type(first))
         if affine is not None:
-            self._decide(Decision(False, f"thread-affine: the loop's items are `{affine}`", "argument"))
+            self._decide(Decision(False, Grounds.AFFINE_ITEMS, "argument", type_name=affine))
             yield from run_inline(body, itertools.chain((first,), it), args)
             return
         static = self._static_decision(body, args)
         if self.policy is True and (static is None or static.parallel):
-            static = Decision(True, "parallel=True: the caller asserts it pays", "policy")
+            static = Decision(True, Grounds.ASSERTED, "policy")
         if static is not None:
             decided = self._decide(static)
             run = self._map if decided.parallel else _inline
@@ -333,7 +333,7 @@ def _guarded(make, *args):
         return make(*args)
     except Exception as error:  # noqa: BLE001 - an internal failure must leave the loop sequential
         log.debug("xcs: deciding failed", exc_info=True)
-        return Decision(False, f"XCS could not gather evidence ({error!r})", "internal")
+        return Decision(False, Grounds.INTERNAL, "internal", error=repr(error))
 
 
 _affine_types: dict = {}
@@ -355,12 +355,12 @@ def _affine_type(cls) -> str | None:
         return None
 
 
-def _affine_input(body, args) -> str | None:
-    """Words naming the first thread-affine value among the loop's inputs, or None."""
+def _affine_input(body, args) -> Decision | None:
+    """The sequential decision naming the first thread-affine value among the loop's inputs, or None."""
     for n, value in enumerate(args):
         found = _affine_type(type(value))
         if found is not None:
             names = body.__code__.co_varnames
             name = names[n + 1] if n + 1 < len(names) else f"input {n}"
-            return f"thread-affine: `{name}` is a `{found}`"
+            return Decision(False, Grounds.AFFINE_INPUT, "argument", subject=name, type_name=found)
     return None

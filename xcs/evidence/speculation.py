@@ -23,7 +23,8 @@ import types
 from dataclasses import replace
 
 from xcs import pyversion
-from xcs.analysis.refusal import Refusal
+from xcs.analysis.refusal import Cause, Kind, Refusal
+from xcs.analysis.speculation import Listed
 from xcs.evidence import guards, registry
 from xcs.evidence.names import public_name, qualified_name
 
@@ -95,15 +96,17 @@ def is_read_only(obj, positional: int = 0, keywords: tuple = ()) -> bool:
 def verdict(lp) -> Refusal | None:
     """Why loop `lp`, which may leave early, must not run its work speculatively by default:
     a "speculation" refusal naming the first call that is not known to only read; or None."""
-    for described, line, obj, positional, keywords in lp.speculative_calls:
-        if obj is None:
-            method = described.rsplit(".", 1)[-1] if "." in described else ""
-            if method in _DATA_METHODS:
-                continue
-            return Refusal("speculation", line, described.split(": ", 1)[-1])
-        if not is_read_only(obj, positional, keywords):
-            return Refusal("speculation", line, described.split(": ", 1)[-1])
+    for call in lp.speculative_calls:
+        if call.why is Listed.UNRESOLVED and call.method in _DATA_METHODS:
+            continue
+        if call.obj is None or not is_read_only(call.obj, call.positional, call.keywords):
+            return Refusal(Kind.SPECULATION, call.line, call.callee, callee=call.callee, detail=call.within,
+                           cause=_CAUSES.get(call.why))
     return None
+
+
+# Why a call was listed, as the refusal's cause (a named client or an unnamed callee: None).
+_CAUSES = {Listed.TOO_DEEP: Cause.TOO_DEEP, Listed.UNREADABLE: Cause.UNREADABLE}
 
 
 def apply(facts, speculate: bool):

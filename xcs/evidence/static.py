@@ -31,10 +31,6 @@ class Finding:
     via: str | None
     line: int | None
 
-    def words(self) -> str:
-        via = f" (via `{self.via}`)" if self.via else ""
-        return f"`{self.name}`{via}"
-
 
 @dataclass(frozen=True)
 class StaticEvidence:

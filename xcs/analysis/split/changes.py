@@ -10,7 +10,7 @@ from xcs import pyversion
 from xcs.analysis import effects
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.split.effect import opens_for_writing
-from xcs.analysis.split.scope import per_function
+from xcs.analysis.memo import per_function
 from xcs.analysis.stack import Event, subscript_element, up_to_any_key
 
 

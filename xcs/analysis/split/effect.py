@@ -19,7 +19,7 @@ from xcs import pyversion
 from xcs.analysis import aio_blocks, effects, handoffs, knowledge, receiver
 from xcs.analysis import refusal
 from xcs.analysis.refusal import Refusal
-from xcs.analysis.split.scope import per_function
+from xcs.analysis.memo import per_function
 from xcs.analysis.stack import Event, render
 from xcs.analysis.statements import RawStatement
 

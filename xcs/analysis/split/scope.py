@@ -9,13 +9,7 @@ from bytecode import Instr
 
 from xcs import pyversion
 from xcs.analysis.flow import definitely_assigned
-
-
-def per_function(shared: dict, key, compute):
-    """compute(), once per function (`shared`)."""
-    if key not in shared:
-        shared[key] = compute()
-    return shared[key]
+from xcs.analysis.memo import per_function
 
 
 def assignment_counts(shared: dict, items) -> dict:

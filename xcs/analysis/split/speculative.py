@@ -35,9 +35,8 @@ def work_reads_item(desc, statements) -> bool:
 
 
 def speculative_calls(desc, res, statements) -> tuple:
-    """The calls the work of a speculative loop makes, followed into Python callees:
-    (described callee, line, object or None, positional count, keywords) of each call of
-    a trusted client (`requests.get`, an `@xcs.io` function) and of each callee the
+    """The calls the work of a speculative loop makes, followed into Python callees: the
+    `speculation.ExternalCall` of each call of a trusted client (`requests.get`, an `@xcs.io` function) and of each callee the
     analysis cannot name. Methods of the iteration's own objects (`r.json()`) are not
     listed: the analysis already holds them to be the iteration's own."""
     items = desc.items
@@ -60,7 +59,8 @@ def speculative_calls(desc, res, statements) -> tuple:
             keywords = effects.call_keywords(items, e.index)
             target = e.target
             if target is None:
-                found.append(("<a computed callee>", line, None, len(e.args) - len(keywords), keywords))
+                found.append(speculation.ExternalCall("<a computed callee>", line, None, len(e.args) - len(keywords),
+                                                      keywords, speculation.Listed.UNRESOLVED))
                 continue
             if target.kind in ("call", "fresh", "const", "value", "self") or \
                     (target.kind == "local" and desc.is_body_local(target.name) and
@@ -68,11 +68,13 @@ def speculative_calls(desc, res, statements) -> tuple:
                 continue
             if target.kind == "local" and target.name in targets:
                 # A method of the loop's item: what it is is known only as items arrive.
-                found.append((target.describe(), line, None, len(e.args) - len(keywords), keywords))
+                found.append(speculation.ExternalCall(target.describe(), line, None, len(e.args) - len(keywords),
+                                                      keywords, speculation.Listed.UNRESOLVED))
                 continue
             obj = res.resolve(target)
             if obj is None:
-                found.append((target.describe(), line, None, len(e.args) - len(keywords), keywords))
+                found.append(speculation.ExternalCall(target.describe(), line, None, len(e.args) - len(keywords),
+                                                      keywords, speculation.Listed.UNRESOLVED))
                 continue
             root = res.resolve_root(target) if target.kind in ("global", "deref") else \
                 resolve_value(replace(target, chain=()))
