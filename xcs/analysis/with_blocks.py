@@ -135,10 +135,14 @@ def moves(desc, res) -> list:
 
 def notes(desc, res, kinds) -> tuple:
     """A note for each in-order `with` statement that would move but for a manager XCS does
-    not know: its block stays in order."""
+    not know (and whose enter and exit the analysis found nothing ordered in): its block stays
+    in order."""
+    from xcs.analysis.split.effect import enter_reason   # the split imports this module
+
     out = []
     for k, e, _ in candidates(desc):
-        if kinds[k] != "map" and not _known(desc, res, k, e):
+        # A manager whose own enter or exit must stay in order has that said instead.
+        if kinds[k] != "map" and not _known(desc, res, k, e) and enter_reason(desc, res, e, None) is None:
             made_by = e.args[0] if e.args else None
             described = (made_by or e.target).describe()
             out.append(Refusal("commit:with-block", desc.raw[k].line, described + ("(...)" if made_by else "")))
