@@ -342,3 +342,65 @@ def test_the_rewrite_skips_the_moved_statement_when_the_manager_suppressed_the_b
         setattr(rewritten, attr, getattr(original, attr))
     fn = types.FunctionType(rewritten.to_code(), suppressed.__globals__)
     assert fn(range(7)) == suppressed(range(7)) == [0, 20, 30, 50, 60]
+
+
+def suppressed_then_more(xs):
+    out, seen = [], []
+    for x in xs:
+        with Suppressing(x) as r:
+            out.append(r.read() * 10)
+        seen.append(x)
+    return out, seen
+
+
+def test_the_rewrite_is_exact_for_a_suppressing_manager_with_a_statement_after_the_with():
+    code = suppressed_then_more.__code__
+    items = list(normalize(code))
+    flow = build_flow(items)
+    [shape] = find_loops(flow)
+    from xcs.analysis.split import description
+
+    analysis = LoopAnalysis(flow, shape, environment(suppressed_then_more), code, {})
+    desc, _ = description.describe(flow, shape, analysis.env, code, {}, analysis._whole_function_events)
+    found = [move for _, _, move in with_blocks.candidates(desc)]
+    assert len(found) == 1
+    rewritten = Bytecode(with_blocks.rewrite(items, found))
+    original = Bytecode.from_code(code)
+    for attr in ("argcount", "flags", "name", "qualname", "filename", "first_lineno", "argnames"):
+        setattr(rewritten, attr, getattr(original, attr))
+    fn = types.FunctionType(rewritten.to_code(), suppressed_then_more.__globals__)
+    assert fn(range(7)) == suppressed_then_more(range(7)) == ([0, 20, 30, 50, 60], list(range(7)))
+
+
+def skips_error_statuses(us):
+    pages = []
+    for u in us:
+        with client.stream("GET", u) as r:
+            if r.status_code != 200:
+                continue
+            pages.append(r.read())
+    return pages
+
+
+def test_continue_inside_the_with_keeps_the_block_in_order_and_exact(service):
+    # `continue` leaves the block through a second copy of the exit: not a shape that moves.
+    us = urls(service, "fail", bad=3, delay=0.05)
+    expected = skips_error_statuses(us)
+    assert len(expected) == N - 1
+    assert xcs.jit(skips_error_statuses)(us) == expected
+    assert source_line(skips_error_statuses, "with client") in xcs.explain(xcs.jit(skips_error_statuses))[0].in_order
+
+
+def client_argument(c, us):
+    pages = []
+    for u in us:
+        with c.stream("GET", u) as r:
+            pages.append(r.read())
+    return pages
+
+
+def test_a_client_passed_as_an_argument(service):
+    us = urls(service)
+    stats(service)
+    assert xcs.jit(client_argument)(client, us) == client_argument(client, us)
+    assert stats(service)["peak"] >= 2
