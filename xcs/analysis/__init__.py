@@ -31,7 +31,9 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
     """Facts about every `for` loop of `code` (a function's or a comprehension's code object).
 
     A function over the budget (`budget.MAX_INSTRUCTIONS`) is not read: its facts carry the
-    refusal "too-large", and so does each of its loops."""
+    refusal "too-large", and so does each of its loops. A `with` over a known response whose
+    last statement is in order is first rewritten in the instruction list (`with_blocks`), and
+    `FunctionFacts.items` are the rewritten instructions the transform builds from."""
     env = env or Environment()
     if code.co_flags & GENERATORS:
         line = code.co_firstlineno

@@ -51,7 +51,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from bytecode import Instr, Label
+from bytecode import Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
 from xcs.analysis.aio_blocks import manager_name
@@ -237,9 +237,9 @@ def _shape(desc, s):
         if i > s.start and depth.get(i, base) <= base:
             return None
     begin = enter + 1
-    if type(items[begin]).__name__ != "TryBegin":
+    if not isinstance(items[begin], TryBegin):
         return None
-    end = next((j for j in range(begin + 1, s.stop) if type(items[j]).__name__ == "TryEnd"
+    end = next((j for j in range(begin + 1, s.stop) if isinstance(items[j], TryEnd)
                 and items[j].entry is items[begin]), None)
     if end is None:
         return None
