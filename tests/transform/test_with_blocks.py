@@ -404,3 +404,21 @@ def test_a_client_passed_as_an_argument(service):
     stats(service)
     assert xcs.jit(client_argument)(client, us) == client_argument(client, us)
     assert stats(service)["peak"] >= 2
+
+
+def auto_stream(us):
+    pages = []
+    for u in us:
+        with client.stream("GET", u) as r:
+            pages.append(r.read())
+    return pages
+
+
+def test_auto_mode_runs_the_moved_block_in_parallel(service):
+    us = urls(service)
+    expected = auto_stream(us)
+    stats(service)
+    with xcs.enabled():
+        got = [auto_stream(us) for _ in range(2)]
+    assert got == [expected, expected]
+    assert stats(service)["peak"] >= 2
