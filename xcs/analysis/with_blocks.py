@@ -92,6 +92,9 @@ class NotReached:
     def __repr__(self) -> str:
         return "<xcs: with block not completed>"
 
+    def __reduce__(self):
+        return (NotReached, ())   # the one instance in every process (a map part shipped away)
+
 
 NOT_REACHED = NotReached()
 
