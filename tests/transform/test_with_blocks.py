@@ -422,3 +422,19 @@ def test_auto_mode_runs_the_moved_block_in_parallel(service):
         got = [auto_stream(us) for _ in range(2)]
     assert got == [expected, expected]
     assert stats(service)["peak"] >= 2
+
+
+class SuppressingClient:
+    """Another client for the same loop: its `stream` makes a manager that suppresses."""
+
+    def stream(self, method, u):
+        return Suppressing(u)
+
+
+def test_another_client_at_a_later_call_fails_the_guard_and_stays_exact(service):
+    fast = xcs.jit(client_argument)
+    us = urls(service, delay=0.05)
+    assert fast(client, us) == client_argument(client, us)
+    assert fast(SuppressingClient(), list(range(7))) == client_argument(SuppressingClient(), list(range(7))) == \
+        [0, 2, 3, 5, 6]
+    assert "is not the object the analysis saw" in str(xcs.explain(fast)[0])
