@@ -242,10 +242,13 @@ def _shape(desc, s):
     begin = enter + 1
     if not isinstance(items[begin], TryBegin):
         return None
-    end = next((j for j in range(begin + 1, s.stop) if isinstance(items[j], TryEnd)
-                and items[j].entry is items[begin]), None)
-    if end is None:
+    # The block's last range to the `with`'s handler ends before the normal exit (a `continue`
+    # or `break` in the block leaves through a copy of the exit between two such ranges).
+    target = items[begin].target
+    ends = [j for j in range(begin + 1, s.stop) if isinstance(items[j], TryEnd) and items[j].entry.target is target]
+    if not ends:
         return None
+    end = ends[-1]
     inner = base + 1   # the block runs above the manager's `__exit__`
     tail = None
     for j in range(end - 1, begin, -1):
