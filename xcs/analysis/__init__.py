@@ -17,6 +17,7 @@ from xcs.analysis.loops import find_loops
 from xcs.analysis.normalize import normalize
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.split import LoopAnalysis
+from xcs.analysis.with_blocks import rewrite as rewrite_with_blocks
 
 __all__ = ["analyze", "Environment", "FunctionFacts", "LoopFacts", "Statement", "Hoist", "Refusal"]
 
@@ -30,7 +31,9 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
     """Facts about every `for` loop of `code` (a function's or a comprehension's code object).
 
     A function over the budget (`budget.MAX_INSTRUCTIONS`) is not read: its facts carry the
-    refusal "too-large", and so does each of its loops."""
+    refusal "too-large", and so does each of its loops. A `with` over a known response whose
+    last statement is in order is first rewritten in the instruction list (`with_blocks`), and
+    `FunctionFacts.items` are the rewritten instructions the transform builds from."""
     env = env or Environment()
     if code.co_flags & GENERATORS:
         line = code.co_firstlineno
@@ -44,8 +47,19 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
     except FlowError as error:
         return FunctionFacts(code=code, items=tuple(items),
                              refusal=Refusal("control-flow", code.co_firstlineno, str(error)))
-    loops = []
     shapes = find_loops(flow)
+    moves = _with_moves(flow, shapes, env, code)
+    if moves:
+        # A `with` over a known response whose last statement is in order: that statement
+        # moves after the `with` (`with_blocks`), and the loops are read again.
+        items = rewrite_with_blocks(items, moves)
+        try:
+            flow = build_flow(items)
+        except FlowError as error:
+            return FunctionFacts(code=code, items=tuple(items),
+                                 refusal=Refusal("control-flow", code.co_firstlineno, str(error)))
+        shapes = find_loops(flow)
+    loops = []
     shared: dict = {}   # facts about the whole function, computed once for all its loops
     open_loops: list = []
     for shape in shapes:
@@ -67,6 +81,21 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
         loops.append(facts)
     loops += _async_for_loops(items)
     return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops))
+
+
+def _with_moves(flow, shapes, env, code) -> list:
+    """The `with_blocks.Move`s of the function's loops (each `with` once)."""
+    found: dict = {}
+    shared: dict = {}
+    for shape in shapes:
+        if not any(getattr(flow.items[i], "name", None) == "BEFORE_WITH" for i in shape.body):
+            continue
+        try:
+            for move in LoopAnalysis(flow, shape, env, code, shared).with_moves():
+                found.setdefault(move.start, move)
+        except Exception:  # noqa: BLE001 - not understood: nothing moves
+            continue
+    return sorted(found.values(), key=lambda m: m.start)
 
 
 def _async_for_loops(items) -> list:

@@ -56,6 +56,7 @@ class Kind(enum.StrEnum):
     UNKNOWN_CALL = "commit:unknown-call"
     THREAD_BOUND = "commit:thread-bound"
     ASYNC_WITH = "commit:async-with"
+    WITH_BLOCK = "commit:with-block"
     LIFETIME = "lifetime"
     PACED = "paced"
     OUTPUT_ORDER = "commit:output-order"
@@ -114,7 +115,7 @@ UNKNOWN_CALL_CAUSES = frozenset(Cause) - (REMOTE_CAUSES - {Cause.THREAD_BOUND})
 # work (appends, stores, a shared object's method).
 IN_ORDER = frozenset({Kind.GLOBAL, Kind.NONLOCAL, Kind.INSTRUCTION, Kind.ORDERED, Kind.ORDERED_CALLEE,
                       Kind.UNKNOWN_CALL, Kind.THREAD_BOUND, Kind.HOIST_IN_TRY, Kind.OUTPUT_ORDER,
-                      Kind.ASYNC_WITH})
+                      Kind.ASYNC_WITH, Kind.WITH_BLOCK})
 SUMMARY = frozenset({Kind.NO_PARALLEL_WORK})
 NOTES = frozenset({Kind.COMMIT_READ, Kind.ITEM_CHANGED, Kind.APPEND, Kind.STORE, Kind.OUTER_CALL, Kind.EXIT})
 RANKS = ((IN_ORDER, 1), (SUMMARY, 2), (NOTES, 3))

@@ -63,6 +63,8 @@ TEMPLATES = {
     Kind.THREAD_BOUND: "reads `{name}`, a threading.local: each thread sees its own",
     Kind.ASYNC_WITH: "`async with {name}`: a context manager XCS does not know, which may guard "
                      "something shared across its awaits (a lock, a semaphore, a transaction)",
+    Kind.WITH_BLOCK: "`with {name}`: a context manager XCS does not know, whose exit may depend on the "
+                     "in-order statement in its block; the block stays in order",
     Kind.LIFETIME: "`{name}()` observes which objects are alive, and XCS releases an iteration's objects a little later than the plain loop",
     Kind.PACED: "`{name}()` between requests paces the loop (a rate limit): running iterations at once would defeat it",
     Kind.OUTPUT_ORDER: "its output would come before what the in-order statement at line {name} prints",
@@ -137,6 +139,8 @@ HINTS = {
     Kind.THREAD_BOUND: "read `{name}` once before the loop and pass the value to the work",
     Kind.ASYNC_WITH: "if the block only concerns the iteration, move it into an `async def` the loop "
                      "awaits (`body = await read(u)`) and mark that function `@xcs.io`",
+    Kind.WITH_BLOCK: "assign the value inside the block (`body = r.read()`) and use it after the `with` "
+                     "(`pages.append(body)`): the block then runs in parallel",
     Kind.LIFETIME: "collect garbage after the loop, or move the loop's work into a function the loop calls",
     Kind.PACED: "if the sleep only waits and no server limits the rate, drop it; a loop that must keep "
                 "a pace stays sequential",

@@ -92,6 +92,7 @@ from xcs.analysis.split.hoist import AWAIT_OPS, BRANCH_OPS, PURE_OPS
 from xcs.analysis.split.resolve import Resolver
 from xcs.analysis.split.spans import statement_calls
 from xcs.analysis.stack import simulate
+from xcs.analysis import with_blocks
 
 __all__ = ["LoopAnalysis", "LoopDescription", "TARGET_OPS", "PURE_OPS", "AWAIT_OPS", "BRANCH_OPS"]
 
@@ -125,7 +126,8 @@ class LoopAnalysis:
         statements = hoisting.statements
         has_work = any(s.kind == "map" and k > 0 and statement_calls(desc, s) for k, s in enumerate(statements)) or \
             any(s.hoists for s in statements)
-        all_reasons = tuple(dict.fromkeys(hoisting.notes + tuple(r for s in statements for r in s.reasons)))
+        notes = hoisting.notes + with_blocks.notes(desc, Resolver(desc), split.kinds)
+        all_reasons = tuple(dict.fromkeys(notes + tuple(r for s in statements for r in s.reasons)))
         if not has_work:
             why = (Refusal("no-parallel-work", self.line, "no call outside the in-order part"),) + _staying(all_reasons)
             return LoopFacts(parallel=False, reasons=why, statements=statements, **common)
@@ -155,6 +157,12 @@ class LoopAnalysis:
                          iterable_uses=iteration.iterable_uses(desc),
                          changed_globals=iteration.changed_globals(desc, split.kinds, split.mutated),
                          replaces_iterated_values=loop_wide.replaces_iterated_values, **ahead, **common)
+
+    def with_moves(self) -> list:
+        """The `with_blocks.Move`s of this loop's `with` statements over known responses."""
+        desc, refused = description.describe(self.flow, self.loop, self.env, self.code, self.shared,
+                                             self._whole_function_events)
+        return [] if refused else with_blocks.moves(desc, Resolver(desc))
 
     def _whole_function_events(self):
         """The events of the whole function (`scope.constructed`), simulated once per function."""
