@@ -268,3 +268,13 @@ def speculation_words(lp, speculate: bool) -> str | None:
     where = ", ".join(f"`{kind}` at line {line}" for kind, line in dict.fromkeys(lp.exits))
     why = "speculate=True" if speculate else "its work only reads"
     return f"speculative past {where}: later iterations' work starts before it is known to be needed ({why})"
+
+
+def creation_words(created: dict) -> str | None:
+    """How `xcs.explain` says that a parallel run sent some requests in iteration order because
+    their endpoints were found to create resources (`xcs.runtime.creations`), or None."""
+    if not created:
+        return None
+    found = ", ".join(f"`{where}` ({evidence})" for where, evidence in created.items())
+    return (f"in order: requests to {found} were found to create resources, so they ran in iteration "
+            f"order, one after another (opt out: xcs.configure(endpoints={{...: 'independent'}}))")
