@@ -45,6 +45,9 @@ class _Server(ThreadingHTTPServer):
         self.numbers: dict = {}
         self.failures: dict = {}
 
+    def handle_error(self, request, client_address):
+        pass      # a client that closed its connection (an unread streamed answer) is no error
+
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

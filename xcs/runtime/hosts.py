@@ -93,6 +93,17 @@ def ensure_installed() -> None:
             _installed.add((cls, name))
 
 
+def _turn_wait_begins() -> None:
+    """This worker starts waiting for its turn: workers waiting for a slot it holds look
+    again whether going over the cap is the way out (`_cycle`)."""
+    if _thread.uses:
+        with _cond:
+            _cond.notify_all()
+
+
+turns.on_wait.append(_turn_wait_begins)
+
+
 def end_iteration() -> None:
     """The iteration's map part ended on this thread: give back the slots it still holds."""
     uses = _thread.uses

@@ -137,6 +137,7 @@ def take_turn_or_wait(register) -> bool:
 
 
 waiting: set = set()   # idents of the threads waiting for their turn (xcs.runtime.hosts reads it)
+on_wait: list = []     # called before a thread waits for its turn (hosts: re-check its slot waits)
 
 
 def _wait(event) -> None:
@@ -144,6 +145,8 @@ def _wait(event) -> None:
     # abandons the loop (KeyboardInterrupt, close, failure, garbage collection).
     ident = threading.get_ident()
     waiting.add(ident)
+    for listener in on_wait:
+        listener()
     try:
         event.wait()
     finally:
