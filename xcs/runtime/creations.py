@@ -224,9 +224,10 @@ def _learn(method, args, kwargs, key, endpoint, probing):
     return response
 
 
-def _wrap(method, where):
+def _wrap(method, verb_of, where):
     """`method` (an HTTP library's entry point) sending as `_send` says on workers without
-    the turn; `where(*args, **kwargs)` -> (method, scheme, host, port, path) of the call."""
+    the turn; `verb_of(*args, **kwargs)` -> the call's HTTP method, `where(*args, **kwargs)`
+    -> (scheme, host, port, path) of a POST or PATCH."""
     state = turns._state
 
     @functools.wraps(method)
@@ -234,17 +235,19 @@ def _wrap(method, where):
         if state.iteration is None:
             return method(*args, **kwargs)
         try:
-            verb, scheme, host, port, path = where(*args, **kwargs)
-            verb = verb.upper() if isinstance(verb, str) else verb.decode("ascii").upper()
+            verb = verb_of(*args, **kwargs)
+            if verb not in METHODS:
+                verb = verb.upper() if isinstance(verb, str) else verb.decode("ascii").upper()
+                if verb not in METHODS:
+                    return method(*args, **kwargs)
+            key = endpoint_key(verb, *where(*args, **kwargs))
         except Exception:  # noqa: BLE001 - a call of an unexpected shape: unknown, so in order
             turns.take_turn()
             return method(*args, **kwargs)
-        if verb not in METHODS:
-            return method(*args, **kwargs)
-        return _send(method, args, kwargs, endpoint_key(verb, scheme, host, port, path))
+        return _send(method, args, kwargs, key)
 
     ordered_if_creating.__xcs_inner__ = method
-    ordered_if_creating.__xcs_outer__ = lambda inner: _wrap(inner, where)
+    ordered_if_creating.__xcs_outer__ = lambda inner: _wrap(inner, verb_of, where)
     return ordered_if_creating
 
 
@@ -253,18 +256,30 @@ def _path(url) -> str:
     return urlsplit(url if isinstance(url, str) else url.decode("ascii")).path or "/"
 
 
+def _urllib3_verb(self, method, *args, **kwargs):
+    return method
+
+
 def _urllib3_where(self, method, url, *args, **kwargs):
-    return method, self.scheme, self.host, self.port, _path(url)
+    return self.scheme, self.host, self.port, _path(url)
+
+
+def _httpx_verb(self, request, *args, **kwargs):
+    return request.method
 
 
 def _httpx_where(self, request, *args, **kwargs):
     url = request.url
-    return request.method, url.scheme, url.host, url.port, url.path
+    return url.scheme, url.host, url.port, url.path
+
+
+def _urllib_verb(self, http_class, req, *args, **kwargs):
+    return req.get_method()
 
 
 def _urllib_where(self, http_class, req, *args, **kwargs):
     host, _, port = (req.host or "").rpartition(":") if ":" in (req.host or "") else (req.host, "", "")
-    return req.get_method(), req.type, host, int(port) if port.isdigit() else None, _path(req.selector)
+    return req.type, host, int(port) if port.isdigit() else None, _path(req.selector)
 
 
 def ensure_installed() -> None:
@@ -272,18 +287,18 @@ def ensure_installed() -> None:
     targets = []
     pool = getattr(sys.modules.get("urllib3.connectionpool"), "HTTPConnectionPool", None)
     if pool is not None:
-        targets.append((pool, "urlopen", _urllib3_where))
+        targets.append((pool, "urlopen", _urllib3_verb, _urllib3_where))
     transport = getattr(sys.modules.get("httpx"), "HTTPTransport", None)
     if transport is not None:
-        targets.append((transport, "handle_request", _httpx_where))
+        targets.append((transport, "handle_request", _httpx_verb, _httpx_where))
     handler = getattr(sys.modules.get("urllib.request"), "AbstractHTTPHandler", None)
     if handler is not None:
-        targets.append((handler, "do_open", _urllib_where))
-    if all((cls, name) in _installed for cls, name, _ in targets):
+        targets.append((handler, "do_open", _urllib_verb, _urllib_where))
+    if all((cls, name) in _installed for cls, name, *_ in targets):
         return
     with _install_lock:
-        for cls, name, where in targets:
+        for cls, name, verb_of, where in targets:
             if (cls, name) in _installed or name not in vars(cls):
                 continue
-            setattr(cls, name, _wrap(vars(cls)[name], where))
+            setattr(cls, name, _wrap(vars(cls)[name], verb_of, where))
             _installed.add((cls, name))
