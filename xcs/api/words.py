@@ -276,5 +276,7 @@ def creation_words(created: dict) -> str | None:
     if not created:
         return None
     found = ", ".join(f"`{where}` ({evidence})" for where, evidence in created.items())
+    first = next(iter(created))
     return (f"in order: requests to {found} were found to create resources, so they ran in iteration "
-            f"order, one after another (opt out: xcs.configure(endpoints={{...: 'independent'}}))")
+            f"order, one after another — if they do not, send them at once with "
+            f"xcs.configure(endpoints={{{first!r}: 'independent'}})")
