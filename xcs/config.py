@@ -70,11 +70,20 @@ def _per_host(value):
 
 ENDPOINT_VERDICTS = ("independent", "creates")
 _ENDPOINT_METHODS = ("POST", "PATCH")
+_HEX = frozenset("0123456789abcdefABCDEF-")
+
+
+def endpoint_path(path: str) -> str:
+    """`path` with the segments that name one resource among many — all digits, or hex of 16
+    characters or more with a digit (UUIDs, hashes) — written `*`: `/issues/42/comments` and
+    `/issues/7/comments` are one endpoint (xcs.runtime.creations)."""
+    return "/".join("*" if s.isdigit() or (len(s) >= 16 and _HEX.issuperset(s) and any(c.isdigit() for c in s))
+                    else s for s in (path or "/").split("/")) or "/"
 
 
 def _endpoints(value):
     """{"POST host[:port]/path": "independent" | "creates"} becomes a read-only mapping (the
-    method upper-cased, the host lower-cased, digit-only path segments written `*`), so
+    method upper-cased, the host lower-cased, the path as `endpoint_path` writes it), so
     `xcs.runtime.creations` finds a request's endpoint in it by its own spelling."""
     if value is None:
         return types.MappingProxyType({})
@@ -89,7 +98,7 @@ def _endpoints(value):
             raise ValueError(f"endpoints keys are 'POST host/path' or 'PATCH host:port/path', got {key!r}")
         if verdict not in ENDPOINT_VERDICTS:
             raise ValueError(f"endpoints[{key!r}] must be 'independent' or 'creates', not {verdict!r}")
-        path = "/".join("*" if s.isdigit() else s for s in ("/" + path.split("?")[0]).split("/"))
+        path = endpoint_path("/" + path.split("?")[0])
         out[f"{method.upper()} {host.lower()}{path}"] = ENDPOINT_VERDICTS[ENDPOINT_VERDICTS.index(verdict)]
     return types.MappingProxyType(out)
 
@@ -229,8 +238,8 @@ def configure(*, max_workers: int | None = None, per_host=None, executor=None, e
     `max_workers`: int from 1 to `MAX_WORKERS_LIMIT` (TypeError for a bool or non-int,
     ValueError out of range). `per_host`: {host: cap} replaces the per-host caps ({} clears
     them). `executor`: see `check_executor`. `endpoints`: {"POST host/path": "independent" |
-    "creates"} replaces what POST/PATCH endpoints are declared to do ({} clears). Options left as None are unchanged; all are
-    checked before any changes."""
+    "creates"} replaces what POST/PATCH endpoints are declared to do ({} clears). Options
+    left as None are unchanged; all are checked before any changes."""
     global _settings
     with _lock:
         options = _settings.options.changed(max_workers=max_workers, per_host=per_host, executor=executor,

@@ -98,6 +98,10 @@ def key_of(url, method="POST"):
 def test_endpoint_keys_and_verdicts():
     assert creations.endpoint_key("post", "HTTP", "Api.Example.com", None, "/repos/o/r/issues/42/comments") == \
         ("POST", "http", "api.example.com", 80, "/repos/o/r/issues/*/comments")
+    assert creations.endpoint_key("POST", "https", "h", 8443, "/jobs/3f2a9c1e-0b4d-4e5f-9a8b-7c6d5e4f3a2b/run")[4] == \
+        "/jobs/*/run"
+    assert creations.endpoint_key("POST", "https", "h", None, "/v1/chat/completions")[4] == "/v1/chat/completions"
+    assert creations.endpoint_key("POST", "https", "h", None, "/models/deadbeefcafe/x")[4] == "/models/deadbeefcafe/x"
     assert creations.describe(("POST", "https", "api.github.com", 443, "/repos/o/r/issues")) == \
         "POST api.github.com/repos/o/r/issues"
     assert creations.describe(("PATCH", "http", "127.0.0.1", 8000, "/x")) == "PATCH 127.0.0.1:8000/x"
@@ -111,7 +115,10 @@ def test_endpoint_keys_and_verdicts():
     assert creations.answer_verdict(Answer(202, {"Location": "/jobs/1"}))[0] == creations.CREATES
     assert creations.answer_verdict(Answer(200))[0] == creations.INDEPENDENT
     assert creations.answer_verdict(Answer(204))[0] == creations.INDEPENDENT
-    for status in (301, 400, 404, 429, 500, 503):      # an error tells nothing: still unknown
+    assert creations.answer_verdict(Answer(302, {"Location": "/r/1"}))[0] == creations.CREATES
+    for status in (301, 307, 308):                      # the request moved: judged where it goes
+        assert creations.answer_verdict(Answer(status, {"Location": "/v2/x"}))[0] == creations.INDEPENDENT
+    for status in (304, 400, 404, 409, 422, 429, 500, 503):   # an error tells nothing: still unknown
         assert creations.answer_verdict(Answer(status)) == (None, None)
 
 

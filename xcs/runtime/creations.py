@@ -9,19 +9,21 @@ answer does (RFC 9110 §15.3.2: a request that created a resource answers 201 Cr
 a Location header naming it; §15.4.4: 303 See Other after a POST points at its result).
 
 So an *endpoint* — method, scheme, host, port and path without the query, digit-only path
-segments counted as one (`/issues/42/comments` and `/issues/7/comments` are one
-endpoint) — is learned, once per process, from its first 2xx/303 answer:
+segments and long hex ones (UUIDs) counted as one (`/issues/42/comments` and
+`/issues/7/comments` are one endpoint: `xcs.config.endpoint_path`) — is learned, once per
+process, from its first 2xx or 3xx answer:
 
-- `CREATES`: 201, 303, or a 2xx with a Location header. From then on a request to it from
-  an iteration running without the turn first takes the turn (`xcs.runtime.turns`): these
-  requests run in iteration order, one after another, as in the plain loop.
-- `INDEPENDENT`: any other 2xx. Its requests are sent at once.
-- unknown (no 2xx/303 answer yet: none was sent, or each failed, raised or timed out —
-  an error says nothing about what a success would do): the first request to it takes the
-  turn and is sent in order (the *probe*); the others wait until its answer decides the
-  endpoint or their own turn comes, then go as decided, or in order (each in-order request
-  of an unknown endpoint teaches as a probe does). When a probe leaves the endpoint
-  unknown, the next waiting request probes.
+- `CREATES`: 201, 302, 303, or a 2xx with a Location header. From then on a request to it
+  from an iteration running without the turn first takes the turn (`xcs.runtime.turns`):
+  these requests run in iteration order, one after another, as in the plain loop.
+- `INDEPENDENT`: any other 2xx, or 301/307/308 (the request moved; where it goes is judged
+  on its own). Its requests are sent at once.
+- unknown (no such answer yet: none was sent, or each failed with a 4xx or 5xx, raised or
+  timed out — an error says nothing about what a success would do): the first request to
+  it takes the turn and is sent in order (the *probe*); the others wait until its answer
+  decides the endpoint or their own turn comes, then go as decided, or in order (each
+  in-order request of an unknown endpoint teaches as a probe does). When a probe leaves
+  the endpoint unknown, the next waiting request probes.
 
 What a user said wins over what was learned: `xcs.configure(endpoints={"POST host/path":
 "independent" | "creates"})` (`xcs.config`).
@@ -49,13 +51,18 @@ import sys
 import threading
 from urllib.parse import urlsplit
 
-from xcs.config import settings
+from xcs.config import endpoint_path, settings
 from xcs.runtime import turns
 
 CREATES = "creates"
 INDEPENDENT = "independent"
 METHODS = frozenset({"POST", "PATCH"})       # RFC 9110: neither safe nor idempotent
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# RFC 9110 §15.4: 302 and 303 after a POST point at what it made (the Post/Redirect/Get of
+# web forms answers 302 as often as 303); 301, 307 and 308 move the request itself.
+_CREATED = {201: "201 Created", 302: "302 Found", 303: "303 See Other"}
+_MOVED = {301: "301 Moved Permanently", 307: "307 Temporary Redirect", 308: "308 Permanent Redirect"}
 
 _lock = threading.Lock()
 _endpoints: dict = {}       # Endpoint key -> _Endpoint
@@ -89,8 +96,7 @@ def endpoint_key(method: str, scheme: str, host: str, port, path: str) -> tuple:
     scheme = (scheme or "http").lower()
     if port is None:
         port = _DEFAULT_PORTS.get(scheme)
-    segments = [("*" if s.isdigit() else s) for s in (path or "/").split("/")]
-    return (method.upper(), scheme, (host or "").lower(), port, "/".join(segments) or "/")
+    return (method.upper(), scheme, (host or "").lower(), port, endpoint_path(path))
 
 
 def describe(key: tuple) -> str:
@@ -129,8 +135,12 @@ def answer_verdict(response):
         status = getattr(response, "status_code", None)
     if not isinstance(status, int):
         return None, None
-    if status in (201, 303):
-        return CREATES, f"{status} {'Created' if status == 201 else 'See Other'}"
+    if status in _CREATED:
+        return CREATES, _CREATED[status]
+    if status in _MOVED:
+        # The request was moved elsewhere, nothing was made here: the request that follows
+        # the redirect goes to its own endpoint, judged on its own answer.
+        return INDEPENDENT, _MOVED[status]
     if not 200 <= status < 300:
         return None, None
     try:
