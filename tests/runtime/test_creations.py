@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.request
 import uuid
 
@@ -331,3 +332,51 @@ def test_the_option_is_validated():
         xcs.configure(endpoints=["POST example.com/x"])
     settings = xcs.configure(endpoints={"post Example.com:8080/a/12/b?x=1": "creates"})
     assert dict(settings.options.endpoints) == {"POST example.com:8080/a/*/b": "creates"}
+
+
+def test_what_was_learned_holds_for_the_next_calls(service):
+    url = issues_url(service)
+    session = requests.Session()
+    plain_url = url.replace("/repos/r-", "/repos/p-")
+    plain = [with_requests(session, plain_url, N) for _ in range(2)]
+    jitted_fn = xcs.jit(with_requests)
+    jitted = [jitted_fn(session, url, N) for _ in range(2)]
+    assert jitted == plain
+    assert [body["number"] for _, body in jitted[1]] == list(range(N + 1, 2 * N + 1))
+    assert "create resources" in str(xcs.explain(jitted_fn))     # the second run's report too
+
+
+def create_unless_bad(session, url, items):
+    out = []
+    for k in items:
+        if k == "bad":
+            time.sleep(0.3)          # the later iterations reach their POST meanwhile
+            raise ValueError(k)
+        r = session.post(url, json={"title": f"t{k}", "delay": 0.01})
+        out.append(r.json()["number"])
+    return out
+
+
+def test_iterations_waiting_for_a_probe_send_nothing_when_an_earlier_one_fails(service):
+    """Iteration 0 fails before any POST: plain sends none. Under XCS (the loop decided
+    parallel by an earlier call) the later iterations' POSTs to a new endpoint wait for the
+    probe or their turn and are abandoned unsent: the service sees no request, the next
+    call's numbers start at 1, and the endpoint is not left waiting for a probe."""
+    session = requests.Session()
+    jitted = xcs.jit(create_unless_bad)
+    assert jitted(session, issues_url(service), [1, 2, 3]) == [1, 2, 3]      # decides: parallel
+    assert xcs.explain(jitted)[0].parallel
+    for fn in (create_unless_bad, jitted):
+        url = issues_url(service)
+        stats(service)
+        with pytest.raises(ValueError):
+            fn(session, url, ["bad", 1, 2, 3])
+        assert stats(service)["requests"] == 0
+        assert fn(session, url, [4, 5, 6]) == [1, 2, 3]
+    # The check above can fail: declared independent, the later iterations send theirs.
+    url = issues_url(service)
+    xcs.configure(endpoints={creations.describe(key_of(url)): "independent"})
+    stats(service)
+    with pytest.raises(ValueError):
+        jitted(session, url, ["bad", 1, 2, 3])
+    assert stats(service)["requests"] >= 1
