@@ -154,8 +154,9 @@ def test_opting_out_sends_them_together_and_the_numbers_differ(service):
 def test_a_declared_creating_endpoint_runs_in_order_without_learning(service):
     url = issues_url(service, answer="body")        # not detectable: declared instead
     xcs.configure(endpoints={creations.describe(key_of(url)): "creates"})
-    plain, jitted, peak, _ = plain_and_jitted(with_requests, service, requests.Session(), url, N, url_at=1)
+    plain, jitted, peak, reports = plain_and_jitted(with_requests, service, requests.Session(), url, N, url_at=1)
     assert jitted == plain and peak == 1
+    assert "(declared with xcs.configure) were found to create resources" in str(reports), str(reports)
 
 
 def test_a_location_header_on_200_counts_as_created(service):

@@ -173,14 +173,14 @@ def _settle(endpoint, verdict, evidence, probing) -> None:
         event.set()
 
 
-def _note(key, endpoint) -> None:
+def _note(key, evidence) -> None:
     """The request running on this thread goes in order because `key` creates resources."""
     iteration = turns._state.iteration
     loop = iteration.loop if iteration is not None else turns._state.owner
     if loop is None:
         return
     with _lock:
-        _notes.setdefault(loop.caller[0], {}).setdefault(key, endpoint.evidence)
+        _notes.setdefault(loop.caller[0], {}).setdefault(key, evidence)
 
 
 def _send(method, args, kwargs, key):
@@ -192,6 +192,7 @@ def _send(method, args, kwargs, key):
             return method(*args, **kwargs)
         if said == CREATES:
             turns.take_turn()
+            _note(key, "declared with xcs.configure")
             return method(*args, **kwargs)
     endpoint = _endpoint(key)
     while True:
@@ -204,7 +205,7 @@ def _send(method, args, kwargs, key):
             return method(*args, **kwargs)
         if verdict is CREATES:
             turns.take_turn()
-            _note(key, endpoint)
+            _note(key, endpoint.evidence)
             return method(*args, **kwargs)
         if probe:
             try:
@@ -230,7 +231,7 @@ def _learn(method, args, kwargs, key, endpoint, probing):
         verdict, evidence = None, None
     _settle(endpoint, verdict, evidence, probing)
     if endpoint.verdict is CREATES:
-        _note(key, endpoint)
+        _note(key, endpoint.evidence)
     return response
 
 
