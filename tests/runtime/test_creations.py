@@ -277,6 +277,28 @@ def test_gets_overlap_while_creating_posts_go_in_order(service):
     assert peak >= 2, f"the GETs did not overlap (peak {peak})"
 
 
+def summarize_then_create(session, base, url, n):
+    out = []
+    for k in range(n):
+        chat = session.post(base + "/v1/chat/completions?delay=0.1",
+                            json={"model": "m", "messages": [{"role": "user", "content": f"issue {k}"}]})
+        title = chat.json()["choices"][0]["message"]["content"]
+        r = session.post(url, json={"title": title, "delay": STEP * (n - k)})
+        out.append((r.status_code, r.json()))
+    return out
+
+
+def test_llm_calls_overlap_while_the_issues_they_write_are_created_in_order(service):
+    """The common shape: an LLM call per item (POST, 200: parallel), then a POST that
+    creates the item's issue (201: in order)."""
+    url = issues_url(service)
+    plain, jitted, peak, reports = plain_and_jitted(summarize_then_create, service, requests.Session(), service,
+                                                    url, N, url_at=2)
+    assert jitted == plain
+    assert peak >= 2, f"the LLM calls did not overlap (peak {peak})"
+    assert "/repos/r-" in str(reports) and "/v1/chat/completions`" not in str(reports)
+
+
 def stream_then_create(session, base, url, n):
     out = []
     for k in range(n):
