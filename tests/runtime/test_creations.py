@@ -403,3 +403,16 @@ def test_iterations_waiting_for_a_probe_send_nothing_when_an_earlier_one_fails(s
     with pytest.raises(ValueError):
         jitted(session, url, ["bad", 1, 2, 3])
     assert stats(service)["requests"] >= 1
+
+
+def test_the_wrapper_stays_outside_the_per_host_caps():
+    """Whichever is installed first, a request waits for its turn before it takes a slot."""
+    import urllib3
+
+    creations.ensure_installed()
+    hosts.ensure_installed()
+    for cls, name in [(urllib3.connectionpool.HTTPConnectionPool, "urlopen"), (httpx.HTTPTransport, "handle_request"),
+                      (urllib.request.AbstractHTTPHandler, "do_open")]:
+        entry = vars(cls)[name]
+        assert hasattr(entry, "__xcs_outer__"), (cls, name)
+        assert hasattr(entry.__xcs_inner__, "__xcs_capped__"), (cls, name)
