@@ -68,6 +68,41 @@ def _per_host(value):
     return types.MappingProxyType(out)
 
 
+ENDPOINT_VERDICTS = ("independent", "creates")
+_ENDPOINT_METHODS = ("POST", "PATCH")
+_HEX = frozenset("0123456789abcdefABCDEF-")
+
+
+def endpoint_path(path: str) -> str:
+    """`path` with the segments that name one resource among many — all digits, or hex of 16
+    characters or more with a digit (UUIDs, hashes) — written `*`: `/issues/42/comments` and
+    `/issues/7/comments` are one endpoint (xcs.runtime.creations)."""
+    return "/".join("*" if s.isdigit() or (len(s) >= 16 and _HEX.issuperset(s) and any(c.isdigit() for c in s))
+                    else s for s in (path or "/").split("/")) or "/"
+
+
+def _endpoints(value):
+    """{"POST host[:port]/path": "independent" | "creates"} becomes a read-only mapping (the
+    method upper-cased, the host lower-cased, the path as `endpoint_path` writes it), so
+    `xcs.runtime.creations` finds a request's endpoint in it by its own spelling."""
+    if value is None:
+        return types.MappingProxyType({})
+    if not hasattr(value, "items"):
+        raise TypeError(f"endpoints must be a mapping of 'POST host/path' to 'independent' or 'creates', "
+                        f"not {type(value).__name__}")
+    out = {}
+    for key, verdict in value.items():
+        method, _, rest = key.partition(" ") if isinstance(key, str) else ("", "", "")
+        host, slash, path = rest.strip().partition("/")
+        if method.upper() not in _ENDPOINT_METHODS or not host or not slash:
+            raise ValueError(f"endpoints keys are 'POST host/path' or 'PATCH host:port/path', got {key!r}")
+        if verdict not in ENDPOINT_VERDICTS:
+            raise ValueError(f"endpoints[{key!r}] must be 'independent' or 'creates', not {verdict!r}")
+        path = endpoint_path("/" + path.split("?")[0])
+        out[f"{method.upper()} {host.lower()}{path}"] = ENDPOINT_VERDICTS[ENDPOINT_VERDICTS.index(verdict)]
+    return types.MappingProxyType(out)
+
+
 @dataclass(frozen=True)
 class Options:
     """What a user can choose, validated when made (TypeError/ValueError naming the fix).
@@ -80,6 +115,8 @@ class Options:
     - `per_host`: {host: cap}, the most requests XCS's workers send to one host at once.
     - `executor`: where map parts run — "threads", "processes", a `dask.distributed.Client`
       or any `concurrent.futures.Executor` (docs/executors.md); None means the process-wide one.
+    - `endpoints`: {"POST host/path": "independent" | "creates"}: what a POST/PATCH to that
+      endpoint does, instead of learning it from the first answer (xcs.runtime.creations).
     - `speculate`: loops that may `break`/`return` run later iterations' calls before the
       exit is known whatever they call (False: only calls known to only read;
       docs/speculation.md). Per `@xcs.jit` only.
@@ -90,6 +127,7 @@ class Options:
     per_host: types.MappingProxyType = field(default_factory=lambda: types.MappingProxyType({}))
     executor: object = None
     speculate: bool = False
+    endpoints: types.MappingProxyType = field(default_factory=lambda: types.MappingProxyType({}))
 
     def __post_init__(self):
         for f in fields(self):
@@ -140,7 +178,7 @@ def is_dask_client(value) -> bool:
 
 
 _VALIDATORS = {"parallel": _parallel, "max_workers": _max_workers, "per_host": _per_host,
-               "executor": _executor, "speculate": _speculate}
+               "executor": _executor, "speculate": _speculate, "endpoints": _endpoints}
 
 
 @dataclass(frozen=True)
@@ -194,16 +232,18 @@ def settings() -> Settings:
     return _settings
 
 
-def configure(*, max_workers: int | None = None, per_host=None, executor=None) -> Settings:
+def configure(*, max_workers: int | None = None, per_host=None, executor=None, endpoints=None) -> Settings:
     """Change process-wide settings; returns the new settings.
 
     `max_workers`: int from 1 to `MAX_WORKERS_LIMIT` (TypeError for a bool or non-int,
     ValueError out of range). `per_host`: {host: cap} replaces the per-host caps ({} clears
-    them). `executor`: see `check_executor`. Options left as None are unchanged; all are
-    checked before any changes."""
+    them). `executor`: see `check_executor`. `endpoints`: {"POST host/path": "independent" |
+    "creates"} replaces what POST/PATCH endpoints are declared to do ({} clears). Options
+    left as None are unchanged; all are checked before any changes."""
     global _settings
     with _lock:
-        options = _settings.options.changed(max_workers=max_workers, per_host=per_host, executor=executor)
+        options = _settings.options.changed(max_workers=max_workers, per_host=per_host, executor=executor,
+                                            endpoints=endpoints)
         _settings = replace(_settings, options=options)
         return _settings
 

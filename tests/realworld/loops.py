@@ -10,7 +10,9 @@ change. `LOOPS` registers each with:
 - `required`: for sequential loops, why sequential execution is REQUIRED for correctness, or
   None when a parallel run would give the same results (a missed opportunity);
 - `xfail`: a diagnosis when XCS gives a DIFFERENT result than plain Python today (the test is
-  a strict xfail until it is fixed).
+  a strict xfail until it is fixed);
+- `ordered_requests`: a parallel loop whose requests XCS sends in iteration order at run time
+  because their endpoint answered 201 Created (it creates resources: `xcs.runtime.creations`).
 
 A loop's arguments come from `args(env)`, called with the run's working directory as the
 current directory, so loops that write relative paths write there.
@@ -57,6 +59,9 @@ class Loop:
     auto: bool = False           # also run under `xcs.enabled()` in the tests
     server: bool = True          # talks to the local server (the overlap gauge applies)
     versions: dict = field(default_factory=dict)   # "3.12" -> decision, where an interpreter differs
+    # A parallel loop whose every request creates a resource: XCS learns so from the answers and
+    # sends them in iteration order (xcs.runtime.creations), so the server never sees two at once.
+    ordered_requests: bool = False
 
     @property
     def expected(self) -> str:
@@ -67,10 +72,11 @@ class Loop:
 LOOPS: list[Loop] = []
 
 
-def loop(origin, expect, *, args, required=None, xfail=None, auto=False, server=True, name=None, versions=None):
+def loop(origin, expect, *, args, required=None, xfail=None, auto=False, server=True, name=None, versions=None,
+         ordered_requests=False):
     def register(fn):
         LOOPS.append(Loop(name or fn.__name__, fn, args, origin, expect, required, xfail, auto, server,
-                          dict(versions or {})))
+                          dict(versions or {}), ordered_requests))
         return fn
     return register
 
@@ -934,13 +940,13 @@ def _issues_args(env):
     return (session, create_issues, env.base)
 
 
+# Was a different result (the numbers went to other titles): the first POST's 201 Created teaches
+# XCS that the endpoint creates resources, and from then on its POSTs run in iteration order
+# (xcs.runtime.creations). The loop stays "parallel" (its other work may overlap), but every
+# request it makes is one of those POSTs, so the server sees them one at a time (peak 1).
 @loop("YumaInaura/YumaInaura: api/lib/github/create-issue.py", "parallel",
-      required="the server numbers issues in the order they are created: in parallel, the numbers go to other titles",
-      xfail="XCS sends the POSTs together; the API numbers issues in the order it finishes creating them, which "
-            "is no longer the loop's order, so `results` pairs titles with other issue numbers than the plain run. "
-            "A request that creates something on a server is an ordered side effect (like a write), but the analysis "
-            "treats every `requests` call as independent blocking work.",
-      args=_issues_args, auto=True)
+      required="the server numbers issues in the order they are created: each POST waits for the one before",
+      ordered_requests=True, args=_issues_args, auto=True)
 def github_create_issues(session, create_issues, api_base):
     """Create GitHub issues from a JSON list with one authenticated session, and print the API's
     answers (the new issues with their numbers).

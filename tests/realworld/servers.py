@@ -24,7 +24,8 @@ under test for that interpreter's GIL), each request on its own thread after `la
                              requests per W seconds, in X-RateLimit-Remaining/-Reset headers;
                              403 past the quota;
 - `POST /repos/<owner>/<repo>/issues` creates an issue numbered 1, 2, ... per repository in the
-                             order they are created; a body of length L takes 2*(L % 3) extra latencies;
+                             order they are created, answering as GitHub does: 201 Created with the
+                             new issue's URL in Location; a body of length L takes 2*(L % 3) extra latencies;
 - `POST /predict`, `POST /test` echo what was posted, with a prediction / a count;
 - `GET /_stats`              `{"requests": n, "peak": p, "active": a}` since the last `/_stats`
                              (then reset): `peak` is the most requests in flight at once — the
@@ -153,10 +154,10 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(request, dict) and path.endswith("/issues"):   # long bodies take longer
                 time.sleep(self.server.latency * 2 * (len(request.get("body") or "") % 3))
             time.sleep(self.server.latency)
-            status, body = self._route_post(urlsplit(self.path).path.rstrip("/"), request)
+            status, body, *headers = self._route_post(urlsplit(self.path).path.rstrip("/"), request)
         finally:
             self._leave()
-        self._json(status, body)
+        self._json(status, body, *headers)
 
     def _route_post(self, path, request):
         if path == "/v1/chat/completions":
@@ -196,7 +197,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/repos/") and path.endswith("/issues"):   # numbered when created, per repository
             with self.server.lock:
                 number = self.server.issues[path] = self.server.issues.get(path, 0) + 1
-            return 201, {"number": number, "title": request.get("title"), "state": "open"}
+            # As GitHub's "Create an issue": 201 Created, the new issue's API URL in Location.
+            location = f"http://{self.headers.get('Host', '127.0.0.1')}{path}/{number}"
+            return 201, {"number": number, "title": request.get("title"), "state": "open"}, {"Location": location}
         if path == "/predict":
             return 200, {"prediction": sum(v for v in request.values() if isinstance(v, (int, float))), "input": request}
         if path == "/test":
@@ -209,10 +212,10 @@ class _Handler(BaseHTTPRequestHandler):
             seen = self.server.warmup[token] = self.server.warmup.get(token, 0) + 1
         return seen
 
-    def _json(self, status, body) -> None:
+    def _json(self, status, body, headers=None) -> None:
         if isinstance(body, str):
-            return self._reply(status, "text/html", body.encode())
-        self._reply(status, "application/json", json.dumps(body).encode())
+            return self._reply(status, "text/html", body.encode(), headers)
+        self._reply(status, "application/json", json.dumps(body).encode(), headers)
 
     def _reply(self, status: int, content_type: str, data: bytes, headers=None) -> None:
         self.send_response(status)

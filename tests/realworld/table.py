@@ -29,7 +29,9 @@ def main_report(reports) -> object:
 
 def reason(report) -> str:
     if report.parallel:
-        return ""
+        created = getattr(report.runner, "created", None)
+        return ("requests in order: " + ", ".join(f"{where} ({why})" for where, why in created.items())
+                if created else "")
     if report.status == "sequential" and report.reasons:
         # The analysis lists consequences ("nothing ... can run apart", "the work reads `x`, which
         # the in-order part changes") beside their causes: show a cause first.

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xcs.analysis.refusal import primary
-from xcs.api.words import decision_words, hint as hint_of, words
+from xcs.api.words import creation_words, decision_words, hint as hint_of, words
 
 
 @dataclass
@@ -121,6 +121,9 @@ class LoopReport:
         note = concurrency() if callable(concurrency) else None
         if note:
             parts.append(f"; {note}")
+        created = creation_words(getattr(self.runner, "created", None)) if status == "parallel" else None
+        if created:
+            parts.append(f"; {created}")
         return "".join(parts)
 
 

@@ -347,3 +347,15 @@ def decision_words(decision) -> str:
 def _listed(calls) -> str:
     shown = ", ".join(f"`{name}`" + (f" (via `{via}`)" if via else "") for name, via in calls[:3])
     return shown + (f" and {len(calls) - 3} more" if len(calls) > 3 else "")
+
+
+def creation_words(created: dict) -> str | None:
+    """How `xcs.explain` says that a parallel run sent some requests in iteration order because
+    their endpoints were found to create resources (`xcs.runtime.creations`), or None."""
+    if not created:
+        return None
+    found = ", ".join(f"`{where}` ({evidence})" for where, evidence in created.items())
+    first = next(iter(created))
+    return (f"in order: requests to {found} were found to create resources, so they ran in iteration "
+            f"order, one after another — if they do not, send them at once with "
+            f"xcs.configure(endpoints={{{first!r}: 'independent'}})")

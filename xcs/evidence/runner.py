@@ -54,7 +54,7 @@ from xcs.evidence.remote import shipping_refusal
 from xcs.runtime.executors import executor_for, remote_map
 from xcs.runtime.progress import find_bar
 from xcs.runtime.shipping import in_shipped_work
-from xcs.runtime import hosts
+from xcs.runtime import creations, hosts
 from xcs.runtime.adaptive import Limiter
 from xcs.runtime.pools_fit import fitted
 from xcs.transform.layout import Layout
@@ -77,7 +77,7 @@ class LoopRunner:
 
     __slots__ = ("site", "policy", "max_workers", "on_decided", "decision", "precheck", "item_check",
                  "iterable_check", "inline_reason", "_lock", "_static", "executor", "executor_notice",
-                 "exit_check", "limiter", "fit_notes")
+                 "exit_check", "limiter", "fit_notes", "created")
 
     def __init__(self, site: LoopSite, policy="auto", max_workers: int | None = None, on_decided=None,
                  precheck=None, item_check=None, iterable_check=None, exit_check=None):
@@ -98,6 +98,7 @@ class LoopRunner:
         self.executor_notice = None    # a Refusal: why the latest parallel run used threads instead
         self.limiter = None                     # the loop's adaptive concurrency, kept across calls
         self.fit_notes: list = []               # what fitting to the loop's HTTP clients changed
+        self.created: dict = {}                 # latest parallel run: endpoints run in order as creating
         self._lock = threading.Lock()
         self._static = _NOT_SCANNED
         self.decision: Decision | None = None
@@ -183,7 +184,12 @@ class LoopRunner:
             self.fit_notes = fit.notes
             if settings().per_host:
                 hosts.ensure_installed()
-            yield from self._fitted_map(body, items, args, fit.concurrency, views)
+            creations.ensure_installed()
+            creations.take_notes()     # left by an earlier loop of this thread that stopped early
+            try:
+                yield from self._fitted_map(body, items, args, fit.concurrency, views)
+            finally:
+                self.created = creations.take_notes()
 
     def _fitted_map(self, body, items, args, workers, views):
         limiter = self.limiter

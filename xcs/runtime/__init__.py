@@ -14,7 +14,8 @@ serialises them and runs them in the worker, `processes` is the "processes" pool
 
 How a loop's iterations reach the pool: `lanes` (no head-of-line blocking, fail-fast),
 `adaptive` (the per-loop concurrency limit), `signals` (overload responses and errors),
-`pools_fit` (fitting to the loop's HTTP clients), `hosts` (per-host caps); see docs/runtime.md.
+`pools_fit` (fitting to the loop's HTTP clients), `hosts` (per-host caps), `creations`
+(requests that create resources run in order); see docs/runtime.md.
 
 May import the layers below it (analysis, transform) and the foundation modules; in practice
 it needs only `xcs.config`.

@@ -24,7 +24,10 @@ A worker holds at most one slot per host: its further calls to a host it already
 so the cap counts workers, not connections. A worker that waits for a host's slot while
 holding another host's never deadlocks with another waiting worker: when every holder of
 the slot it waits for is itself waiting, directly or through other hosts, on slots this
-worker holds, it goes ahead over the cap instead (`overruns` counts those, for the tests).
+worker holds, or for its iteration's turn (`xcs.runtime.turns`: the turn may need this
+worker's iteration to end first), it goes ahead over the cap instead (`overruns` counts
+those, for the tests). A request that waits for its turn (`xcs.runtime.creations`) waits
+before it takes a slot: that wrapper stays outside this one whichever is installed first.
 
 `ensure_installed()` wraps the entry points and the releases once, on the first loop
 started with a cap.
@@ -36,6 +39,7 @@ import sys
 import threading
 
 from xcs.config import settings
+from xcs.runtime import turns
 from xcs.runtime.pools import is_worker_thread
 
 _ATTRIBUTE = "_xcs_host_tickets"
@@ -80,8 +84,24 @@ def ensure_installed() -> None:
         for cls, name, wrap, where in targets:
             if (cls, name) in _installed or name not in vars(cls):
                 continue
-            setattr(cls, name, wrap(vars(cls)[name], where))
+            current = vars(cls)[name]
+            outer = getattr(current, "__xcs_outer__", None)   # xcs.runtime.creations: stays outermost
+            if outer is None:
+                setattr(cls, name, wrap(current, where))
+            else:
+                setattr(cls, name, outer(wrap(current.__xcs_inner__, where)))
             _installed.add((cls, name))
+
+
+def _turn_wait_begins() -> None:
+    """This worker starts waiting for its turn: workers waiting for a slot it holds look
+    again whether going over the cap is the way out (`_cycle`)."""
+    if _thread.uses:
+        with _cond:
+            _cond.notify_all()
+
+
+turns.on_wait.append(_turn_wait_begins)
 
 
 def end_iteration() -> None:
@@ -247,6 +267,8 @@ def _cycle(key, ident) -> bool:
                 continue
             waits_for = _waiting.get(holder)
             if waits_for is None:
+                if holder in turns.waiting:
+                    continue          # it waits for its turn, which may need this worker's slots
                 return False          # a holder is running: it will give its slot back
             stack.append(waits_for)
     return True

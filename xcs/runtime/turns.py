@@ -104,6 +104,55 @@ def in_iteration() -> bool:
     return _state.iteration is not None
 
 
+def take_turn_or_wait(register) -> bool:
+    """Take the turn if it has come; else wait until it comes or someone wakes this thread.
+
+    On a worker running an iteration without the turn: if the turn has come, take it (as
+    `take_turn`) and return True. Otherwise call `register(event)` with the Event the
+    calling thread sets when the turn comes — whoever else may end the wait sets it too
+    (`register` may set it at once) — wait for it, then take the turn and return True if it
+    came, or return False (the iteration still runs without the turn). Anywhere else it
+    returns True at once. Raises `Abandoned` as `take_turn` does.
+    """
+    iteration = _state.iteration
+    if iteration is None:
+        return True
+    loop = iteration.loop
+    with loop.lock:
+        if loop.abandoned:
+            raise Abandoned
+        event = None if loop.turn >= iteration.index else threading.Event()
+        if event is not None:
+            iteration.event = event
+    if event is not None:
+        register(event)
+        _wait(event)
+        with loop.lock:
+            if loop.abandoned:
+                raise Abandoned
+            if loop.turn < iteration.index:
+                return False
+    _take(iteration)
+    return True
+
+
+waiting: set = set()   # idents of the threads waiting for their turn (xcs.runtime.hosts reads it)
+on_wait: list = []     # called before a thread waits for its turn (hosts: re-check its slot waits)
+
+
+def _wait(event) -> None:
+    # Unbounded: the calling thread sets the event when the turn comes and when it
+    # abandons the loop (KeyboardInterrupt, close, failure, garbage collection).
+    ident = threading.get_ident()
+    waiting.add(ident)
+    for listener in on_wait:
+        listener()
+    try:
+        event.wait()
+    finally:
+        waiting.discard(ident)
+
+
 def _take(iteration) -> None:
     loop = iteration.loop
     with loop.lock:
@@ -114,9 +163,7 @@ def _take(iteration) -> None:
         else:
             event = None
     if event is not None:
-        # Unbounded: the calling thread sets the event when the turn comes and when it
-        # abandons the loop (KeyboardInterrupt, close, failure, garbage collection).
-        event.wait()
+        _wait(event)
         if loop.abandoned:
             raise Abandoned
     _state.iteration = None
