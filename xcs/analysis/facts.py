@@ -45,6 +45,17 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class TurnedCall:
+    """A call of a map statement that runs through a callee variant taking the turn before
+    its ordered effects (`xcs.analysis.callee_turns`): `event` the call's index, `load` the
+    index of the instruction loading the callee, `turns` the `CalleeTurns`."""
+
+    event: int
+    load: int
+    turns: object
+
+
+@dataclass(frozen=True)
 class LoopFacts:
     """Everything known about one `for` loop.
 
@@ -103,6 +114,8 @@ class LoopFacts:
     # so no one else holds it: pulling it ahead past an early exit is invisible when it only
     # walks containers.
     iterable_made_here: bool = False
+    # Calls run through callee variants that take the turn (`TurnedCall`s).
+    turned_calls: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.split import (classify, dependencies, description, hoist, inputs, iteration, propagate, refusals,
-                                speculative)
+                                speculative, turned)
 from xcs.analysis.split.description import TARGET_OPS, LoopDescription
 from xcs.analysis.split.hoist import AWAIT_OPS, BRANCH_OPS, PURE_OPS
 from xcs.analysis.split.resolve import Resolver
@@ -120,9 +120,14 @@ class LoopAnalysis:
             return LoopFacts(parallel=False, reasons=loop_wide.refusals, **common)
         defined = definitely_assigned(self.flow, self.flow.next_instr(loop.for_iter + 1), frozenset(),
                                       stop_at={loop.for_iter}, nodes=desc.body_nodes())
-        classification, split = self._classify(desc, defined)
-        hoisting = hoist.hoist(desc, split, classification)
-        statements = hoisting.statements
+        for with_turns in (True, False):
+            classification, split = self._classify(desc, defined, with_turns)
+            hoisting = hoist.hoist(desc, split, classification)
+            statements = hoisting.statements
+            turned_calls = turned.check(desc, Resolver(desc), statements, classification.turns) \
+                if classification.turns else ()
+            if turned_calls is not None:
+                break
         has_work = any(s.kind == "map" and k > 0 and statement_calls(desc, s) for k, s in enumerate(statements)) or \
             any(s.hoists for s in statements)
         all_reasons = tuple(dict.fromkeys(hoisting.notes + tuple(r for s in statements for r in s.reasons)))
@@ -154,16 +159,17 @@ class LoopAnalysis:
                          input_calls=inputs.input_calls(desc, statements, found.inputs, resolved),
                          iterable_uses=iteration.iterable_uses(desc),
                          changed_globals=iteration.changed_globals(desc, split.kinds, split.mutated),
-                         replaces_iterated_values=loop_wide.replaces_iterated_values, **ahead, **common)
+                         replaces_iterated_values=loop_wide.replaces_iterated_values,
+                         turned_calls=turned_calls, **ahead, **common)
 
     def _whole_function_events(self):
         """The events of the whole function (`scope.constructed`), simulated once per function."""
         items = self.flow.items
         return simulate(items, 0, len(items), 0, effects.handler_depths(items))
 
-    def _classify(self, desc, defined):
+    def _classify(self, desc, defined, turns: bool = True):
         """Passes 4 and 5: (`Classification`, `Split`)."""
-        classification = classify.classify(desc)
+        classification = classify.classify(desc, turns)
         split = propagate.propagate(desc, classification, defined,
                                     examine=lambda *args: self._dependency_reason(desc, *args))
         return classification, split

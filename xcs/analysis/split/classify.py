@@ -19,10 +19,12 @@ class Classification:
     output: frozenset
     changing: frozenset
     guards: types.MappingProxyType
+    turns: types.MappingProxyType = None   # event -> CalleeTurns (`effect.Marks`)
 
 
-def classify(desc) -> Classification:
-    res, marks = Resolver(desc), Marks()
+def classify(desc, turns: bool = True) -> Classification:
+    """With `turns` False, a callee with ordered effects keeps its statement in order."""
+    res, marks = Resolver(desc), Marks(turns={} if turns else None)
     kinds, reasons = [], []
     for k, (s, events) in enumerate(zip(desc.raw, desc.events)):
         if k == 0:
@@ -37,7 +39,8 @@ def classify(desc) -> Classification:
         kinds.append("commit" if reason else "map")
         reasons.append(reason)
     output, changing = marks.frozen()
-    return Classification(tuple(kinds), tuple(reasons), output, changing, res.guards())
+    return Classification(tuple(kinds), tuple(reasons), output, changing, res.guards(),
+                          types.MappingProxyType(dict(marks.turns or {})))
 
 
 def _is_end(desc, s) -> bool:
