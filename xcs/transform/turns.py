@@ -54,15 +54,37 @@ def callee_variant(func, points, take_turn):
     return variant
 
 
-def load_variant(instr, variant) -> list:
-    """The instructions replacing `instr` (the load of the callee before its call) so that
-    the call calls `variant`. The name is still loaded (and dropped): what reads the body's
-    code for evidence (`xcs.evidence.static`) sees the callee it names."""
+def chooser(func, variant):
+    """`choose(current)`: `variant` while `current` is `func` with the code, defaults and
+    keyword defaults it was analysed with; otherwise `current` itself (a `mock.patch`, a
+    replaced `__code__`: what the plain loop would call)."""
+    code, defaults, kwdefaults = func.__code__, func.__defaults__, func.__kwdefaults__
+
+    def choose(current):
+        if current is func and current.__code__ is code and current.__defaults__ is defaults and \
+                current.__kwdefaults__ is kwdefaults:
+            return variant
+        return current
+
+    return choose
+
+
+def load_variant(instr, choose) -> list:
+    """The instructions replacing `instr` (the load of the callee before its call, with the
+    NULL a call needs on 3.11+): the callee loaded as before, handed to `choose`, and its
+    answer left where the callee was. What reads the body's code for evidence
+    (`xcs.evidence.static`) still sees the name."""
     loc = instr.location
-    if instr.name == "LOAD_GLOBAL" and isinstance(instr.arg, tuple) and instr.arg[0]:
-        # 3.11+: the load also pushed the NULL a call needs
-        return [Instr("LOAD_GLOBAL", (False, instr.arg[1]), location=loc), Instr("POP_TOP", location=loc),
-                *pyversion.push_callable(variant, loc)]
-    # A closure variable: the loop body reads it as a free variable of its own.
-    return [Instr("LOAD_DEREF", FreeVar(pyversion.deref_name(instr.arg)), location=loc), Instr("POP_TOP", location=loc),
-            Instr("LOAD_CONST", variant, location=loc)]
+    if instr.name == "LOAD_GLOBAL":
+        load = Instr("LOAD_GLOBAL", (False, instr.arg[1]) if isinstance(instr.arg, tuple) else instr.arg,
+                     location=loc)
+        with_null = isinstance(instr.arg, tuple) and instr.arg[0]
+    else:   # a closure variable: the loop body reads it as a free variable of its own
+        load = Instr("LOAD_DEREF", FreeVar(pyversion.deref_name(instr.arg)), location=loc)
+        with_null = False
+    out = pyversion.push_callable(choose, loc) + [load] + pyversion.call(1, loc)
+    if with_null:
+        for i in pyversion.null_below_top():
+            i.location = loc
+            out.append(i)
+    return out

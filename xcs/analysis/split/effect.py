@@ -32,8 +32,9 @@ class Marks:
     changing: set = field(default_factory=set)
     # Call event index -> `callee_turns.CalleeTurns`: a call that runs on a worker through a
     # variant of its callee taking the turn before its ordered effects. None: not allowed
-    # (the split fell back after the obligation failed, or a coroutine's loop).
-    turns: dict | None = field(default_factory=dict)
+    # (the split fell back after the obligation failed, a coroutine's loop, or a hoisted
+    # argument: only whole map statements call variants).
+    turns: dict | None = None
 
     def frozen(self) -> tuple[frozenset, frozenset]:
         return frozenset(self.output), frozenset(self.changing)
