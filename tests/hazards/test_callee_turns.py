@@ -212,7 +212,8 @@ def test_a_closure_callee_rebinding_a_nonlocal_takes_the_turn():
 
 def test_explain_names_the_call_that_takes_its_turn():
     text = " ".join(str(r) for r in xcs.explain(xcs.jit(loop_store)))
-    assert "store_status" in text and "turn" in text, text
+    assert "in order: `store_status()` (line 30) from its turn on, inside the callee: store_status (line 24) " \
+        "stores into `STATUS`" in text, text
 
 
 def test_an_effect_in_a_helper_two_levels_down_is_exact():

@@ -48,11 +48,14 @@ class Statement:
 class TurnedCall:
     """A call of a map statement that runs through a callee variant taking the turn before
     its ordered effects (`xcs.analysis.callee_turns`): `event` the call's index, `load` the
-    index of the instruction loading the callee, `turns` the `CalleeTurns`."""
+    index of the instruction loading the callee, `turns` the `CalleeTurns`, `line` the
+    call's line, `name` the callee as the loop names it."""
 
     event: int
     load: int
     turns: object
+    line: int | None = None
+    name: str = ""
 
 
 @dataclass(frozen=True)

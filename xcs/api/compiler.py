@@ -21,7 +21,7 @@ from xcs.evidence.environment import environment
 from xcs.api.predict import static_prediction
 from xcs.runtime.turns import take_turn
 from xcs.api.report import LoopReport
-from xcs.api.words import speculation_words, words
+from xcs.api.words import speculation_words, turn_words, words
 
 log = logging.getLogger("xcs")
 
@@ -221,7 +221,8 @@ def _outer_line(by_index, lp):
 
 
 def _in_order(lp) -> list:
-    return [f"line {st.line}" for st in lp.statements if st.kind == "commit"]
+    return [f"line {st.line}" for st in lp.statements if st.kind == "commit"] + \
+        [turn_words(call) for call in lp.turned_calls]
 
 
 def _decided(compiled: Compiled | None) -> None:

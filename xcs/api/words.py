@@ -268,3 +268,12 @@ def speculation_words(lp, speculate: bool) -> str | None:
     where = ", ".join(f"`{kind}` at line {line}" for kind, line in dict.fromkeys(lp.exits))
     why = "speculate=True" if speculate else "its work only reads"
     return f"speculative past {where}: later iterations' work starts before it is known to be needed ({why})"
+
+
+def turn_words(call) -> str:
+    """A call running through a callee variant (`LoopFacts.turned_calls`): where it takes its
+    turn and why."""
+    effects = call.turns.words
+    more = f" (+{len(effects) - 1} more)" if len(effects) > 1 else ""
+    return (f"`{call.name}()` (line {call.line}) from its turn on, inside the callee: "
+            f"{effects[0] if effects else 'its effects'}{more}")

@@ -60,7 +60,7 @@ def check(desc, res, statements, turns) -> tuple | None:
     writes.discard(None)
     reads.discard(None)
     if not writes and not filesystem:
-        return tuple(TurnedCall(e.index, e.target.start, t) for _, e, t in turned)
+        return _calls(desc, turned)
     if FS in reads and filesystem:
         return None
     if ANY in reads and (writes or filesystem):
@@ -69,7 +69,12 @@ def check(desc, res, statements, turns) -> tuple | None:
         return None
     if {_bare(w) for w in writes} & {_bare(r) for r in reads}:
         return None
-    return tuple(TurnedCall(e.index, e.target.start, t) for _, e, t in turned)
+    return _calls(desc, turned)
+
+
+def _calls(desc, turned) -> tuple:
+    return tuple(TurnedCall(e.index, e.target.start, t, desc.items[e.index].lineno, e.target.describe())
+                 for _, e, t in turned)
 
 
 def _bare(key):
