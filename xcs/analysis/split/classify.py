@@ -35,7 +35,13 @@ def classify(desc, turns: bool = True) -> Classification:
             # It ends the loop: only the in-order part may decide that (docs/speculation.md).
             kind, line = s.exits[0]
             kinds.append("commit"); reasons.append(Refusal("commit:exit", line, kind)); continue
+        before = dict(marks.turns) if marks.turns is not None else None
         reason = commit_reason(desc, res, s, events, marks)
+        if reason is not None and before is not None and marks.turns != before:
+            # In order anyway: its calls run the callees themselves, and its reason is theirs.
+            marks.turns = None
+            reason = commit_reason(desc, res, s, events, marks)
+            marks.turns = before
         kinds.append("commit" if reason else "map")
         reasons.append(reason)
     output, changing = marks.frozen()
