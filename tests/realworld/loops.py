@@ -1070,7 +1070,7 @@ def _hf_args(env):
     return ("lmsys/fastchat-t5-3b-v1.0", names[:env.n], "local-token")
 
 
-@loop("ajrlewis/hugging_face: src/download.py", "parallel", args=_hf_args)
+@loop("ajrlewis/hugging_face: src/download.py", "parallel", args=_hf_args, auto=True)
 def hugging_face_download(model_id, filenames, HUGGING_FACE_API_KEY):
     """Download a model's files one by one from the Hugging Face Hub, logging each path.
 
@@ -1102,7 +1102,7 @@ def _status_args(env):
     return ([f"{env.base}/status/site{k}?code={403 if k % 5 == 0 else 200}" for k in range(env.n)],)
 
 
-@loop("Syamlal-M/Website-Analysis-: README.md", "parallel", args=_status_args)
+@loop("Syamlal-M/Website-Analysis-: README.md", "parallel", args=_status_args, auto=True)
 def website_status_codes(urls):
     """Check a list of websites' status codes through a helper that fills a global dict, then
     print them.
