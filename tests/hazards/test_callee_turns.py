@@ -303,3 +303,111 @@ def test_off_a_worker_the_variant_is_the_callee():
     STATUS.clear()
     variant(3)
     assert STATUS == {3: 30}
+
+
+def note(x, r):
+    STATUS[x] = r
+
+
+def two_paths(x):
+    r = io(x)
+    if x % 2:
+        note(x, r)
+    else:
+        note(x, r)   # the same call on the other path: a walk reading `note` once would miss it
+
+
+def loop_two_paths(xs):
+    STATUS.clear()
+    for x in xs:
+        two_paths(x)
+    return list(STATUS.items())
+
+
+def _env_for(fn):
+    from xcs.evidence.environment import environment
+
+    return environment(fn)
+
+
+def _lines(fn, points):
+    from xcs.analysis.normalize import normalize
+
+    items = list(normalize(fn.__code__))
+    return [items[p].lineno - fn.__code__.co_firstlineno for p in points]
+
+
+def test_a_helper_two_statements_call_takes_the_turn_at_both():
+    from xcs.analysis.callee_turns import callee_turns
+
+    turns = callee_turns(two_paths, _env_for, frozenset())
+    assert _lines(two_paths, turns.points) == [3, 5]
+    assert loop_two_paths(list(range(16))) == xcs.jit(parallel=True)(loop_two_paths)(list(range(16)))
+
+
+def test_an_effect_on_the_error_path_takes_the_turn_only_there():
+    from xcs.analysis.callee_turns import callee_turns
+
+    turns = callee_turns(fetch_or_record, _env_for, frozenset())
+    assert _lines(fetch_or_record, turns.points) == [4]   # `FAILED.append(x)`, inside the handler
+
+
+def chatty(x):
+    print("fetching", x)   # before the turn: captured, replayed in order
+    r = io(x)
+    STATUS[x] = r
+    print("stored", x)     # after the turn: straight through, in order
+
+
+def loop_chatty(xs):
+    STATUS.clear()
+    for x in xs:
+        chatty(x)
+    return list(STATUS.items())
+
+
+def test_output_around_the_turn_keeps_its_order(capsys):
+    expected = loop_chatty(list(range(12)))
+    plain_out = capsys.readouterr().out
+    jitted = xcs.jit(parallel=True)(loop_chatty)
+    with measuring(meet=2) as gauge:
+        got = jitted(list(range(12)))
+        assert gauge["peak"] >= 2, gauge["peak"]
+    assert got == expected
+    assert capsys.readouterr().out == plain_out
+
+
+def loop_commit_first(xs):
+    STATUS.clear()
+    out = []
+    for x in xs:
+        out.append(x)       # in order, before the call in the plain loop
+        store_status(x)
+    return out, list(STATUS.items())
+
+
+def loop_reads_in_another_statement(xs):
+    STATUS.clear()
+    seen = []
+    for x in xs:
+        store_status(x)
+        before = STATUS.get(x - 1)   # reads what earlier iterations' turns wrote
+        seen.append(before)
+    return seen
+
+
+def loop_hoisted(xs):
+    STATUS.clear()
+    out = []
+    for x in xs:
+        out.append(store_status(x))
+    return out, list(STATUS.items())
+
+
+@pytest.mark.parametrize("loop", [loop_commit_first, loop_reads_in_another_statement, loop_hoisted])
+def test_turns_the_obligation_refuses_stay_exact(loop):
+    xs = list(range(16))
+    expected = loop(xs)
+    jitted = xcs.jit(parallel=True)(loop)
+    assert jitted(xs) == expected
+    assert not any(c for r in xcs.explain(jitted) for c in r.in_order if "from its turn on" in c)
