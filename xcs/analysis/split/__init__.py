@@ -124,8 +124,7 @@ class LoopAnalysis:
             classification, split = self._classify(desc, defined, with_turns)
             hoisting = hoist.hoist(desc, split, classification)
             statements = hoisting.statements
-            turned_calls = turned.check(desc, Resolver(desc), statements, classification.turns) \
-                if classification.turns else ()
+            turned_calls = _turned_calls(desc, statements, classification.turns)
             if turned_calls is not None:
                 break
         has_work = any(s.kind == "map" and k > 0 and statement_calls(desc, s) for k, s in enumerate(statements)) or \
@@ -178,6 +177,16 @@ class LoopAnalysis:
         """`dependencies.dependency_reason`: one examination of one statement by `propagate`
         (a method, so that the number of examinations can be counted)."""
         return dependencies.dependency_reason(desc, res, k, s, kinds, commit_fast, commit_names, skipped, state)
+
+
+def _turned_calls(desc, statements, turns) -> tuple | None:
+    """`turned.check`, with an error in it read as a failed obligation (no turns)."""
+    if not turns:
+        return ()
+    try:
+        return turned.check(desc, Resolver(desc), statements, turns)
+    except Exception:  # noqa: BLE001 - not proven: the split without turns stands
+        return None
 
 
 def _staying(reasons: tuple) -> tuple:

@@ -24,7 +24,7 @@ from xcs.analysis.facts import TurnedCall
 ANY = ("any",)
 FS = ("fs",)
 _UNSEEN = object()   # the value a read sees is not known
-_DATA = (int, float, complex, str, bytes, bool, type(None), frozenset, tuple, range, types.ModuleType,
+_DATA = (int, float, complex, str, bytes, bool, type(None), frozenset, range, types.ModuleType,
          types.FunctionType, type)
 
 
@@ -84,8 +84,13 @@ def _bare(key):
 
 def _mutable(read) -> bool:
     """A read an unknown write could change: anything but a variable holding plain data."""
-    value = read[3] if read[0] == "global" else read[2] if read[0] == "local" and len(read) > 2 else _UNSEEN
-    return value is _UNSEEN or not isinstance(value, _DATA)
+    plain = read[3] if read[0] == "global" else read[2] if read[0] == "local" and len(read) > 2 else False
+    return not plain
+
+
+def _plain(value) -> bool:
+    """Whether a variable's value is plain data no write can change (only rebinding it can)."""
+    return value is not _UNSEEN and isinstance(value, _DATA)
 
 
 def _passed(desc, e, func) -> dict:
@@ -99,7 +104,7 @@ def _value_key(desc, value):
         return ANY
     globals_ = desc.env.globals
     if value.kind == "global":
-        return ("global", id(globals_), value.name, _UNSEEN if value.chain else globals_.get(value.name, _UNSEEN))
+        return ("global", id(globals_), value.name, not value.chain and _plain(globals_.get(value.name, _UNSEEN)))
     if value.kind == "deref":
         return ("cell", value.name)
     if value.kind == "local":
@@ -107,10 +112,10 @@ def _value_key(desc, value):
             return None
         kind, name, chain = desc.canonical(value.kind, value.name, value.chain)
         if kind == "global":
-            return ("global", id(globals_), name, _UNSEEN)
+            return ("global", id(globals_), name, False)
         if kind == "deref":
             return ("cell", name)
-        return ("local", name, _UNSEEN if chain else desc.env.arguments.get(name, _UNSEEN))
+        return ("local", name, not chain and _plain(desc.env.arguments.get(name, _UNSEEN)))
     return None   # a call result, a constant, an object built in the iteration
 
 
@@ -142,7 +147,7 @@ def _read_key(desc, r, func, passed):
     if r.kind == "global":
         gid, name = r.key
         space = func.__globals__ if gid == id(func.__globals__) else None
-        return ("global", gid, name, space.get(name, _UNSEEN) if space is not None else _UNSEEN)
+        return ("global", gid, name, space is not None and _plain(space.get(name, _UNSEEN)))
     if r.kind == "cell":
         return ("cell", r.key)
     if r.kind == "param":
@@ -156,14 +161,14 @@ def _statement_reads(desc, res, k: int, skip_events) -> set:
     globals_ = desc.env.globals
     for _, name, kind in desc.reads(desc.raw[k]):
         if kind == "global":
-            out.add(("global", id(globals_), name, globals_.get(name, desc.env.builtins.get(name, _UNSEEN))))
+            out.add(("global", id(globals_), name, _plain(globals_.get(name, desc.env.builtins.get(name, _UNSEEN)))))
         elif kind == "deref":
             out.add(("cell", name))
         elif not desc.per_iteration(name):
             okind, oname, _ = desc.canonical("local", name, ())
-            out.add(("global", id(globals_), oname, globals_.get(oname, _UNSEEN)) if okind == "global" else
+            out.add(("global", id(globals_), oname, _plain(globals_.get(oname, _UNSEEN))) if okind == "global" else
                     ("cell", oname) if okind == "deref" else
-                    ("local", oname, desc.env.arguments.get(oname, _UNSEEN) if oname == name else _UNSEEN))
+                    ("local", oname, oname == name and _plain(desc.env.arguments.get(oname, _UNSEEN))))
     for e in desc.events[k]:
         if e.op != "call" or e.target is None or e.index in skip_events:
             continue
@@ -190,8 +195,7 @@ def _statement_reads(desc, res, k: int, skip_events) -> set:
                 out.add(_value_key(desc, passed[r.key]) if r.key < len(passed) else ANY)
             elif r.kind == "global":
                 gid, gname = r.key
-                out.add(("global", gid, gname,
-                         obj.__globals__.get(gname, _UNSEEN) if gid == id(obj.__globals__) else _UNSEEN))
+                out.add(("global", gid, gname, gid == id(obj.__globals__) and _plain(obj.__globals__.get(gname, _UNSEEN))))
             else:
                 out.add(_read_key(desc, r, obj, {}))
     return out
