@@ -411,3 +411,32 @@ def test_turns_the_obligation_refuses_stay_exact(loop):
     jitted = xcs.jit(parallel=True)(loop)
     assert jitted(xs) == expected
     assert not any(c for r in xcs.explain(jitted) for c in r.in_order if "from its turn on" in c)
+
+
+def store_recursively(x, depth=1):
+    r = io(x)
+    if depth:
+        store_recursively(x, depth - 1)   # runs the original code: its append must wait too
+    SHARED.append((x, depth, r))
+
+
+def loop_recursive(xs):
+    SHARED.clear()
+    for x in xs:
+        store_recursively(x)
+    return list(SHARED)
+
+
+def test_a_callee_calling_itself_takes_the_turn_before_the_call():
+    from xcs.analysis.callee_turns import callee_turns
+
+    turns = callee_turns(store_recursively, _env_for, frozenset({"x"}))
+    assert _lines(store_recursively, turns.points) == [3, 4]
+    xs = list(range(12))
+    assert xcs.jit(parallel=True)(loop_recursive)(xs) == loop_recursive(xs)
+
+
+def test_on_worker_processes_the_results_are_the_plain_ones():
+    xs = list(range(8))
+    expected = loop_store(xs)
+    assert xcs.jit(executor="processes")(loop_store)(xs) == expected

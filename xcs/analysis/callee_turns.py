@@ -60,7 +60,7 @@ def callee_turns(func, env_for, shared_params=None) -> CalleeTurns | None:
     changes: list = []
     try:
         items = list(normalize(code))
-        facts = list(walker.effects_of(func, env_for, walker.Walk(walker.SCAN_DEPTH, per_event=True),
+        facts = list(walker.effects_of(func, env_for, walker.Walk(walker.SCAN_DEPTH, per_event=True, root_code=code),
                                        walker.SCAN_DEPTH, shared_params, [], changes))
     except Exception:  # noqa: BLE001 - not readable to the end: no variant
         return None

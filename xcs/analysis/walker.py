@@ -256,6 +256,9 @@ class Walk:
     seen: set = field(default_factory=set)
     limit: int | None = None
     per_event: bool = False
+    # With `per_event`: the code of the function the walk starts at. A call that comes back
+    # to it (recursion) is a fact there: it runs the original code, whose effects take no turn.
+    root_code: object = None
 
     def visit(self, key) -> bool:
         """True when `key` is new (and now seen), False for a cycle or past the cap."""
@@ -314,6 +317,9 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
     E = effects
     code = getattr(func, "__code__", None)
     key = (code, shared_params, outputs is not None)
+    if code is not None and key in walk.seen and walk.root_code is code:
+        yield Fact(UNKNOWN, f"{code.co_name} calls itself back", (getattr(code, "co_qualname", code.co_name),))
+        return
     if code is None or key in walk.seen:
         return
     env = env_for(func)
@@ -379,7 +385,8 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
     fork = root_walk.per_event and depth == root_walk.depth
     for e in events:
         at_item[0] = e.index
-        walk = Walk(root_walk.depth, set(root_walk.seen), root_walk.limit) if fork else root_walk
+        walk = Walk(root_walk.depth, set(root_walk.seen), root_walk.limit, root_code=root_walk.root_code) \
+            if fork else root_walk
         line = getattr(items[e.index], "lineno", "?")
         where = f"{code.co_name} (line {line})"
         target = e.target
