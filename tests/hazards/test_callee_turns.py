@@ -440,3 +440,24 @@ def test_on_worker_processes_the_results_are_the_plain_ones():
     xs = list(range(8))
     expected = loop_store(xs)
     assert xcs.jit(executor="processes")(loop_store)(xs) == expected
+
+
+def store_with_default(x, scale=10, *, offset=1):
+    r = io(x) * scale + offset   # reads parameters left at their (plain) defaults
+    STATUS[x] = r
+
+
+def loop_defaults(xs):
+    STATUS.clear()
+    for x in xs:
+        store_with_default(x)
+    return list(STATUS.items())
+
+
+def test_parameters_left_at_plain_defaults_are_not_shared_reads():
+    xs = list(range(16))
+    expected = loop_defaults(xs)
+    jitted = xcs.jit(parallel=True)(loop_defaults)
+    with measuring(meet=2) as gauge:
+        assert jitted(xs) == expected
+        assert gauge["peak"] >= 2, gauge["peak"]

@@ -129,6 +129,19 @@ def _param_value(func, passed, index=None, name=None):
     return passed.get(name)   # None: a default value (shared across calls) or *args: unknown
 
 
+def _default(func, index: int):
+    """The default value of `func`'s parameter number `index`, or `_UNSEEN`."""
+    code = func.__code__
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    if index >= len(names):
+        return _UNSEEN
+    if index >= code.co_argcount:
+        return (func.__kwdefaults__ or {}).get(names[index], _UNSEEN)
+    defaults = func.__defaults__ or ()
+    first = code.co_argcount - len(defaults)
+    return defaults[index - first] if index >= first else _UNSEEN
+
+
 def _write_key(desc, w, func, passed):
     if w.root == "global":
         return ("global", id(func.__globals__), w.name)
@@ -151,7 +164,10 @@ def _read_key(desc, r, func, passed):
     if r.kind == "cell":
         return ("cell", r.key)
     if r.kind == "param":
-        return _value_key(desc, _param_value(func, passed, index=r.key))
+        value = _param_value(func, passed, index=r.key)
+        if value is None and _plain(_default(func, r.key)):
+            return None   # not passed: its default, plain data
+        return _value_key(desc, value)
     return ANY
 
 
