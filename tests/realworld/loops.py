@@ -307,7 +307,7 @@ def _icl_queries(env):
     return [{"prompt": f"query {k}" + (" FAIL500" if k % 4 == 2 else ""), "label": k} for k in range(env.n)]
 
 
-@loop("shuzhenggao/ICL4code: gpt3.5.py", "sequential",
+@loop("shuzhenggao/ICL4code: gpt3.5.py", "parallel",
       args=lambda env: (_client(env) and _icl_queries(env), "queries.jsonl", 2), auto=True)
 def icl4code_completions(querys, fileanme, max_fail):
     """In-context learning for code: one completion per query, retried until it succeeds or

@@ -119,6 +119,9 @@ class LoopFacts:
     iterable_made_here: bool = False
     # Calls run through callee variants that take the turn (`TurnedCall`s).
     turned_calls: tuple = ()
+    # Item indices of map statements before which the body calls `take_turn()`
+    # (`xcs.analysis.split.statement_turns`).
+    turn_points: tuple = ()
 
 
 @dataclass(frozen=True)

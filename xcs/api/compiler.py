@@ -222,7 +222,10 @@ def _outer_line(by_index, lp):
 
 def _in_order(lp) -> list:
     return [f"line {st.line}" for st in lp.statements if st.kind == "commit"] + \
-        [turn_words(call) for call in lp.turned_calls]
+        [turn_words(call) for call in lp.turned_calls] + \
+        [f"line {st.line} from its first ordered effect on (it takes its turn there)" for st in lp.statements
+         if st.kind == "map" and any(st.start <= p < st.stop or any(lo <= p < hi for lo, hi in st.handlers)
+                                     for p in lp.turn_points)]
 
 
 def _decided(compiled: Compiled | None) -> None:

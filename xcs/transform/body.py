@@ -35,11 +35,14 @@ def drop_own_entry(error, stage, lines):
 class BodyBuilder:
     """Copies one loop's map statements out of the function's instructions."""
 
-    def __init__(self, facts, loop, layout: Layout, substitutions: dict | None = None):
+    def __init__(self, facts, loop, layout: Layout, substitutions: dict | None = None, before: dict | None = None):
         self.items, self.loop, self.layout = facts.items, loop, layout
         # item index -> the instructions copied in its place (a callee's load replaced by
         # the load of its variant, `xcs.transform.turns`)
         self.substitutions = substitutions or {}
+        # item index -> instructions copied just before it (`take_turn()` before a line with
+        # an ordered effect, `LoopFacts.turn_points`)
+        self.before = before or {}
         self.code = facts.code
         self.labels: dict = {}
         self.tries: dict = {}
@@ -56,6 +59,8 @@ class BodyBuilder:
             item = self.items[i]
             if self.loop_marker(item):
                 continue
+            if i in self.before:
+                out += self.before[i]
             if isinstance(item, Label):
                 out.append(self.label(item))
             elif isinstance(item, TryBegin):

@@ -29,10 +29,7 @@ def variant_code(code, points, take_turn):
     out = []
     for i, item in enumerate(items):
         if i in wanted and isinstance(item, Instr):
-            loc = item.location
-            out += pyversion.push_callable(take_turn, loc)
-            out += pyversion.call(0, loc)
-            out.append(Instr("POP_TOP", location=loc))
+            out += turn_call(take_turn, item.location)
         out.append(item)
     bytecode = Bytecode(fix_directions(out))
     original = Bytecode.from_code(code)
@@ -41,6 +38,11 @@ def variant_code(code, points, take_turn):
         if hasattr(original, attr):
             setattr(bytecode, attr, getattr(original, attr))
     return bytecode.to_code()
+
+
+def turn_call(take_turn, loc) -> list:
+    """`take_turn()`, its result dropped."""
+    return pyversion.push_callable(take_turn, loc) + pyversion.call(0, loc) + [Instr("POP_TOP", location=loc)]
 
 
 def callee_variant(func, points, take_turn):

@@ -53,8 +53,8 @@ def build_variant(facts, runners: dict, constants: dict | None = None, take_turn
     plans = {}
     for n, lp in enumerate(loops):
         layout = Layout.of(lp)
-        body_code = BodyBuilder(facts, lp, layout, _substitutions(facts, lp, take_turn)).build(
-            lp.inputs, lp.closure, lp.outer_try)
+        body_code = BodyBuilder(facts, lp, layout, _substitutions(facts, lp, take_turn),
+                                _turn_points(facts, lp, take_turn)).build(lp.inputs, lp.closure, lp.outer_try)
         closure = [CellVar(v) if v in cellvars else FreeVar(v) for v in lp.closure]
         plans[lp.for_iter] = (lp, layout, body_code, closure, f"__xcs_r{n}")
     skip = set()
@@ -147,6 +147,17 @@ def _substitutions(facts, lp, take_turn) -> dict:
         variant = turns.callee_variant(t.function, t.points, take_turn)
         out[call.load] = turns.load_variant(facts.items[call.load], turns.chooser(t.function, variant))
     return out
+
+
+def _turn_points(facts, lp, take_turn) -> dict:
+    """{item index: `take_turn()`} for the loop's statements that take the turn inside."""
+    if not lp.turn_points:
+        return {}
+    if take_turn is None:
+        raise TransformError("turns inside statements need the runtime's take_turn")
+    from xcs.transform import turns
+
+    return {i: turns.turn_call(take_turn, facts.items[i].location) for i in lp.turn_points}
 
 
 def _continues(item, targets) -> bool:

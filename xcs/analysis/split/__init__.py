@@ -124,7 +124,7 @@ class LoopAnalysis:
             classification, split = self._classify(desc, defined, with_turns)
             hoisting = hoist.hoist(desc, split, classification)
             statements = hoisting.statements
-            turned_calls = _turned_calls(desc, statements, classification.turns)
+            turned_calls = _turned_calls(desc, statements, classification)
             if turned_calls is not None:
                 break
         has_work = any(s.kind == "map" and k > 0 and statement_calls(desc, s) for k, s in enumerate(statements)) or \
@@ -155,11 +155,12 @@ class LoopAnalysis:
                          closure=found.closure, map_writes=map_writes, guards=guards,
                          watched=inputs.watched(desc, found, split.mutated),
                          item_calls=inputs.item_calls(desc, statements),
-                         input_calls=inputs.input_calls(desc, statements, found.inputs, resolved),
+                         input_calls=inputs.input_calls(desc, statements, found.inputs, resolved,
+                                                        turned_calls.covered),
                          iterable_uses=iteration.iterable_uses(desc),
                          changed_globals=iteration.changed_globals(desc, split.kinds, split.mutated),
                          replaces_iterated_values=loop_wide.replaces_iterated_values,
-                         turned_calls=turned_calls, **ahead, **common)
+                         turned_calls=turned_calls.calls, turn_points=turned_calls.points, **ahead, **common)
 
     def _whole_function_events(self):
         """The events of the whole function (`scope.constructed`), simulated once per function."""
@@ -179,12 +180,12 @@ class LoopAnalysis:
         return dependencies.dependency_reason(desc, res, k, s, kinds, commit_fast, commit_names, skipped, state)
 
 
-def _turned_calls(desc, statements, turns) -> tuple | None:
+def _turned_calls(desc, statements, classification) -> tuple | None:
     """`turned.check`, with an error in it read as a failed obligation (no turns)."""
-    if not turns:
-        return ()
+    if not classification.turns and not classification.statement_turns:
+        return turned.Turned((), ())
     try:
-        return turned.check(desc, Resolver(desc), statements, turns)
+        return turned.check(desc, Resolver(desc), statements, classification.turns, classification.statement_turns)
     except Exception:  # noqa: BLE001 - not proven: the split without turns stands
         return None
 

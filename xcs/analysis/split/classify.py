@@ -20,12 +20,16 @@ class Classification:
     changing: frozenset
     guards: types.MappingProxyType
     turns: types.MappingProxyType = None   # event -> CalleeTurns (`effect.Marks`)
+    statement_turns: types.MappingProxyType = None   # statement -> StatementTurns
 
 
 def classify(desc, turns: bool = True) -> Classification:
     """With `turns` False, a callee with ordered effects keeps its statement in order."""
+    from xcs.analysis.split.statement_turns import statement_turns
+
     res, marks = Resolver(desc), Marks(turns={} if turns else None)
     kinds, reasons = [], []
+    in_statements = {}
     for k, (s, events) in enumerate(zip(desc.raw, desc.events)):
         if k == 0:
             kinds.append("map"); reasons.append(None); continue
@@ -42,11 +46,16 @@ def classify(desc, turns: bool = True) -> Classification:
             marks.turns = None
             reason = commit_reason(desc, res, s, events, marks)
             marks.turns = before
+        if reason is not None and turns:
+            found = statement_turns(desc, res, k, s, events, marks)
+            if found is not None:
+                in_statements[k] = found
+                reason = None
         kinds.append("commit" if reason else "map")
         reasons.append(reason)
     output, changing = marks.frozen()
     return Classification(tuple(kinds), tuple(reasons), output, changing, res.guards(),
-                          types.MappingProxyType(dict(marks.turns or {})))
+                          types.MappingProxyType(dict(marks.turns or {})), types.MappingProxyType(in_statements))
 
 
 def _is_end(desc, s) -> bool:

@@ -17,9 +17,19 @@ turns, and today's refusal stands.
 from __future__ import annotations
 
 import types
+from typing import NamedTuple
 
 from xcs.analysis import effects, knowledge, walker
 from xcs.analysis.facts import TurnedCall
+
+class Turned(NamedTuple):
+    """What `check` found to hold: `TurnedCall`s, and body item indices before which the
+    body takes the turn (statements of the body with ordered effects inside)."""
+
+    calls: tuple
+    points: tuple
+    covered: frozenset = frozenset()   # body item indices that run after a statement's turn
+
 
 ANY = ("any",)
 FS = ("fs",)
@@ -28,7 +38,11 @@ _DATA = (int, float, complex, str, bytes, bool, type(None), frozenset, range, ty
          types.FunctionType, type)
 
 
-def check(desc, res, statements, turns) -> tuple | None:
+def check(desc, res, statements, turns, statement_turns=None) -> Turned | None:
+    """The turned calls and statement turn points that hold (`Turned`), or None when the
+    obligation fails. `turns`: event -> `CalleeTurns`; `statement_turns`: statement ->
+    `statement_turns.StatementTurns`."""
+    turns, statement_turns = turns or {}, statement_turns or {}
     turned = []
     for k, st in enumerate(statements):
         if st.kind != "map":
@@ -37,9 +51,10 @@ def check(desc, res, statements, turns) -> tuple | None:
             found = turns.get(e.index)
             if found is not None:
                 turned.append((k, e, found))
-    if not turned:
-        return ()
-    first = min(k for k, _, _ in turned)
+    in_statements = {k: t for k, t in statement_turns.items() if statements[k].kind == "map"}
+    if not turned and not in_statements:
+        return Turned((), ())
+    first = min([k for k, _, _ in turned] + list(in_statements))
     if any(statements[j].kind == "commit" for j in range(1, first)):
         return None
     writes, reads, filesystem = set(), set(), False
@@ -53,14 +68,22 @@ def check(desc, res, statements, turns) -> tuple | None:
             writes.add(_write_key(desc, w, t.function, passed))
         for r in t.reads:
             reads.add(_read_key(desc, r, t.function, passed))
+    for t in in_statements.values():
+        filesystem = filesystem or t.filesystem
+        if t.unknown:
+            writes.add(ANY)
+        writes |= t.writes
     for k, st in enumerate(statements):
         if st.kind != "map" and not st.hoists:
             continue   # in order: after the turn parts of this and every earlier iteration
-        reads |= _statement_reads(desc, res, k, turned_events)
+        covered = in_statements[k].covered if k in in_statements else frozenset()
+        reads |= _statement_reads(desc, res, k, turned_events | covered, covered)
     writes.discard(None)
     reads.discard(None)
+    result = Turned(_calls(desc, turned), tuple(sorted(p for t in in_statements.values() for p in t.points)),
+                    frozenset(i for t in in_statements.values() for i in t.covered))
     if not writes and not filesystem:
-        return _calls(desc, turned)
+        return result
     if FS in reads and filesystem:
         return None
     if ANY in reads and (writes or filesystem):
@@ -69,7 +92,7 @@ def check(desc, res, statements, turns) -> tuple | None:
         return None
     if {_bare(w) for w in writes} & {_bare(r) for r in reads}:
         return None
-    return _calls(desc, turned)
+    return result
 
 
 def _calls(desc, turned) -> tuple:
@@ -171,11 +194,14 @@ def _read_key(desc, r, func, passed):
     return ANY
 
 
-def _statement_reads(desc, res, k: int, skip_events) -> set:
-    """What statement k reads of shared state: its variables, and its callees' reads."""
+def _statement_reads(desc, res, k: int, skip_events, skip_items=frozenset()) -> set:
+    """What statement k reads of shared state: its variables (but those read at
+    `skip_items`), and its callees' reads (but those of the calls at `skip_events`)."""
     out = set()
     globals_ = desc.env.globals
-    for _, name, kind in desc.reads(desc.raw[k]):
+    for i, name, kind in desc.reads(desc.raw[k]):
+        if i in skip_items:
+            continue
         if kind == "global":
             out.add(("global", id(globals_), name, _plain(globals_.get(name, desc.env.builtins.get(name, _UNSEEN)))))
         elif kind == "deref":
