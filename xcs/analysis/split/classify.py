@@ -47,9 +47,12 @@ def classify(desc, turns: bool = True) -> Classification:
             reason = commit_reason(desc, res, s, events, marks)
             marks.turns = before
         if reason is not None and turns:
-            found = statement_turns(desc, res, k, s, events, marks)
+            scratch = Marks(set(marks.output), set(marks.changing))   # kept only if the statement is turned
+            found = statement_turns(desc, res, k, s, events, scratch)
             if found is not None:
                 in_statements[k] = found
+                marks.output |= scratch.output
+                marks.changing |= scratch.changing
                 reason = None
         kinds.append("commit" if reason else "map")
         reasons.append(reason)

@@ -6,7 +6,7 @@ list) runs in the map part with `take_turn()` called before each line holding an
 (`points`, item indices of the body), what the parts after them write and what the parts
 before them read — or None when a turn cannot make the statement exact: an effect that
 answers for the thread that runs it, an import or namespace instruction, a `break`/`return`
-out of the loop, an `await`. Whether the rest of the loop may run before the turn is
+out of the loop, an `await`, a store into a closure variable. Whether the rest of the loop may run before the turn is
 `turned.check`'s question, as for callee turns.
 """
 from __future__ import annotations
@@ -55,8 +55,7 @@ def statement_turns(desc, res, k: int, s, events, marks: Marks) -> StatementTurn
             writes.add(("global", globals_id, ins.arg))
         elif ins.name in ("STORE_DEREF", "DELETE_DEREF") or \
                 (ins.name in ("STORE_FAST", "DELETE_FAST") and ins.arg in desc.cellvars):
-            at.append(i)
-            writes.add(("cell", pyversion.deref_name(ins.arg)))
+            return None   # the loop body would have to carry the cell: not supported
     if thread_local_load(desc, (i for i, _ in desc.instrs(s))) is not None:
         return None
     marks = Marks(marks.output, marks.changing)   # turns None: calls inside keep their callees' reasons
