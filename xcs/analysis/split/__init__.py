@@ -120,13 +120,20 @@ class LoopAnalysis:
             return LoopFacts(parallel=False, reasons=loop_wide.refusals, **common)
         defined = definitely_assigned(self.flow, self.flow.next_instr(loop.for_iter + 1), frozenset(),
                                       stop_at={loop.for_iter}, nodes=desc.body_nodes())
-        for with_turns in (True, False):
-            classification, split = self._classify(desc, defined, with_turns)
-            hoisting = hoist.hoist(desc, split, classification)
-            statements = hoisting.statements
-            turned_calls = _turned_calls(desc, statements, classification)
-            if turned_calls is not None:
-                break
+        classification, split, hoisting, turned_calls = self._split(desc, defined, True)
+        if turned_calls is None:   # the obligation failed: no turns at all
+            classification, split, hoisting, turned_calls = self._split(desc, defined, False)
+        else:
+            # Statements still in order whose work hoisting could not take out (a retry loop
+            # around a model call and a file append): run them with turns inside, if that holds.
+            candidates = frozenset(k for k, st in enumerate(hoisting.statements)
+                                   if k and st.kind == "commit" and not st.hoists and not st.exits and
+                                   any(e.op == "call" for e in desc.events[k]))
+            if candidates:
+                tried = self._split(desc, defined, True, candidates)
+                if tried[3] is not None and tried[3].points:
+                    classification, split, hoisting, turned_calls = tried
+        statements = hoisting.statements
         has_work = any(s.kind == "map" and k > 0 and statement_calls(desc, s) for k, s in enumerate(statements)) or \
             any(s.hoists for s in statements)
         all_reasons = tuple(dict.fromkeys(hoisting.notes + tuple(r for s in statements for r in s.reasons)))
@@ -167,9 +174,16 @@ class LoopAnalysis:
         items = self.flow.items
         return simulate(items, 0, len(items), 0, effects.handler_depths(items))
 
-    def _classify(self, desc, defined, turns: bool = True):
+    def _split(self, desc, defined, turns: bool, statement_turns: frozenset = frozenset()):
+        """Passes 4 to 6 and the turns' obligation: (`Classification`, `Split`, `Hoisting`,
+        `turned.Turned` or None when the obligation fails)."""
+        classification, split = self._classify(desc, defined, turns, statement_turns)
+        hoisting = hoist.hoist(desc, split, classification)
+        return classification, split, hoisting, _turned_calls(desc, hoisting.statements, classification)
+
+    def _classify(self, desc, defined, turns: bool = True, statement_turns: frozenset = frozenset()):
         """Passes 4 and 5: (`Classification`, `Split`)."""
-        classification = classify.classify(desc, turns)
+        classification = classify.classify(desc, turns, statement_turns)
         split = propagate.propagate(desc, classification, defined,
                                     examine=lambda *args: self._dependency_reason(desc, *args))
         return classification, split

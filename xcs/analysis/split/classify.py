@@ -23,9 +23,10 @@ class Classification:
     statement_turns: types.MappingProxyType = None   # statement -> StatementTurns
 
 
-def classify(desc, turns: bool = True) -> Classification:
-    """With `turns` False, a callee with ordered effects keeps its statement in order."""
-    from xcs.analysis.split.statement_turns import statement_turns
+def classify(desc, turns: bool = True, statement_turns: frozenset = frozenset()) -> Classification:
+    """With `turns` False, a callee with ordered effects keeps its statement in order; the
+    statements of `statement_turns` may take the turn inside (`statement_turns`)."""
+    from xcs.analysis.split.statement_turns import statement_turns as turns_inside
 
     res, marks = Resolver(desc), Marks(turns={} if turns else None)
     kinds, reasons = [], []
@@ -46,9 +47,9 @@ def classify(desc, turns: bool = True) -> Classification:
             marks.turns = None
             reason = commit_reason(desc, res, s, events, marks)
             marks.turns = before
-        if reason is not None and turns:
+        if reason is not None and turns and k in statement_turns:
             scratch = Marks(set(marks.output), set(marks.changing))   # kept only if the statement is turned
-            found = statement_turns(desc, res, k, s, events, scratch)
+            found = turns_inside(desc, res, k, s, events, scratch)
             if found is not None:
                 in_statements[k] = found
                 marks.output |= scratch.output
