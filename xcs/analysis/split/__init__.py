@@ -126,9 +126,10 @@ class LoopAnalysis:
         else:
             # Statements still in order whose work hoisting could not take out (a retry loop
             # around a model call and a file append): run them with turns inside, if that holds.
-            candidates = frozenset(k for k, st in enumerate(hoisting.statements)
-                                   if k and st.kind == "commit" and not st.hoists and not st.exits and
-                                   any(e.op == "call" for e in desc.events[k]))
+            candidates = _turnable(desc, frozenset(
+                k for k, st in enumerate(hoisting.statements)
+                if k and st.kind == "commit" and not st.hoists and not st.exits and
+                any(e.op == "call" for e in desc.events[k])))
             if candidates:
                 tried = self._split(desc, defined, True, candidates)
                 if tried[3] is not None and tried[3].points:
@@ -192,6 +193,18 @@ class LoopAnalysis:
         """`dependencies.dependency_reason`: one examination of one statement by `propagate`
         (a method, so that the number of examinations can be counted)."""
         return dependencies.dependency_reason(desc, res, k, s, kinds, commit_fast, commit_names, skipped, state)
+
+
+def _turnable(desc, candidates: frozenset) -> frozenset:
+    """The statements of `candidates` that could take the turn inside (checked alone)."""
+    if not candidates:
+        return candidates
+    from xcs.analysis.split.effect import Marks
+    from xcs.analysis.split.statement_turns import statement_turns
+
+    res = Resolver(desc)
+    return frozenset(k for k in candidates
+                     if statement_turns(desc, res, k, desc.raw[k], desc.events[k], Marks()) is not None)
 
 
 def _turned_calls(desc, statements, classification) -> tuple | None:
