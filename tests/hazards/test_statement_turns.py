@@ -97,3 +97,28 @@ def test_a_failure_after_the_turn_is_the_plain_failure():
     else:
         raise AssertionError("no KeyError")
     assert got == plain == list(range(6))
+
+
+TOTAL = 0
+
+
+def add_to_global(xs):
+    global TOTAL
+    TOTAL = 0
+    for x in xs:
+        for attempt in range(2):   # an inner loop: no hoisting takes `io(x)` out of it
+            r = io(x) + attempt
+            TOTAL = TOTAL * 3 + r   # order-sensitive: a different order gives another number
+        time.sleep(0)
+    return TOTAL
+
+
+def test_a_global_rebound_inside_a_statement_takes_the_turn():
+    xs = list(range(1, 17))
+    expected = add_to_global(xs)
+    jitted = xcs.jit(parallel=True)(add_to_global)
+    with measuring(meet=2) as gauge:
+        assert jitted(xs) == expected
+        assert gauge["peak"] >= 2, gauge["peak"]
+    text = " ".join(str(r) for r in xcs.explain(jitted))
+    assert "from its first ordered effect on" in text, text
