@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from bytecode import Instr
 
 from xcs import pyversion
-from xcs.analysis import walker
+from xcs.analysis import budget, walker
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x100 | 0x200   # generator, coroutine, iterable coroutine, async generator
 
@@ -53,7 +53,8 @@ class CalleeTurns:
 def callee_turns(func, env_for, shared_params=None) -> CalleeTurns | None:
     """The `CalleeTurns` of calling the Python function `func`, or None (see the module)."""
     code = getattr(func, "__code__", None)
-    if not isinstance(func, types.FunctionType) or code is None or code.co_flags & _GENERATOR_FLAGS:
+    if not isinstance(func, types.FunctionType) or code is None or code.co_flags & _GENERATOR_FLAGS or \
+            budget.instruction_count(code) > budget.MAX_INSTRUCTIONS:   # not read (nor copied) past the budget
         return None
     from xcs.analysis.normalize import normalize
 
