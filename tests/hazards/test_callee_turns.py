@@ -461,3 +461,28 @@ def test_parameters_left_at_plain_defaults_are_not_shared_reads():
     with measuring(meet=2) as gauge:
         assert jitted(xs) == expected
         assert gauge["peak"] >= 2, gauge["peak"]
+
+
+def store_scaled(x, scale=10):
+    r = io(x, delay=0.002 * (12 - x % 12))   # later items finish first unless the order is kept
+    SHARED.append((x, r * scale))
+
+
+def loop_scaled(xs):
+    SHARED.clear()
+    for x in xs:
+        store_scaled(x)
+    return list(SHARED)
+
+
+def test_a_callee_whose_defaults_are_replaced_runs_in_order():
+    xs = list(range(12))
+    jitted = xcs.jit(parallel=True)(loop_scaled)
+    assert jitted(xs) == loop_scaled(xs)
+    original = store_scaled.__defaults__
+    try:
+        store_scaled.__defaults__ = (-1,)
+        expected = loop_scaled(xs)
+        assert jitted(xs) == expected == [(x, -x) for x in xs]
+    finally:
+        store_scaled.__defaults__ = original

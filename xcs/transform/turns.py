@@ -56,16 +56,18 @@ def callee_variant(func, points, take_turn):
     return variant
 
 
-def chooser(func, variant):
+def chooser(func, variant, take_turn):
     """`choose(current)`: `variant` while `current` is `func` with the code, defaults and
     keyword defaults it was analysed with; otherwise `current` itself (a `mock.patch`, a
-    replaced `__code__`: what the plain loop would call)."""
+    replaced `__code__` or `__defaults__`: what the plain loop would call), after taking the
+    turn — nothing proves what it does may run before earlier iterations' turns."""
     code, defaults, kwdefaults = func.__code__, func.__defaults__, func.__kwdefaults__
 
     def choose(current):
         if current is func and current.__code__ is code and current.__defaults__ is defaults and \
                 current.__kwdefaults__ is kwdefaults:
             return variant
+        take_turn()
         return current
 
     return choose

@@ -145,7 +145,7 @@ def _substitutions(facts, lp, take_turn) -> dict:
     for call in lp.turned_calls:
         t = call.turns
         variant = turns.callee_variant(t.function, t.points, take_turn)
-        out[call.load] = turns.load_variant(facts.items[call.load], turns.chooser(t.function, variant))
+        out[call.load] = turns.load_variant(facts.items[call.load], turns.chooser(t.function, variant, take_turn))
     return out
 
 
