@@ -313,7 +313,7 @@ def _icl_queries(env):
     return [{"prompt": f"query {k}" + (" FAIL500" if k % 4 == 2 else ""), "label": k} for k in range(env.n)]
 
 
-@loop("shuzhenggao/ICL4code: gpt3.5.py", "sequential",
+@loop("shuzhenggao/ICL4code: gpt3.5.py", "parallel",
       args=lambda env: (_client(env) and _icl_queries(env), "queries.jsonl", 2), auto=True)
 def icl4code_completions(querys, fileanme, max_fail):
     """In-context learning for code: one completion per query, retried until it succeeds or
@@ -1076,7 +1076,7 @@ def _hf_args(env):
     return ("lmsys/fastchat-t5-3b-v1.0", names[:env.n], "local-token")
 
 
-@loop("ajrlewis/hugging_face: src/download.py", "sequential", args=_hf_args)
+@loop("ajrlewis/hugging_face: src/download.py", "parallel", args=_hf_args, auto=True)
 def hugging_face_download(model_id, filenames, HUGGING_FACE_API_KEY):
     """Download a model's files one by one from the Hugging Face Hub, logging each path.
 
@@ -1108,7 +1108,7 @@ def _status_args(env):
     return ([f"{env.base}/status/site{k}?code={403 if k % 5 == 0 else 200}" for k in range(env.n)],)
 
 
-@loop("Syamlal-M/Website-Analysis-: README.md", "sequential", args=_status_args)
+@loop("Syamlal-M/Website-Analysis-: README.md", "parallel", args=_status_args, auto=True)
 def website_status_codes(urls):
     """Check a list of websites' status codes through a helper that fills a global dict, then
     print them.

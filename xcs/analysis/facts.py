@@ -45,6 +45,20 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class TurnedCall:
+    """A call of a map statement that runs through a callee variant taking the turn before
+    its ordered effects (`xcs.analysis.callee_turns`): `event` the call's index, `load` the
+    index of the instruction loading the callee, `turns` the `CalleeTurns`, `line` the
+    call's line, `name` the callee as the loop names it."""
+
+    event: int
+    load: int
+    turns: object
+    line: int | None = None
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class LoopFacts:
     """Everything known about one `for` loop.
 
@@ -103,6 +117,11 @@ class LoopFacts:
     # so no one else holds it: pulling it ahead past an early exit is invisible when it only
     # walks containers.
     iterable_made_here: bool = False
+    # Calls run through callee variants that take the turn (`TurnedCall`s).
+    turned_calls: tuple = ()
+    # Item indices of map statements before which the body calls `take_turn()`
+    # (`xcs.analysis.split.statement_turns`).
+    turn_points: tuple = ()
 
 
 @dataclass(frozen=True)

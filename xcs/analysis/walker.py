@@ -111,9 +111,16 @@ class Fact:
     words: str
     path: tuple = ()
     write: Write | None = None
+    # The index (in the normalized items of the function at the head of `path`) of the
+    # instruction that makes it, or of the call that reaches it; None when not tied to one
+    # (a property read, the function a decorator wraps).
+    at: int | None = None
+    # An `UNKNOWN` C call handed only the function's own objects (none other iterations
+    # see): what it may change is not the user's shared state.
+    own_objects: bool = False
 
-    def via(self, name: str) -> "Fact":
-        return replace(self, path=(name,) + self.path)
+    def via(self, name: str, at: int | None = None) -> "Fact":
+        return replace(self, path=(name,) + self.path, at=at)
 
 
 @dataclass(frozen=True)
@@ -434,11 +441,18 @@ class Walk:
     """One traversal: a depth budget, a cycle set and the path of callees followed.
 
     `seen` holds keys never removed (a function reached twice is read once per walk);
-    `limit` caps how many keys one walk reads (None: no cap)."""
+    `limit` caps how many keys one walk reads (None: no cap). `per_event`: each event of the
+    function the walk starts at is followed with its own copy of `seen`, so a callee that two
+    of its statements reach is found at both (`xcs.analysis.callee_turns` places a turn before
+    each statement holding an effect)."""
 
     depth: int = SCAN_DEPTH
     seen: set = field(default_factory=set)
     limit: int | None = None
+    per_event: bool = False
+    # With `per_event`: the code of the function the walk starts at. A call that comes back
+    # to it (recursion) is a fact there: it runs the original code, whose effects take no turn.
+    root_code: object = None
 
     def visit(self, key) -> bool:
         """True when `key` is new (and now seen), False for a cycle or past the cap."""
@@ -497,15 +511,20 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
     E = effects
     code = getattr(func, "__code__", None)
     key = (code, shared_params, outputs is not None)
+    if code is not None and key in walk.seen and walk.root_code is code:
+        yield Fact(UNKNOWN, f"{code.co_name} calls itself back", (getattr(code, "co_qualname", code.co_name),))
+        return
     if code is None or key in walk.seen:
         return
     env = env_for(func)
     if env.is_trusted(func):
         return
     here = getattr(code, "co_qualname", code.co_name)
+    at_item = [None]   # the index of the instruction or event being read
+    root_walk = walk
 
     def fact(kind, words, write=None):
-        return Fact(kind, words, (here,), write)
+        return Fact(kind, words, (here,), write, at_item[0])
 
     if budget.instruction_count(code) > budget.MAX_INSTRUCTIONS:   # reading it would cost seconds
         yield fact(UNKNOWN, f"{code.co_name} has more instructions than XCS reads (limit {budget.MAX_INSTRUCTIONS:,})")
@@ -537,26 +556,31 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
                        (found := E.filesystem_change(e, items, E._resolved_or_none(env, e.target))))
     if E._has_mutable_defaults(func):
         shared_params = None
-    for item in () if library else items:
+    for at_item[0], item in enumerate(() if library else items):
         if getattr(item, "name", None) in ("STORE_GLOBAL", "DELETE_GLOBAL"):
             yield fact(WRITE, f"{code.co_name} (line {item.lineno}) assigns global `{item.arg}`",
                        Write("global", item.arg))
     shared = E._SharedValues(code, shared_params, events,
                              (lambda value: E._library_owned(value, env)) if library else None)
     handlers = E.in_handler(items)
+    at_item[0] = None
     found = E._thread_bound_reads(code, items, env, library)
     if found:
         yield fact(THREAD, found)
     found = None if library else E._attribute_reads(items, env, env_for, depth, walk.seen)
     if found:
         yield fact(ORDERED, found)
-    for item in () if library else items:
+    for at_item[0], item in enumerate(() if library else items):
         if getattr(item, "name", None) in ("STORE_DEREF", "DELETE_DEREF") and \
                 pyversion.deref_name(item.arg) in code.co_freevars:
             var = pyversion.deref_name(item.arg)
             yield fact(WRITE, f"{code.co_name} (line {item.lineno}) rebinds `{var}`, "
                               "a variable of an enclosing function", Write("cell", var))
+    fork = root_walk.per_event and depth == root_walk.depth
     for e in events:
+        at_item[0] = e.index
+        walk = Walk(root_walk.depth, set(root_walk.seen), root_walk.limit, root_code=root_walk.root_code) \
+            if fork else root_walk
         line = getattr(items[e.index], "lineno", "?")
         where = f"{code.co_name} (line {line})"
         target = e.target
@@ -660,7 +684,7 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
             args_shared = bound_to_shared or any(shared.value(a) for a in e.args)
         opaque = E.opaque_fact(obj, env, args_shared, library, depth, walk.seen)
         if opaque:
-            yield fact(opaque[0], E.nest(f"{where}: {opaque[1]}", opaque[1]))
+            yield replace(fact(opaque[0], E.nest(f"{where}: {opaque[1]}", opaque[1])), own_objects=not args_shared)
             continue
         if not isinstance(obj, (types.FunctionType, type)) and callable(obj):
             call = inspect.getattr_static(type(obj), "__call__", None)
@@ -675,7 +699,7 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
         if isinstance(wrapped, types.FunctionType):
             # A decorated function (`@contextmanager`, `functools.wraps`): the wrapper runs it.
             for found in effects_of(wrapped, env_for, walk, depth - 1, None, outputs, changes):
-                yield found.via(here)
+                yield found.via(here, e.index)
         if isinstance(obj, types.FunctionType):
             receiver = for_binding(call_receiver(target, root))
 
@@ -698,7 +722,7 @@ def effects_of(func, env_for, walk: Walk, depth: int, shared_params: frozenset |
             passed = _passed(obj, e.args, keywords, E.receiver_of(target) if receiver is not None else None)
             for found in effects_of(obj, E.binding(env_for, obj, arguments), walk, depth - 1, params, outputs,
                                     changes):
-                yield _as_caller(found, passed, code).via(here)
+                yield _as_caller(found, passed, code).via(here, e.index)
 
 
 def _render(chain: tuple) -> str:
@@ -752,11 +776,14 @@ def _as_caller(found: Fact, passed: dict, code) -> Fact:
 # ----------------------------------------------------------------- reads
 
 
-def reads_of(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None) -> frozenset:
+def reads_of(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None,
+             skip: frozenset = frozenset()) -> frozenset:
     """The shared state `func` reads, following the user functions it calls (library code
     keeps its own state, as the README says; what it reads of the file system counts).
 
-    Parameters are reported by index so the caller can map them onto its own arguments."""
+    Parameters are reported by index so the caller can map them onto its own arguments.
+    `skip`: indices of `func`'s own normalized items (instructions and call events) whose
+    reads are not counted (those that run after a turn, `xcs.analysis.callee_turns`)."""
     from xcs.analysis.normalize import normalize
     from xcs.analysis.stack import simulate
 
@@ -782,6 +809,8 @@ def reads_of(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None) ->
     if not library:
         for i, item in enumerate(items):
             name = getattr(item, "name", None)
+            if i in skip:
+                continue
             if name == "LOAD_GLOBAL":
                 var = pyversion.global_name(item)
                 try:
@@ -799,7 +828,7 @@ def reads_of(func, env_for, depth: int = SCAN_DEPTH, seen: set | None = None) ->
                 attr = pyversion.attr_name(nxt) if getattr(nxt, "name", None) in pyversion.ATTR_LOADS else None
                 reads.add(Read("param", params.index(item.arg), attr))
     for e in events:
-        if e.op != "call" or e.target is None:
+        if e.op != "call" or e.target is None or e.index in skip:
             continue
         target = e.target
         if target.chain and target.chain[-1] in E.PATH_READING_METHODS:

@@ -19,8 +19,9 @@ from xcs.evidence import guards, speculation
 from xcs.analysis import analyze
 from xcs.evidence.environment import environment
 from xcs.api.predict import static_prediction
+from xcs.runtime.turns import take_turn
 from xcs.api.report import LoopReport
-from xcs.api.words import speculation_words, words
+from xcs.api.words import speculation_words, turn_words, words
 
 log = logging.getLogger("xcs")
 
@@ -153,7 +154,7 @@ def _build(func, code, policy, max_workers, arguments=None, speculate=False) -> 
                                       [words(facts.refusal)], refusals=[facts.refusal]))
         return compiled
     if variant_runners or constants:
-        compiled.variant = build_variant(facts, variant_runners, constants)
+        compiled.variant = build_variant(facts, variant_runners, constants, take_turn)
         for report in reports:
             if report.runner is not None:
                 # Weakly: the function holds its code, the key of the cache that holds this report.
@@ -173,7 +174,7 @@ def _build_code(code, env, policy, max_workers, compiled):
 
     facts = analyze(code, env)
     runners = _runners(facts, code, policy, max_workers, compiled)
-    return build_variant(facts, runners) if runners else None
+    return build_variant(facts, runners, take_turn=take_turn) if runners else None
 
 
 def _runners(facts, code, policy, max_workers, compiled, speculate=False) -> dict:
@@ -220,7 +221,11 @@ def _outer_line(by_index, lp):
 
 
 def _in_order(lp) -> list:
-    return [f"line {st.line}" for st in lp.statements if st.kind == "commit"]
+    return [f"line {st.line}" for st in lp.statements if st.kind == "commit"] + \
+        [turn_words(call) for call in lp.turned_calls] + \
+        [f"line {st.line} from its first ordered effect on (it takes its turn there)" for st in lp.statements
+         if st.kind == "map" and any(st.start <= p < st.stop or any(lo <= p < hi for lo, hi in st.handlers)
+                                     for p in lp.turn_points)]
 
 
 def _decided(compiled: Compiled | None) -> None:

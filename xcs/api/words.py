@@ -359,3 +359,12 @@ def creation_words(created: dict) -> str | None:
     return (f"in order: requests to {found} were found to create resources, so they ran in iteration "
             f"order, one after another — if they do not, send them at once with "
             f"xcs.configure(endpoints={{{first!r}: 'independent'}})")
+
+
+def turn_words(call) -> str:
+    """A call running through a callee variant (`LoopFacts.turned_calls`): where it takes its
+    turn and why."""
+    effects = call.turns.words
+    more = f" (+{len(effects) - 1} more)" if len(effects) > 1 else ""
+    return (f"`{call.name}()` (line {call.line}) from its turn on, inside the callee: "
+            f"{effects[0] if effects else 'its effects'}{more}")

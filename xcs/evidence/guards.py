@@ -53,6 +53,7 @@ def precheck(lp):
     # the globals, module attributes, class attributes and closure cells their code reads.
     deep = watch([obj for *_, obj in lp.guards])
     verdicts: dict = {}
+    turned = tuple(call.turns.function for call in getattr(lp, "turned_calls", ()))
 
     def check(body, args, watched=()) -> str | None:
         same = _same_object(lp.inputs, args, zip(lp.watched, watched)) or \
@@ -89,6 +90,8 @@ def precheck(lp):
                 value = body.__closure__[k].cell_contents
             except (ValueError, IndexError, TypeError):
                 continue
+            if any(value is f for f in turned):
+                continue   # called through its variant, which takes the turn (the guards above hold)
             if callable(value) and not isinstance(value, (type, types.ModuleType)):
                 found = call_verdict(value, None, verdicts)
                 if found:

@@ -35,8 +35,14 @@ def drop_own_entry(error, stage, lines):
 class BodyBuilder:
     """Copies one loop's map statements out of the function's instructions."""
 
-    def __init__(self, facts, loop, layout: Layout):
+    def __init__(self, facts, loop, layout: Layout, substitutions: dict | None = None, before: dict | None = None):
         self.items, self.loop, self.layout = facts.items, loop, layout
+        # item index -> the instructions copied in its place (a callee's load replaced by
+        # the load of its variant, `xcs.transform.turns`)
+        self.substitutions = substitutions or {}
+        # item index -> instructions copied just before it (`take_turn()` before a line with
+        # an ordered effect, `LoopFacts.turn_points`)
+        self.before = before or {}
         self.code = facts.code
         self.labels: dict = {}
         self.tries: dict = {}
@@ -53,6 +59,8 @@ class BodyBuilder:
             item = self.items[i]
             if self.loop_marker(item):
                 continue
+            if i in self.before:
+                out += self.before[i]
             if isinstance(item, Label):
                 out.append(self.label(item))
             elif isinstance(item, TryBegin):
@@ -60,6 +68,8 @@ class BodyBuilder:
                 self.tries[item] = out[-1]
             elif isinstance(item, TryEnd):
                 out.append(TryEnd(self.tries[item.entry]))
+            elif i in self.substitutions:
+                out += self.substitutions[i]
             else:
                 arg = item.arg
                 if item.name == "DELETE_FAST":

@@ -38,11 +38,13 @@ def chosen_loops(facts) -> list:
     return sorted(chosen, key=lambda lp: lp.for_iter)
 
 
-def build_variant(facts, runners: dict, constants: dict | None = None):
+def build_variant(facts, runners: dict, constants: dict | None = None, take_turn=None):
     """The variant code object of `facts.code`.
 
     `runners` maps each chosen loop's FOR_ITER index to its runner callable; `constants`
-    maps nested code objects (comprehensions on 3.11) to their variants.
+    maps nested code objects (comprehensions on 3.11) to their variants. `take_turn` (the
+    runtime's): calls a loop's analysis turned (`LoopFacts.turned_calls`) call callee
+    variants taking it; without it such a loop is not transformed.
     """
     code = facts.code
     items = list(facts.items)
@@ -51,7 +53,8 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
     plans = {}
     for n, lp in enumerate(loops):
         layout = Layout.of(lp)
-        body_code = BodyBuilder(facts, lp, layout).build(lp.inputs, lp.closure, lp.outer_try)
+        body_code = BodyBuilder(facts, lp, layout, _substitutions(facts, lp, take_turn),
+                                _turn_points(facts, lp, take_turn)).build(lp.inputs, lp.closure, lp.outer_try)
         closure = [CellVar(v) if v in cellvars else FreeVar(v) for v in lp.closure]
         plans[lp.for_iter] = (lp, layout, body_code, closure, f"__xcs_r{n}")
     skip = set()
@@ -128,6 +131,33 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
     new = bytecode.to_code()
     _check_signature(code, new)
     return new
+
+
+def _substitutions(facts, lp, take_turn) -> dict:
+    """{index of a callee's load: the load of its variant} for the loop's turned calls."""
+    if not lp.turned_calls:
+        return {}
+    if take_turn is None:
+        raise TransformError("callee variants need the runtime's take_turn")
+    from xcs.transform import turns
+
+    out = {}
+    for call in lp.turned_calls:
+        t = call.turns
+        variant = turns.callee_variant(t.function, t.points, take_turn)
+        out[call.load] = turns.load_variant(facts.items[call.load], turns.chooser(t.function, variant, take_turn))
+    return out
+
+
+def _turn_points(facts, lp, take_turn) -> dict:
+    """{item index: `take_turn()`} for the loop's statements that take the turn inside."""
+    if not lp.turn_points:
+        return {}
+    if take_turn is None:
+        raise TransformError("turns inside statements need the runtime's take_turn")
+    from xcs.transform import turns
+
+    return {i: turns.turn_call(take_turn, facts.items[i].location) for i in lp.turn_points}
 
 
 def _continues(item, targets) -> bool:

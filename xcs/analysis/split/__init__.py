@@ -86,7 +86,7 @@ from xcs.analysis.flow import Flow, definitely_assigned
 from xcs.analysis.loops import LoopShape
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.split import (classify, dependencies, description, hoist, inputs, iteration, propagate, refusals,
-                                speculative)
+                                speculative, turned)
 from xcs.analysis.split.description import TARGET_OPS, LoopDescription
 from xcs.analysis.split.hoist import AWAIT_OPS, BRANCH_OPS, PURE_OPS
 from xcs.analysis.split.resolve import Resolver
@@ -121,8 +121,20 @@ class LoopAnalysis:
             return LoopFacts(parallel=False, reasons=loop_wide.refusals, **common)
         defined = definitely_assigned(self.flow, self.flow.next_instr(loop.for_iter + 1), frozenset(),
                                       stop_at={loop.for_iter}, nodes=desc.body_nodes())
-        classification, split = self._classify(desc, defined)
-        hoisting = hoist.hoist(desc, split, classification)
+        classification, split, hoisting, turned_calls = self._split(desc, defined, True)
+        if turned_calls is None:   # the obligation failed: no turns at all
+            classification, split, hoisting, turned_calls = self._split(desc, defined, False)
+        else:
+            # Statements still in order whose work hoisting could not take out (a retry loop
+            # around a model call and a file append): run them with turns inside, if that holds.
+            candidates = _turnable(desc, frozenset(
+                k for k, st in enumerate(hoisting.statements)
+                if k and st.kind == "commit" and not st.hoists and not st.exits and
+                any(e.op == "call" for e in desc.events[k])))
+            if candidates:
+                tried = self._split(desc, defined, True, candidates)
+                if tried[3] is not None and tried[3].points:
+                    classification, split, hoisting, turned_calls = tried
         statements = hoisting.statements
         has_work = any(s.kind == "map" and k > 0 and statement_calls(desc, s) for k, s in enumerate(statements)) or \
             any(s.hoists for s in statements)
@@ -153,10 +165,12 @@ class LoopAnalysis:
                          closure=found.closure, map_writes=map_writes, guards=guards,
                          watched=inputs.watched(desc, found, split.mutated),
                          item_calls=inputs.item_calls(desc, statements),
-                         input_calls=inputs.input_calls(desc, statements, found.inputs, resolved),
+                         input_calls=inputs.input_calls(desc, statements, found.inputs, resolved,
+                                                        turned_calls.covered),
                          iterable_uses=iteration.iterable_uses(desc),
                          changed_globals=iteration.changed_globals(desc, split.kinds, split.mutated),
-                         replaces_iterated_values=loop_wide.replaces_iterated_values, **ahead, **common)
+                         replaces_iterated_values=loop_wide.replaces_iterated_values,
+                         turned_calls=turned_calls.calls, turn_points=turned_calls.points, **ahead, **common)
 
     def with_moves(self) -> list:
         """The `with_blocks.Move`s of this loop's `with` statements over known responses."""
@@ -169,9 +183,16 @@ class LoopAnalysis:
         items = self.flow.items
         return simulate(items, 0, len(items), 0, effects.handler_depths(items))
 
-    def _classify(self, desc, defined):
+    def _split(self, desc, defined, turns: bool, statement_turns: frozenset = frozenset()):
+        """Passes 4 to 6 and the turns' obligation: (`Classification`, `Split`, `Hoisting`,
+        `turned.Turned` or None when the obligation fails)."""
+        classification, split = self._classify(desc, defined, turns, statement_turns)
+        hoisting = hoist.hoist(desc, split, classification)
+        return classification, split, hoisting, _turned_calls(desc, hoisting.statements, classification)
+
+    def _classify(self, desc, defined, turns: bool = True, statement_turns: frozenset = frozenset()):
         """Passes 4 and 5: (`Classification`, `Split`)."""
-        classification = classify.classify(desc)
+        classification = classify.classify(desc, turns, statement_turns)
         split = propagate.propagate(desc, classification, defined,
                                     examine=lambda *args: self._dependency_reason(desc, *args))
         return classification, split
@@ -180,6 +201,28 @@ class LoopAnalysis:
         """`dependencies.dependency_reason`: one examination of one statement by `propagate`
         (a method, so that the number of examinations can be counted)."""
         return dependencies.dependency_reason(desc, res, k, s, kinds, commit_fast, commit_names, skipped, state)
+
+
+def _turnable(desc, candidates: frozenset) -> frozenset:
+    """The statements of `candidates` that could take the turn inside (checked alone)."""
+    if not candidates:
+        return candidates
+    from xcs.analysis.split.effect import Marks
+    from xcs.analysis.split.statement_turns import statement_turns
+
+    res = Resolver(desc)
+    return frozenset(k for k in candidates
+                     if statement_turns(desc, res, k, desc.raw[k], desc.events[k], Marks()) is not None)
+
+
+def _turned_calls(desc, statements, classification) -> tuple | None:
+    """`turned.check`, with an error in it read as a failed obligation (no turns)."""
+    if not classification.turns and not classification.statement_turns:
+        return turned.Turned((), ())
+    try:
+        return turned.check(desc, Resolver(desc), statements, classification.turns, classification.statement_turns)
+    except Exception:  # noqa: BLE001 - not proven: the split without turns stands
+        return None
 
 
 def _staying(reasons: tuple) -> tuple:

@@ -31,6 +31,11 @@ class Marks:
 
     output: set = field(default_factory=set)
     changing: set = field(default_factory=set)
+    # Call event index -> `callee_turns.CalleeTurns`: a call that runs on a worker through a
+    # variant of its callee taking the turn before its ordered effects. None: not allowed
+    # (the split fell back after the obligation failed, a coroutine's loop, or a hoisted
+    # argument: only whole map statements call variants).
+    turns: dict | None = None
 
     def frozen(self) -> tuple[frozenset, frozenset]:
         return frozenset(self.output), frozenset(self.changing)
@@ -150,12 +155,52 @@ def _resolved_call_reason(desc, res, e: Event, line, marks: Marks, obj) -> Refus
             marks.output.add(e.index)   # captured on a worker, replayed in order
         if changes:
             marks.changing.add(e.index)   # the work after it must wait for it
+        if found and _turned(desc, res, e, obj, key, marks):
+            if outputs:
+                marks.output.add(e.index)   # what it prints before its turn is captured, replayed in order
+            return None
         if found:
             return Refusal("commit:ordered-callee", line, f"{callee.describe()}: {found}")
         return None   # read: it changes nothing other iterations see
     if callee.chain and isinstance(res.resolve_root(callee), types.ModuleType):
         return None
     return _unresolved_call_reason(desc, res, e, line)
+
+
+def _turned(desc, res, e: Event, func, key, marks: Marks) -> bool:
+    """True (and recorded in `marks.turns`) when the call of `func` at `e` may run on a worker
+    through a variant of `func` that takes the turn before its ordered effects: a plain
+    function named by a global or closure variable (what the loop-start guards re-check), in
+    a loop that is not a coroutine's."""
+    callee = e.target
+    if marks.turns is None or desc.coroutine or callee.kind not in ("global", "deref") or callee.chain:
+        return False
+    from xcs.analysis.callee_turns import callee_turns
+
+    turns = per_function(desc.shared, ("turns",) + key[1:],
+                         lambda: callee_turns(func, *_callee_binding(desc, res, e, func)))
+    if turns is None:
+        return False
+    marks.turns[e.index] = turns
+    return True
+
+
+def _callee_binding(desc, res, e: Event, func) -> tuple:
+    """(env_for, shared parameters) of `func` called at `e`, as `callee_effects` binds them."""
+    env = desc.env
+
+    def resolve(value):
+        obj = effects.UNKNOWN
+        if value.kind in ("global", "deref") or (value.kind == "local" and value.name in env.arguments
+                                                 and not desc.is_body_local(value.name)):
+            try:
+                obj = env.lookup(value.kind, value.name, value.chain)
+            except Exception:  # noqa: BLE001
+                obj = effects.UNKNOWN
+        return desc.may_be_shared(value), obj
+
+    arguments, shared = effects.bind_call(func, e.args, effects.call_keywords(desc.items, e.index), resolve, None)
+    return effects.binding(res.env_for, func, arguments), shared
 
 
 def _unresolved_call_reason(desc, res, e: Event, line) -> Refusal | None:

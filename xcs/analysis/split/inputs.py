@@ -68,12 +68,13 @@ def item_calls(desc, statements) -> tuple:
     return tuple(found)
 
 
-def input_calls(desc, statements, inputs_, guards) -> tuple:
+def input_calls(desc, statements, inputs_, guards, in_order=frozenset()) -> tuple:
     """(input, chain) of each call the map part makes through a loop input the analysis
     could not resolve (`gen.random()` on a `gen` from `pickle.loads`): the runner checks
-    what they are at each loop start. `guards`: the resolutions the split relied on."""
+    what they are at each loop start. `guards`: the resolutions the split relied on;
+    `in_order`: item indices that run after a turn (their calls are in order)."""
     found = {}
-    for callee in _map_callees(desc, statements):
+    for callee in _map_callees(desc, statements, in_order):
         if callee.kind == "local" and callee.name in inputs_ and callee.chain and \
                 (callee.kind, callee.name, callee.chain) not in guards and \
                 callee.name not in desc.imported:   # `import json` inside: resolved here
@@ -81,10 +82,10 @@ def input_calls(desc, statements, inputs_, guards) -> tuple:
     return tuple(found)
 
 
-def _map_callees(desc, statements):
+def _map_callees(desc, statements, in_order=frozenset()):
     for k, st in enumerate(statements):
         if k == 0 or not (st.kind == "map" or st.hoists):
             continue
         for e in desc.events[k]:
-            if e.op == "call" and e.target is not None:
+            if e.op == "call" and e.target is not None and e.index not in in_order:
                 yield e.target
