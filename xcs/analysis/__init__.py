@@ -9,6 +9,7 @@ and `bytecode`; no other layer.
 """
 from __future__ import annotations
 
+from xcs.analysis.asyncfor import as_for_loops
 from xcs.analysis.budget import too_large
 from xcs.analysis.effects import Environment
 from xcs.analysis.facts import FunctionFacts, Hoist, LoopFacts, Statement
@@ -38,7 +39,7 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
     over_budget = too_large(code)   # before normalizing: that alone is linear in the size
     if over_budget is not None:
         return over_budget
-    items = list(normalize(code))
+    items, restore = as_for_loops(list(normalize(code)))
     try:
         flow = build_flow(items)
     except FlowError as error:
@@ -64,9 +65,28 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
         if open_loops:
             facts = _replace(facts, nested_in=open_loops[-1].for_iter)
         open_loops.append(shape)
+        if id(items[shape.for_iter]) in restore:
+            facts = _replace(facts, pulls_async=True)
         loops.append(facts)
+    loops = _around_async_for(loops, items, restore)
     loops += _async_for_loops(items)
-    return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops))
+    return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops), restore=restore)
+
+
+def _around_async_for(loops: list, items, restore: dict) -> list:
+    """A loop whose body holds an `async for` stays in order: the inner loop's pulls are
+    awaits of the iteration, on a source XCS does not see at the outer loop's start."""
+    if not restore:
+        return loops
+    inner = [lp for lp in loops if lp.pulls_async]
+    out = []
+    for lp in loops:
+        held = next((o for o in inner if o is not lp and lp.for_iter < o.for_iter < lp.exit), None)
+        if held is not None and lp.parallel:
+            lp = _replace(lp, parallel=False,
+                          reasons=(*lp.reasons, Refusal("async-for", held.line, "async for inside the loop body")))
+        out.append(lp)
+    return out
 
 
 def _async_for_loops(items) -> list:
