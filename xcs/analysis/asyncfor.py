@@ -89,7 +89,7 @@ def _rewrite(items: list, g: int, restore: dict, moved: list):
     if done is None or done < send:
         return None
     stop = done + 1
-    if stop < n and _instr(items, stop, "END_SEND"):
+    if stop < n and isinstance(items[stop], Instr) and items[stop].name in pyversion.SEND_ENDS:
         stop += 1
     while stop < n and isinstance(items[stop], TryEnd):
         stop += 1
@@ -142,14 +142,12 @@ def _rewrite(items: list, g: int, restore: dict, moved: list):
     exit_items: list = list(items[eaf + 1:end_async])
     own_items = [x for lo, hi in own for x in items[lo:hi]]
     restore[id(eaf_label)] = [*own_items, eaf_label]
-    if pyversion.FOR_EXIT_SKIPPED:
-        end_for = Instr("END_FOR", location=items[end_async].location)
-        restore[id(end_for)] = [items[end_async]]
-        exit_items.append(end_for)
-        for _ in range(pyversion.FOR_EXIT_SKIPPED - 1):
-            pop = Instr("POP_TOP", location=items[end_async].location)
-            restore[id(pop)] = []
-            exit_items.append(pop)
+    skipped = pyversion.for_exit_skipped(items[end_async].location)
+    if skipped:
+        restore[id(skipped[0])] = [items[end_async]]
+        for extra in skipped[1:]:
+            restore[id(extra)] = []
+        exit_items += skipped
     else:
         restore[id(eaf_label)].append(items[end_async])
     for lo, hi in body_blocks:
@@ -158,8 +156,8 @@ def _rewrite(items: list, g: int, restore: dict, moved: list):
             eaf_label, *exit_items, *items[end_async + 1:]]
 
 
-_HEADER_OPS = {"GET_ANEXT", "LOAD_CONST", "SEND", "YIELD_VALUE", "RESUME", "JUMP_BACKWARD_NO_INTERRUPT",
-               "END_SEND"}
+_HEADER_OPS = {"GET_ANEXT", "LOAD_CONST", "SEND", "YIELD_VALUE", "RESUME", "JUMP_BACKWARD_NO_INTERRUPT"} \
+    | pyversion.SEND_ENDS
 
 
 def _index_of(items, label):
