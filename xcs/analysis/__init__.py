@@ -82,7 +82,7 @@ def _around_async_for(loops: list, items, restore: dict) -> list:
     out = []
     for lp in loops:
         held = next((o for o in inner if o is not lp and lp.for_iter < o.for_iter < lp.exit), None)
-        if held is not None and lp.parallel:
+        if held is not None:
             lp = _replace(lp, parallel=False,
                           reasons=(*lp.reasons, Refusal("async-for", held.line, "async for inside the loop body")))
         out.append(lp)

@@ -110,50 +110,92 @@ def _rewrite(items: list, g: int, restore: dict, moved: list):
                   if _instr(items, j, "JUMP_BACKWARD") and items[j].arg is head_label), None)
     if close is None:
         return None
+    if any(isinstance(x, Instr) and x.name == "GET_AITER" for x in items[stop:close]):
+        # An `async for` nested in the body: this one is left as written (and refused); the
+        # inner one is rewritten on its own.
+        return None
     tail = close + 1
-    while tail < eaf and isinstance(items[tail], TryEnd):
+    while tail < n and isinstance(items[tail], TryEnd):
         tail += 1
-    blocks = _cleanup_blocks(items, tail, eaf)
-    if blocks is None:
-        return None
-    own = [b for b in blocks if items[b[0]] in cleanups]
-    body_blocks = [b for b in blocks if items[b[0]] not in cleanups]
-    if len(own) != len(cleanups):
-        return None
-    if any(isinstance(x, Instr) and x.name in ("GET_AITER",) for x in items[stop:close]):
-        # An `async for` nested in the body: rewritten first, on its own, only when outermost
-        # ones are done (this one is left as written and refused).
-        return None
 
     loc = items[g].location
+    # The range around GET_AITER ends before the head (the header has ranges of its own);
+    # a `for` loop's GET_ITER and FOR_ITER share theirs: the range goes on over FOR_ITER.
+    ended = items[g + 1:head]
     fake_iter = Instr("GET_ITER", location=loc)
-    restore[id(fake_iter)] = [items[g]]
-    fake_for = Instr("FOR_ITER", eaf_label, location=items[head + 2].location if isinstance(items[head + 2], Instr) else loc)
+    restore[id(fake_iter)] = [items[g], *ended]
+    # The loop's exit in `for` shape: a new label right after the body's closing jump, and
+    # what an exhausted FOR_ITER skips there; none of it is in the code built from the items.
+    exit_label = Label()
+    fake_for = Instr("FOR_ITER", exit_label, location=items[k].location)
     restore[id(fake_for)] = header
-    cover = items[stop] if stop < n and isinstance(items[stop], TryBegin) else None
     opening: list = [fake_for]
-    if cover is not None:
-        begin = TryBegin(cover.target, cover.push_lasti, cover.stack_depth)
-        end = TryEnd(begin)
-        restore[id(begin)] = []
-        restore[id(end)] = []
-        opening = [begin, fake_for, end]
-    # The exit: what an exhausted FOR_ITER skips, standing for END_ASYNC_FOR.
-    exit_items: list = list(items[eaf + 1:end_async])
-    own_items = [x for lo, hi in own for x in items[lo:hi]]
-    restore[id(eaf_label)] = [*own_items, eaf_label]
+    for end in ended:
+        again = TryEnd(end.entry)
+        restore[id(again)] = []
+        opening.append(again)
     skipped = pyversion.for_exit_skipped(items[end_async].location)
-    if skipped:
-        restore[id(skipped[0])] = [items[end_async]]
-        for extra in skipped[1:]:
-            restore[id(extra)] = []
-        exit_items += skipped
-    else:
-        restore[id(eaf_label)].append(items[end_async])
-    for lo, hi in body_blocks:
-        moved.extend(items[lo:hi])
-    return [*items[:g], fake_iter, *items[g + 1:head + 1], *opening, *items[stop:tail],
-            eaf_label, *exit_items, *items[end_async + 1:]]
+    for x in (exit_label, *skipped):
+        restore[id(x)] = []
+    before = [*items[:g], fake_iter, head_label, *opening, *items[stop:close + 1], exit_label, *skipped]
+
+    blocks = _cleanup_blocks(items, tail, eaf) if tail <= eaf else None
+    if blocks is not None:
+        # The handler right after the body (and the awaits' cleanup blocks): END_ASYNC_FOR
+        # falls through to the code after the loop, as the `for` exit does.
+        own = [b for b in blocks if items[b[0]] in cleanups]
+        if len(own) != len(cleanups):
+            return None
+        for lo, hi in blocks:
+            if (lo, hi) not in own:
+                moved.extend(items[lo:hi])
+        restore[id(eaf_label)] = [*(x for lo, hi in own for x in items[lo:hi]), eaf_label]
+        carrier = items[end_async - 1] if end_async - 1 > eaf else eaf_label
+        restore[id(carrier)] = [*restore.get(id(carrier), [carrier]), items[end_async]]
+        return [*before, *items[close + 1:tail], *items[eaf:end_async], *items[end_async + 1:]]
+    # The handler out of line (an `async for` inside another loop: END_ASYNC_FOR, then the
+    # jump to where the loop goes on). It stays where it is; the `for` exit jumps there too.
+    after = end_async + 1
+    while after < n and isinstance(items[after], TryEnd):
+        after += 1
+    if not (after < n and isinstance(items[after], Instr) and items[after].name in pyversion.UNCONDITIONAL_JUMPS):
+        return None
+    if not _falls_nowhere(items, eaf):
+        return None
+    jump = Instr(items[after].name, items[after].arg, location=items[after].location)
+    restore[id(jump)] = []
+    # The pull's own cleanup blocks jump into the header, which the `for` shape has not.
+    rest = list(items[close + 1:])
+    offset = close + 1
+    for label in cleanups:
+        lo = _index_of(items, label)
+        found = _cleanup_blocks(items, lo, _block_end(items, lo)) if lo is not None and lo > close else None
+        if not found:
+            return None
+        (b_lo, b_hi), = found
+        placeholder = Instr("NOP", location=items[end_async].location)
+        restore[id(placeholder)] = items[b_lo:b_hi]
+        rest[b_lo - offset:b_hi - offset] = [placeholder] + [None] * (b_hi - b_lo - 1)
+    return [*before, jump, *(x for x in rest if x is not None)]
+
+
+def _falls_nowhere(items, k: int) -> bool:
+    """True when nothing falls through into items[k] (the instruction before it ends its block)."""
+    j = k - 1
+    while j >= 0 and not isinstance(items[j], Instr):
+        j -= 1
+    return j < 0 or items[j].name in pyversion.TERMINATORS or items[j].name in pyversion.UNCONDITIONAL_JUMPS
+
+
+def _block_end(items, lo: int) -> int:
+    """The end of the cleanup block starting at items[lo]: past its jump and range ends."""
+    k = lo + 1
+    while k < len(items) and not (isinstance(items[k], Instr) and items[k].name.startswith("JUMP")):
+        k += 1
+    k += 1
+    while k < len(items) and isinstance(items[k], TryEnd):
+        k += 1
+    return k
 
 
 _HEADER_OPS = {"GET_ANEXT", "LOAD_CONST", "SEND", "YIELD_VALUE", "RESUME", "JUMP_BACKWARD_NO_INTERRUPT"} \

@@ -78,6 +78,8 @@ class AsyncLoopRunner(LoopRunner):
             problem = _checked(self.precheck, body, args, watched)
         produced = None
         if problem is None:
+            problem = _receiver_shared(it, (*args, *watched))
+        if problem is None:
             problem = _checked(self.iterable_check, it, body)
             if callable(problem):
                 produced, problem = problem, None
@@ -196,6 +198,24 @@ class _Probing:
 
     def cancel(self) -> list:
         return self.then.cancel() if self.then is not None else []
+
+
+def _receiver_shared(it, args) -> str | None:
+    """Why an async generator method must not run ahead: its object (`self`, its first
+    argument) is one the loop body also uses, which the body's calls may change between pulls
+    (`async for x in source.lines(): await source.ack(x)`). None otherwise."""
+    frame = getattr(it, "ag_frame", None)
+    code = getattr(it, "ag_code", None)
+    if frame is None or code is None or code.co_argcount < 1:
+        return None
+    first = code.co_varnames[0]
+    receiver = frame.f_locals.get(first)
+    if receiver is None or isinstance(receiver, (int, float, str, bytes, tuple, frozenset, type)):
+        return None
+    if any(arg is receiver for arg in args):
+        return (f"pulling an item runs `{code.co_qualname}`, which reads `{first}`, an object the loop body "
+                f"also uses: its calls may change what the next item is")
+    return None
 
 
 class _AsyncProbing:

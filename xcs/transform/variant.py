@@ -66,7 +66,9 @@ def build_variant(facts, runners: dict, constants: dict | None = None):
                     skip.update(range(lo, hi))
     outer_targets = {lp.outer_try for lp, *_ in plans.values()} - {None}
     inserts = {lp.iter_insert: lp.for_iter for lp, *_ in plans.values()}
-    exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values()}
+    # (An `async for`'s exit in `for` shape is not in the built code: its result tuple is
+    # left to the function's end.)
+    exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values() if not lp.pulls_async}
     coroutine = bool(code.co_flags & pyversion.CO_COROUTINE)
     aborts = {lp.for_iter: AbortPlan(facts, lp, runners[lp.for_iter]) for lp, *_ in plans.values()} if coroutine else {}
     handler_blocks = {lo: (hi, plan) for plan in aborts.values() for lo, hi in plan.blocks}
