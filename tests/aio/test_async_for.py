@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 
 import pytest
 
@@ -141,6 +142,37 @@ def test_a_printing_async_generator_keeps_the_loop_in_order(capsys):
     assert capsys.readouterr().out == expected
     assert gauge["peak"] == 1
     assert "print" in words(fast)
+
+
+log = logging.getLogger("tests.aio.async_for")
+
+
+async def logged_source(n):
+    for i in range(n):
+        await asyncio.sleep(0)
+        log.warning("produced %d", i)
+        yield i
+
+
+async def logging_loop(source):
+    out = []
+    async for x in source:
+        y = await wait(x)
+        log.warning("got %d", y)
+        out.append(y)
+    return out
+
+
+def test_a_logging_async_generator_keeps_the_loop_in_order(caplog):
+    plain = run(logging_loop(logged_source(5)))
+    expected = [r.getMessage() for r in caplog.records]
+    caplog.clear()
+    fast = xcs.jit(logging_loop)
+    with measuring() as gauge:
+        got = run(fast(logged_source(5)))
+    assert got == plain
+    assert [r.getMessage() for r in caplog.records] == expected
+    assert gauge["peak"] == 1
 
 
 TOTALS = {"n": 0}
@@ -591,3 +623,23 @@ def test_loop_shapes_give_the_plain_results(fn):
 def test_loop_shapes_that_run_as_tasks(fn):
     _, _, _, _, fast = both(fn, lambda: numbers(7))
     assert state["peak"] >= 2, xcs.explain(fast)
+
+
+# ----------------------------------------------------------------- a coroutine with cells
+async def with_cell(xs):
+    def key(v):
+        return v + len(xs)   # `xs` is a cell: 3.12+ make it before RETURN_GENERATOR
+
+    out = []
+    for x in xs:
+        y = await wait(x)
+        out.append(key(y))
+    return out
+
+
+def test_a_coroutine_with_a_cell_variable_gets_tasks():
+    fast = xcs.jit(with_cell)
+    with measuring() as gauge:
+        got = run(fast([1, 2, 3, 4]))
+    assert got == run(with_cell([1, 2, 3, 4])) == [5, 6, 7, 8]
+    assert gauge["peak"] >= 2, xcs.explain(fast)

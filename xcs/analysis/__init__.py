@@ -84,20 +84,23 @@ def _around_async_for(loops: list, items, restore: dict) -> list:
         held = next((o for o in inner if o is not lp and lp.for_iter < o.for_iter < lp.exit), None)
         if held is not None:
             lp = _replace(lp, parallel=False,
-                          reasons=(*lp.reasons, Refusal("async-for", held.line, "async for inside the loop body")))
+                          reasons=(*lp.reasons, Refusal("async-for", held.line, "the `async for` in the loop body")))
         out.append(lp)
     return out
 
 
 def _async_for_loops(items) -> list:
-    """A sequential `LoopFacts` per `async for` (GET_AITER ... END_ASYNC_FOR), so that
-    `explain` names it: its items come from awaits and are never pulled ahead."""
+    """A sequential `LoopFacts` per `async for` left as written (GET_AITER ... END_ASYNC_FOR:
+    one whose body holds another `async for`, an async comprehension), so that `explain`
+    names it. `async for` loops of the statement shape are analysed (`asyncfor.as_for_loops`)."""
     out = []
-    for i, item in enumerate(items):
-        if getattr(item, "name", None) == "GET_AITER":
-            line = item.lineno
-            out.append(LoopFacts(line=line, for_iter=i, head=i, exit=i, iter_insert=i, base_depth=0, parallel=False,
-                                 reasons=(Refusal("async-for", line, "async for"),)))
+    aiters = [i for i, item in enumerate(items) if getattr(item, "name", None) == "GET_AITER"]
+    for n, i in enumerate(aiters):
+        line = items[i].lineno
+        holds = any(items[j].lineno is not None and items[j].lineno > line for j in aiters[n + 1:])
+        name = "an `async for` whose body holds another `async for`" if holds else "this `async for` (an async comprehension)"
+        out.append(LoopFacts(line=line, for_iter=i, head=i, exit=i, iter_insert=i, base_depth=0, parallel=False,
+                             reasons=(Refusal("async-for", line, name),)))
     return out
 
 
