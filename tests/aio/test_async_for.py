@@ -643,3 +643,101 @@ def test_a_coroutine_with_a_cell_variable_gets_tasks():
         got = run(fast([1, 2, 3, 4]))
     assert got == run(with_cell([1, 2, 3, 4])) == [5, 6, 7, 8]
     assert gauge["peak"] >= 2, xcs.explain(fast)
+
+
+# ----------------------------------------------------------------- more failures
+async def strict(source, seen):
+    out = []
+    async for x in source:
+        y = await wait(x)
+        out.append(seen[y])    # in order: raises KeyError for an unseen item
+    return out
+
+
+def test_an_in_order_failure_cancels_and_awaits_the_tasks_in_flight():
+    async def outcome(fn):
+        try:
+            await fn(numbers(20), {0: "a", 1: "b", 2: "c"})
+        except KeyError as error:
+            return error.args, other_tasks()
+
+    assert run(outcome(strict)) == ((3,), set())
+    with measuring() as gauge:
+        assert run(outcome(xcs.jit(strict, max_workers=4))) == ((3,), set())
+    assert gauge["active"] == 0
+    assert sorted(gauge["cleaned"]) == sorted(gauge["started"])
+    assert gauge["peak"] >= 2
+
+
+def test_cancelling_while_tasks_are_in_flight_cancels_them_all():
+    async def main():
+        task = asyncio.ensure_future(xcs.jit(collect, max_workers=4)(numbers(20)))
+        for _ in range(2000):   # until tasks are in flight (the first call also compiles)
+            await asyncio.sleep(0.001)
+            if state["active"] >= 2:
+                break
+        assert state["active"] >= 2
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0)
+        return other_tasks()
+
+    with measuring() as gauge:
+        assert run(main()) == set()
+    assert gauge["active"] == 0
+
+
+# ----------------------------------------------------------------- a real client
+httpx = pytest.importorskip("httpx")
+from tests.realworld.servers import running_server, stats  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def base():
+    with running_server(0.05) as url:
+        yield url
+
+
+async def keys_of(n):
+    for k in range(n):
+        await asyncio.sleep(0)
+        yield k
+
+
+async def pages(client, base, source):
+    names = []
+    async for k in source:
+        response = await client.get(f"{base}/item/{k}")
+        names.append(response.json()["name"])
+    return names
+
+
+def _pages(fn, base, n):
+    async def main():
+        async with httpx.AsyncClient() as client:
+            return await fn(client, base, keys_of(n))
+    return run(main())
+
+
+def test_httpx_requests_of_an_async_for_overlap_with_the_plain_results(base):
+    stats(base)
+    plain = _pages(pages, base, 12)
+    assert stats(base)["peak"] == 1
+    fast = xcs.jit(pages)
+    got = _pages(fast, base, 12)
+    gauge = stats(base)
+    assert got == plain == [f"item {k}" for k in range(12)]
+    assert gauge["requests"] == 12 and gauge["peak"] >= 2, gauge
+    assert report(fast).current_status() == "parallel"
+
+
+def test_auto_mode_runs_the_httpx_async_for_as_tasks(base):
+    pytest.importorskip("xcs._hook")
+    plain = _pages(pages, base, 8)
+    stats(base)
+    with xcs.enabled():
+        got = _pages(pages, base, 8)
+    gauge = stats(base)
+    assert got == plain
+    assert gauge["peak"] >= 2, gauge
