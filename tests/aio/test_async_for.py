@@ -741,3 +741,60 @@ def test_auto_mode_runs_the_httpx_async_for_as_tasks(base):
     gauge = stats(base)
     assert got == plain
     assert gauge["peak"] >= 2, gauge
+
+
+# ----------------------------------------------------------------- the code around the loop
+async def with_else(source):
+    out = []
+    async for x in source:
+        y = await wait(x)
+        out.append(y)
+    else:
+        out.append("else")
+    return out
+
+
+async def mixed(source, xs):
+    out = []
+    async for x in source:            # in order: it prints
+        y = await wait(x)
+        print("item", y)
+        out.append(y)
+    for x in xs:                      # tasks
+        y = await wait(x)
+        out.append(y)
+    async for x in numbers(3):        # tasks
+        y = await wait(x)
+        out.append(y)
+    return out
+
+
+def test_an_else_clause_runs_as_in_the_plain_loop():
+    plain, _, got, _, fast = both(with_else, lambda: numbers(5))
+    assert got == plain == [0, 1, 2, 3, 4, "else"]
+    assert state["peak"] >= 2
+
+
+def test_loops_left_in_order_next_to_loops_with_tasks_run_as_written(capsys):
+    plain, plain_events, got, got_events, fast = both(mixed, lambda: loud(4), [10, 11, 12])
+    assert got == plain
+    out = capsys.readouterr().out
+    assert out.count("item 3") == 2 and out.index("produced 3") < out.index("item 3")
+    statuses = sorted(r.current_status() for r in xcs.explain(fast))
+    assert statuses == ["parallel", "parallel", "sequential"], xcs.explain(fast)
+
+
+# ----------------------------------------------------------------- the analysis' view
+@pytest.mark.parametrize("fn", [collect, committed, printed, released, replies, stops, with_context, in_try,
+                                break_then_code, skips, inner_for, in_finally, pairs, strict, pages, with_else])
+def test_each_statement_async_for_is_read_in_for_shape_and_put_back_exactly(fn):
+    from xcs.analysis import analyze
+    from xcs.analysis.asyncfor import as_for_loops, restored
+    from xcs.analysis.normalize import normalize
+
+    items = list(normalize(fn.__code__))
+    shaped, restore = as_for_loops(items)
+    assert restore, "not read in for shape"
+    assert [id(x) for x in sorted(restored(shaped, restore), key=id)] == [id(x) for x in sorted(items, key=id)]
+    loops = analyze(fn.__code__).loops
+    assert any(lp.pulls_async for lp in loops)

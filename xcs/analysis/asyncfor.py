@@ -29,6 +29,7 @@ __all__ = ["as_for_loops", "restored"]
 
 def as_for_loops(items: list) -> tuple[list, dict]:
     """(items with every recognised `async for` in `for` shape, {id(placeholder): originals})."""
+    original = items
     restore: dict = {}
     moved: list = []
     i = 0
@@ -43,7 +44,13 @@ def as_for_loops(items: list) -> tuple[list, dict]:
             continue
         items = rewritten
         i = start + 1
-    return items + moved, restore
+    items = items + moved
+    # What the transform puts back must be the original items, each once (only the places of
+    # out-of-line blocks may differ): otherwise nothing is rewritten.
+    back = restored(items, restore)
+    if len(back) != len(original) or {id(x) for x in back} != {id(x) for x in original}:
+        return list(original), {}
+    return items, restore
 
 
 def restored(items, restore: dict) -> list:
@@ -96,7 +103,9 @@ def _rewrite(items: list, g: int, restore: dict, moved: list):
     header = items[first:stop]
     if any(isinstance(x, Instr) and x.name not in _HEADER_OPS for x in header):
         return None
-    cleanups = {x.target for x in header if isinstance(x, TryBegin) and x.target is not eaf_label}
+    # The pull's CLEANUP_THROW block: out of line, or (3.12+, some layouts) inside the header.
+    inside = {x for x in header if isinstance(x, Label)}
+    cleanups = {x.target for x in header if isinstance(x, TryBegin) and x.target is not eaf_label} - inside
     eaf = _index_of(items, eaf_label)
     if eaf is None or eaf <= stop:
         return None
@@ -199,7 +208,7 @@ def _block_end(items, lo: int) -> int:
 
 
 _HEADER_OPS = {"GET_ANEXT", "LOAD_CONST", "SEND", "YIELD_VALUE", "RESUME", "JUMP_BACKWARD_NO_INTERRUPT"} \
-    | pyversion.SEND_ENDS
+    | pyversion.SEND_ENDS | pyversion.THROW_CLEANUPS
 
 
 def _index_of(items, label):
