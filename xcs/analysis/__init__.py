@@ -39,9 +39,16 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
     over_budget = too_large(code)   # before normalizing: that alone is linear in the size
     if over_budget is not None:
         return over_budget
-    items, restore = as_for_loops(list(normalize(code)))
+    original = list(normalize(code))
+    items, restore = as_for_loops(original)
     try:
-        flow = build_flow(items)
+        try:
+            flow = build_flow(items)
+        except FlowError:
+            if not restore:
+                raise
+            items, restore = original, {}   # the `for` shape of an `async for` is not understood
+            flow = build_flow(items)
     except FlowError as error:
         return FunctionFacts(code=code, items=tuple(items),
                              refusal=Refusal("control-flow", code.co_firstlineno, str(error)))
