@@ -798,3 +798,36 @@ def test_each_statement_async_for_is_read_in_for_shape_and_put_back_exactly(fn):
     assert [id(x) for x in sorted(restored(shaped, restore), key=id)] == [id(x) for x in sorted(items, key=id)]
     loops = analyze(fn.__code__).loops
     assert any(lp.pulls_async for lp in loops)
+
+
+async def paged(client, base, n):
+    """A source that pages with the client the loop body also uses (known I/O only)."""
+    for page in range(0, n, 4):
+        await client.get(f"{base}/item/{page}")   # the page (its items are numbered here)
+        for k in range(page, min(page + 4, n)):
+            yield k
+
+
+async def paged_pages(client, base, n):
+    names = []
+    async for k in paged(client, base, n):
+        response = await client.get(f"{base}/item/{k}")
+        names.append(response.json()["name"])
+    return names
+
+
+def test_a_source_made_from_an_object_the_body_calls_is_pulled_in_order(base):
+    # The rule of `for` loops (`for line in reader(f): f.tell()`): the body calls `client.get`,
+    # and the source was made from `client`.
+    async def main(fn):
+        async with httpx.AsyncClient() as client:
+            return await fn(client, base, 12)
+
+    plain = run(main(paged_pages))
+    stats(base)
+    fast = xcs.jit(paged_pages)
+    got = run(main(fast))
+    gauge = stats(base)
+    assert got == plain == [f"item {k}" for k in range(12)]
+    assert gauge["peak"] == 1
+    assert "the loop body uses `client.get`, which the iterable reads from" in words(fast)

@@ -212,6 +212,9 @@ def _receiver_shared(it, args) -> str | None:
     receiver = frame.f_locals.get(first)
     if receiver is None or isinstance(receiver, (int, float, str, bytes, tuple, frozenset, type)):
         return None
+    method = getattr(getattr(type(receiver), code.co_name, None), "__code__", None)
+    if method is not code:
+        return None   # a function handed the object (a client to page with), not its method
     if any(arg is receiver for arg in args):
         return (f"pulling an item runs `{code.co_qualname}`, which reads `{first}`, an object the loop body "
                 f"also uses: its calls may change what the next item is")
