@@ -38,11 +38,15 @@ def as_for_loops(items: list) -> tuple[list, dict]:
                       if isinstance(items[k], Instr) and items[k].name == "GET_AITER"), None)
         if start is None:
             break
-        rewritten = _rewrite(items, start, restore, moved)
-        if rewritten is None:
-            i = start + 1
-            continue
-        items = rewritten
+        # Placeholders are known by `id`: a failed attempt's entries must not stay behind
+        # (their objects die, and a later object may get the same id).
+        mine: dict = {}
+        out_of_line: list = []
+        rewritten = _rewrite(items, start, mine, out_of_line)
+        if rewritten is not None:
+            items = rewritten
+            restore.update(mine)
+            moved += out_of_line
         i = start + 1
     items = items + moved
     # What the transform puts back must be the original items, each once (only the places of
