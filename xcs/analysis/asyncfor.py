@@ -42,7 +42,10 @@ def as_for_loops(items: list) -> tuple[list, dict]:
         # (their objects die, and a later object may get the same id).
         mine: dict = {}
         out_of_line: list = []
-        rewritten = _rewrite(items, start, mine, out_of_line)
+        try:
+            rewritten = _rewrite(items, start, mine, out_of_line)
+        except Exception:  # noqa: BLE001 - a shape not foreseen: left as written
+            rewritten = None
         if rewritten is not None:
             items = rewritten
             restore.update(mine)
