@@ -216,6 +216,16 @@ def compare_equal(location) -> list:
 FOR_EXIT_SKIPPED = 0 if PY < (3, 12) else (1 if PY < (3, 13) else 2)
 
 
+def for_exit_skipped(location) -> list:
+    """New instructions of the kind an exhausted FOR_ITER jumps over (`FOR_EXIT_SKIPPED` of them)."""
+    names = () if PY < (3, 12) else (("END_FOR",) if PY < (3, 13) else ("END_FOR", "POP_TOP"))
+    return [Instr(name, location=location) for name in names]
+
+
+# 3.12+: the instruction that ends an await's send loop (its result on top); 3.11 has none.
+SEND_ENDS = frozenset() if PY < (3, 12) else frozenset({"END_SEND"})
+
+
 # ----------------------------------------------------------------- coroutines
 CO_COROUTINE = 0x80
 

@@ -9,6 +9,7 @@ and `bytecode`; no other layer.
 """
 from __future__ import annotations
 
+from xcs.analysis.asyncfor import as_for_loops
 from xcs.analysis.budget import too_large
 from xcs.analysis.effects import Environment
 from xcs.analysis.facts import FunctionFacts, Hoist, LoopFacts, Statement
@@ -41,9 +42,16 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
     over_budget = too_large(code)   # before normalizing: that alone is linear in the size
     if over_budget is not None:
         return over_budget
-    items = list(normalize(code))
+    original = list(normalize(code))
+    items, restore = as_for_loops(original)
     try:
-        flow = build_flow(items)
+        try:
+            flow = build_flow(items)
+        except FlowError:
+            if not restore:
+                raise
+            items, restore = original, {}   # the `for` shape of an `async for` is not understood
+            flow = build_flow(items)
     except FlowError as error:
         return FunctionFacts(code=code, items=tuple(items),
                              refusal=Refusal("control-flow", code.co_firstlineno, str(error)))
@@ -78,9 +86,28 @@ def analyze(code, env: Environment | None = None) -> FunctionFacts:
         if open_loops:
             facts = _replace(facts, nested_in=open_loops[-1].for_iter)
         open_loops.append(shape)
+        if id(items[shape.for_iter]) in restore:
+            facts = _replace(facts, pulls_async=True)
         loops.append(facts)
+    loops = _around_async_for(loops, items, restore)
     loops += _async_for_loops(items)
-    return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops))
+    return FunctionFacts(code=code, items=tuple(items), loops=tuple(loops), restore=restore)
+
+
+def _around_async_for(loops: list, items, restore: dict) -> list:
+    """A loop whose body holds an `async for` stays in order: the inner loop's pulls are
+    awaits of the iteration, on a source XCS does not see at the outer loop's start."""
+    if not restore:
+        return loops
+    inner = [lp for lp in loops if lp.pulls_async]
+    out = []
+    for lp in loops:
+        held = next((o for o in inner if o is not lp and lp.for_iter < o.for_iter < lp.exit), None)
+        if held is not None:
+            lp = _replace(lp, parallel=False,
+                          reasons=(*lp.reasons, Refusal("async-for", held.line, "the `async for` in the loop body")))
+        out.append(lp)
+    return out
 
 
 def _with_moves(flow, shapes, env, code) -> list:
@@ -99,14 +126,17 @@ def _with_moves(flow, shapes, env, code) -> list:
 
 
 def _async_for_loops(items) -> list:
-    """A sequential `LoopFacts` per `async for` (GET_AITER ... END_ASYNC_FOR), so that
-    `explain` names it: its items come from awaits and are never pulled ahead."""
+    """A sequential `LoopFacts` per `async for` left as written (GET_AITER ... END_ASYNC_FOR:
+    one whose body holds another `async for`, an async comprehension), so that `explain`
+    names it. `async for` loops of the statement shape are analysed (`asyncfor.as_for_loops`)."""
     out = []
-    for i, item in enumerate(items):
-        if getattr(item, "name", None) == "GET_AITER":
-            line = item.lineno
-            out.append(LoopFacts(line=line, for_iter=i, head=i, exit=i, iter_insert=i, base_depth=0, parallel=False,
-                                 reasons=(Refusal("async-for", line, "async for"),)))
+    aiters = [i for i, item in enumerate(items) if getattr(item, "name", None) == "GET_AITER"]
+    for n, i in enumerate(aiters):
+        line = items[i].lineno
+        holds = any(items[j].lineno is not None and items[j].lineno > line for j in aiters[n + 1:])
+        name = "an `async for` whose body holds another `async for`" if holds else "this `async for` (an async comprehension)"
+        out.append(LoopFacts(line=line, for_iter=i, head=i, exit=i, iter_insert=i, base_depth=0, parallel=False,
+                             reasons=(Refusal("async-for", line, name),)))
     return out
 
 

@@ -5,7 +5,7 @@ the transform can rebuild code from exactly the instructions the analysis looked
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xcs.analysis.refusal import Refusal
 
@@ -122,6 +122,9 @@ class LoopFacts:
     # Item indices of map statements before which the body calls `take_turn()`
     # (`xcs.analysis.split.statement_turns`).
     turn_points: tuple = ()
+    # An `async for`: the runner pulls its items with awaits (`xcs.analysis.asyncfor`); the
+    # loop's header in `FunctionFacts.items` is a placeholder for the original one.
+    pulls_async: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,3 +135,6 @@ class FunctionFacts:
     items: tuple = ()
     loops: tuple[LoopFacts, ...] = ()
     refusal: Refusal | None = None
+    # {id(placeholder item): the original items} of the `async for` loops `items` shows in
+    # `for` shape (`xcs.analysis.asyncfor`): code built from `items` must put them back.
+    restore: dict = field(default_factory=dict)

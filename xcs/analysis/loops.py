@@ -112,6 +112,9 @@ def _coroutine_handler(flow: Flow):
     body (it turns a StopIteration into RuntimeError): it belongs to no loop. None otherwise."""
     items = flow.items
     first = flow.next_instr(0)
+    # A coroutine with cells or free variables makes them first (MAKE_CELL, COPY_FREE_VARS).
+    while first is not None and items[first].name in ("MAKE_CELL", "COPY_FREE_VARS"):
+        first = flow.next_instr(first + 1)
     if first is None or items[first].name != "RETURN_GENERATOR":
         return None
     for item in items[first:]:

@@ -44,12 +44,14 @@ class Compiled:
 
 
 FOR_ITER = bytes([dis.opmap["FOR_ITER"]])
+GET_ANEXT = bytes([dis.opmap["GET_ANEXT"]])   # the pull of an `async for`
 
 
 def has_loop(code: types.CodeType) -> bool:
-    """True when `code` or a comprehension in it has a `for` loop: the only code worth
-    compiling (a quick scan of the opcodes, so auto-mode keeps nothing for other code)."""
-    if FOR_ITER in code.co_code[::2]:
+    """True when `code` or a comprehension in it has a `for` (or `async for`) loop: the only
+    code worth compiling (a quick scan of the opcodes, so auto-mode keeps nothing for other code)."""
+    ops = code.co_code[::2]
+    if FOR_ITER in ops or GET_ANEXT in ops:
         return True
     return any(isinstance(c, types.CodeType) and c.co_name in COMPREHENSIONS and has_loop(c) for c in code.co_consts)
 

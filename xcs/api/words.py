@@ -48,7 +48,7 @@ TEMPLATES = {
     Kind.NO_PARALLEL_WORK: "nothing in the loop body can run apart from the in-order part ({name})",
     Kind.CONTROL_FLOW: "control flow not understood: {name}",
     Kind.GENERATOR: "the function is a generator or an async generator; its loops are left alone",
-    Kind.ASYNC_FOR: "`async for` pulls each item with an await: its items are not pulled ahead",
+    Kind.ASYNC_FOR: "{name} pulls each item with an await, in order: its iterations are not run as tasks",
     Kind.ASYNC_EXIT: "`{name}` leaves a loop of a coroutine: its iterations are not run as tasks ahead of it",
     Kind.TOO_LARGE: "the function has {name}, more than XCS analyses; it runs as written",
     Kind.GLOBAL: "assigns the global `{name}`",
@@ -116,8 +116,8 @@ HINTS = {
     Kind.GENERATOR: "move the loop into a plain function returning a list, and yield from its result",
     Kind.ASYNC_EXIT: "collect the work first (`results = [await fetch(x) for x in items]` runs in parallel), "
                      "then find the item to stop at in a plain loop over the results",
-    Kind.ASYNC_FOR: "collect the items first (`items = [x async for x in source]`), then loop over the list "
-                    "with a plain `for`",
+    Kind.ASYNC_FOR: "move the inner loop into an `async def` the loop awaits, or collect the items first "
+                    "(`items = [x async for x in source]`) and loop over the list with a plain `for`",
     Kind.TOO_LARGE: "split the loop body into a function (or the function into smaller ones) to have it analysed",
     Kind.GLOBAL: "return the value from the loop's work and assign `{name}` once after the loop",
     Kind.NONLOCAL: "keep `{name}` local to the loop body, or assign it once after the loop",

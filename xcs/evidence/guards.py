@@ -556,7 +556,7 @@ class _Pull:
         elif kind in _WRAPPERS:
             for ref in _referents(obj):
                 self.referent(ref, depth - 1)
-        elif isinstance(obj, types.GeneratorType):
+        elif isinstance(obj, (types.GeneratorType, types.AsyncGeneratorType)):
             self.generator(obj, depth)
         elif isinstance(obj, io.IOBase):
             self.stream(obj)
@@ -607,17 +607,23 @@ class _Pull:
                 self.reason = f"pulling an item calls {found}"
 
     def generator(self, gen, depth) -> None:
-        if gen.gi_frame is None:
+        """A generator, or an async generator (an `async for`'s source): its code is scanned
+        like a callee's (its output and shared changes would run ahead of the loop's)."""
+        code, frame = _gen_code(gen), _gen_frame(gen)
+        if frame is None:
             return   # finished: pulling runs nothing
         self.lazy = True
         refs = _referents(gen)
-        function = next((r for r in refs if isinstance(r, types.FunctionType) and r.__code__ is gen.gi_code), None)
-        found = _generator_hazard(gen, function) or self.reads_changed(gen.gi_frame.f_globals, gen.gi_code)
+        function = next((r for r in refs if isinstance(r, types.FunctionType) and r.__code__ is code), None)
+        found = _generator_hazard(gen, function) or self.reads_changed(frame.f_globals, code)
         if found:
             self.reason = found
             return
+        # An async generator holds the event loop's finalizer once it has started (it runs at
+        # `aclose()`/collection, never at a pull).
+        finalizer = sys.get_asyncgen_hooks().finalizer if isinstance(gen, types.AsyncGeneratorType) else None
         for ref in refs:
-            if ref is not function:
+            if ref is not function and not (finalizer is not None and ref == finalizer):
                 self.referent(ref, depth - 1)
 
     def reads_changed(self, func_globals, code) -> str | None:
@@ -746,13 +752,21 @@ def _shared_globals(func) -> str | None:
     return None
 
 
+def _gen_code(gen):
+    return gen.ag_code if isinstance(gen, types.AsyncGeneratorType) else gen.gi_code
+
+
+def _gen_frame(gen):
+    return gen.ag_frame if isinstance(gen, types.AsyncGeneratorType) else gen.gi_frame
+
+
 def _generator_hazard(gen, function) -> str | None:
-    code = gen.gi_code
+    code = _gen_code(gen)
     with _lock:
         cached = _generator_verdicts.get(code)
     if cached is not None and stale(cached[1]) is None:
         return cached[0]
-    target = function if function is not None else _GeneratorCode(code, gen.gi_frame)
+    target = function if function is not None else _GeneratorCode(code, _gen_frame(gen))
     found = walker.summarize(target, environment, with_reads=False).first()
     verdict = f"pulling an item runs `{code.co_qualname}`, which {found}" if found else None
     entries = watch([function]) if function is not None else ()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from bytecode import Bytecode, CellVar, FreeVar, Instr, Label, TryBegin, TryEnd
 
 from xcs import pyversion
+from xcs.analysis.asyncfor import restored
 from xcs.transform import awaits
 from xcs.transform.body import BodyBuilder
 from xcs.transform.jumps import fix_directions
@@ -68,7 +69,9 @@ def build_variant(facts, runners: dict, constants: dict | None = None, take_turn
                     skip.update(range(lo, hi))
     outer_targets = {lp.outer_try for lp, *_ in plans.values()} - {None}
     inserts = {lp.iter_insert: lp.for_iter for lp, *_ in plans.values()}
-    exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values()}
+    # (An `async for`'s exit in `for` shape is not in the built code: its result tuple is
+    # left to the function's end.)
+    exits = {_after_exit(items, lp.exit): result for lp, _, _, _, result in plans.values() if not lp.pulls_async}
     coroutine = bool(code.co_flags & pyversion.CO_COROUTINE)
     aborts = {lp.for_iter: AbortPlan(facts, lp, runners[lp.for_iter]) for lp, *_ in plans.values()} if coroutine else {}
     handler_blocks = {lo: (hi, plan) for plan in aborts.values() for lo, hi in plan.blocks}
@@ -94,7 +97,15 @@ def build_variant(facts, runners: dict, constants: dict | None = None, take_turn
             continue
         if i in inserts:
             lp, layout, body_code, closure, _ = plans[inserts[i]]
-            call = _runner_call(runners[lp.for_iter], body_code, closure, lp.inputs, item.location, lp.watched)
+            runner = runners[lp.for_iter]
+            if lp.pulls_async:
+                # `async for`: the runner gets the async iterable and hands back async steps,
+                # which the loop's own header (GET_AITER, GET_ANEXT...) pulls from.
+                out += _runner_call(runner.pull_async, body_code, closure, lp.inputs, item.location, lp.watched)
+                out.append(item)
+                i += 1
+                continue
+            call = _runner_call(runner, body_code, closure, lp.inputs, item.location, lp.watched)
             # A loop that may leave early hands the runner the iterable itself, not its
             # iterator: whether pulling ahead shows after the exit depends on which it is.
             out += call + [item] if lp.exits else [item] + call
@@ -120,6 +131,7 @@ def build_variant(facts, runners: dict, constants: dict | None = None, take_turn
         raise TransformError("nothing to transform")
     for plan in aborts.values():
         out += plan.tail()
+    out = restored(out, facts.restore)
     if aborts:
         out = awaits.place(out)
     bytecode = Bytecode(fix_directions(out))
@@ -214,10 +226,14 @@ class AbortPlan:
         # the loop too.
         self.blocks = [block for st in lp.statements if st.kind != "map" for block in st.handlers]
         self.cleanups: list = []
+        self.pulls_async = lp.pulls_async
 
     def start(self) -> list:
         """The region's start, then the await of the element FOR_ITER pushed (the step's
-        awaitable), which leaves the iteration's result tuple."""
+        awaitable), which leaves the iteration's result tuple. An `async for`'s header has
+        already awaited it (its GET_ANEXT pulls the result tuple from the runner's steps)."""
+        if self.pulls_async:
+            return [awaits.LoopStart(self.handler, self.enclosing_target)]
         inline, cleanup = pyversion.await_top(self.location)
         self.cleanups.append(cleanup)
         return [awaits.LoopStart(self.handler, self.enclosing_target), *inline]
