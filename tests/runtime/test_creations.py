@@ -416,3 +416,22 @@ def test_the_wrapper_stays_outside_the_per_host_caps():
         entry = vars(cls)[name]
         assert hasattr(entry, "__xcs_outer__"), (cls, name)
         assert hasattr(entry.__xcs_inner__, "__xcs_capped__"), (cls, name)
+
+
+def test_the_endpoint_table_is_bounded(monkeypatch):
+    """A crawler POSTing to a new path per item must not grow the table without end: past
+    MAX_ENDPOINTS the oldest idle endpoint is forgotten (and learned again if used)."""
+    monkeypatch.setattr(creations, "MAX_ENDPOINTS", 3)
+    creations.forget()
+    keys = [creations.endpoint_key("POST", "http", "h", 80, f"/items/n{k}x/embed") for k in range(5)]
+    for key in keys[:3]:
+        creations._settle(creations._endpoint(key), creations.INDEPENDENT, "200", False)
+    busy = creations._endpoint(keys[0])
+    busy.probing = True                       # a request to it is on its way: kept
+    creations._endpoint(keys[3])
+    creations._endpoint(keys[4])
+    assert len(creations._endpoints) == 3
+    assert keys[0] in creations._endpoints and keys[1] not in creations._endpoints and keys[2] not in creations._endpoints
+    assert creations.verdict_of(keys[1]) == (None, None)
+    busy.probing = False
+    creations.forget()

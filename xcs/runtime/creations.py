@@ -152,12 +152,29 @@ def answer_verdict(response):
     return INDEPENDENT, str(status)
 
 
+MAX_ENDPOINTS = 4096   # endpoints remembered per process; a crawler POSTing to a new path per
+                       # item would otherwise grow the table without end
+
+
 def _endpoint(key) -> _Endpoint:
     endpoint = _endpoints.get(key)
     if endpoint is None:
         with _lock:
-            endpoint = _endpoints.setdefault(key, _Endpoint())
+            endpoint = _endpoints.get(key)
+            if endpoint is None:
+                if len(_endpoints) >= MAX_ENDPOINTS:
+                    _forget_oldest()
+                endpoint = _endpoints[key] = _Endpoint()
     return endpoint
+
+
+def _forget_oldest() -> None:
+    """Under `_lock`: drop the oldest endpoint no request is probing or waiting for (it is
+    learned again if requests go to it later: unknown, so in order until an answer decides)."""
+    for key, endpoint in _endpoints.items():
+        if not endpoint.probing and not endpoint.waiters:
+            del _endpoints[key]
+            return
 
 
 def _settle(endpoint, verdict, evidence, probing) -> None:
