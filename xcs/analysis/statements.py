@@ -122,10 +122,13 @@ def _move_loop_labels(flow: Flow, loop: LoopShape, statements: list) -> list[Ref
     jump goes to through the one that jumps are joined into one. A jump back into the middle
     of a statement (instructions on both sides of its target) is refused."""
     items = flow.items
+    block_of = _blocks_by_item(loop)
     k = 0
     while k < len(statements):
         s = statements[k]
-        for i in range(s.start, s.stop):
+        # (3.12+ may leave a `while` loop's only jump back in an `except` block that
+        # `continue`s it, the way on is then straight through the `break`.)
+        for i in [*range(s.start, s.stop), *sorted(_handler_items(flow, loop, s, block_of))]:
             instr = items[i]
             if not (isinstance(instr, Instr) and isinstance(instr.arg, Label)):
                 continue
@@ -203,15 +206,36 @@ def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, 
     return False
 
 
+def _blocks_by_item(loop: LoopShape) -> dict:
+    """{item index: (lo, hi)} for the loop's out-of-line handler blocks."""
+    block_of = {}
+    for lo, hi in loop.handlers:
+        for k in range(lo, hi):
+            block_of[k] = (lo, hi)
+    return block_of
+
+
+def _handler_items(flow: Flow, loop: LoopShape, s: RawStatement, block_of: dict) -> set:
+    """Item indices of the out-of-line handler blocks statement `s`'s try ranges lead to."""
+    items = flow.items
+    work = [flow.target(items[k].target) for k in range(s.start, s.stop)
+            if isinstance(items[k], TryBegin) and not loop.is_outer_marker(items[k])]
+    seen: set = set()
+    while work:
+        k = work.pop()
+        if k is None or k in seen or k not in block_of:
+            continue
+        seen.add(k)
+        work.extend(j for j, _ in flow.succ.get(k, ()))
+    return seen
+
+
 def _assign_handlers(flow: Flow, loop: LoopShape, statements: list, head_instr: int) -> list[Refusal]:
     """Give each out-of-line handler block to the statement whose try statement owns it."""
     items = flow.items
     owner: dict = {}
     refusals = []
-    block_of = {}
-    for lo, hi in loop.handlers:
-        for k in range(lo, hi):
-            block_of[k] = (lo, hi)
+    block_of = _blocks_by_item(loop)
     for s in statements:
         seeds = [flow.target(items[k].target) for k in range(s.start, s.stop)
                  if isinstance(items[k], TryBegin) and not loop.is_outer_marker(items[k])]
