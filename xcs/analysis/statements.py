@@ -126,8 +126,8 @@ def _move_loop_labels(flow: Flow, loop: LoopShape, statements: list) -> list[Ref
     k = 0
     while k < len(statements):
         s = statements[k]
-        # (3.12+ may leave a `while` loop's only jump back in an `except` block that
-        # `continue`s it, the way on is then straight through the `break`.)
+        # The jumps of its out-of-line handler blocks too: on 3.12+ a `while True:` whose
+        # last statement is `break` jumps back only from an `except` block that `continue`s.
         for i in [*range(s.start, s.stop), *sorted(_handler_items(flow, loop, s, block_of))]:
             instr = items[i]
             if not (isinstance(instr, Instr) and isinstance(instr.arg, Label)):
