@@ -111,26 +111,63 @@ def split_statements(flow: Flow, loop: LoopShape, base_depth: int,
 
 
 def _move_loop_labels(flow: Flow, loop: LoopShape, statements: list) -> list[Refusal]:
-    """A `while` loop at the start of a statement jumps back to a label that the split put at
-    the end of the previous statement: move such labels to the statement that loops on them."""
+    """A `while` loop in the body jumps back to where it starts: its body must be one statement.
+
+    The split ends a statement wherever the stack is back at the loop's depth with no forward
+    jump pending, so the body of a `while True:` (no test at the top whose jump to the exit
+    stays pending: every CPython version) or a `while` whose test CPython repeats at the
+    bottom (3.12+) is cut into its own statements, and its label may end up at the end of the
+    statement before it. For each jump back to an earlier place in the body: a label at the
+    end of a statement moves to the start of the next one, and the statements from the one the
+    jump goes to through the one that jumps are joined into one. A jump back into the middle
+    of a statement (instructions on both sides of its target) is refused."""
     items = flow.items
-    for k, s in enumerate(statements):
-        for i in range(s.start, s.stop):
+    block_of = _blocks_by_item(loop)
+    k = 0
+    while k < len(statements):
+        s = statements[k]
+        # The jumps of its out-of-line handler blocks too: on 3.12+ a `while True:` whose
+        # last statement is `break` jumps back only from an `except` block that `continue`s.
+        for i in [*range(s.start, s.stop), *sorted(_handler_items(flow, loop, s, block_of))]:
             instr = items[i]
             if not (isinstance(instr, Instr) and isinstance(instr.arg, Label)):
                 continue
             target = flow.label_index[instr.arg]
             if not (loop.for_iter < target < s.start):
                 continue
-            prev = statements[k - 1] if k else None
-            if prev is None or target < prev.start or any(isinstance(x, Instr) for x in items[target:s.start]):
+            j = next((j for j in range(k) if statements[j].start <= target < statements[j].stop), None)
+            if j is None:
                 return [Refusal("control-flow", instr.lineno, "a jump back into an earlier statement")]
-            for j in range(prev.start, target):
-                other = items[j]
-                if isinstance(other, Instr) and isinstance(other.arg, Label) and target <= flow.label_index[other.arg] < s.start:
-                    return [Refusal("control-flow", instr.lineno, "a label shared by two statements")]
-            prev.stop, s.start = target, target
+            owner = statements[j]
+            if not any(isinstance(x, Instr) for x in items[target:owner.stop]):
+                # The label trails statement j: it belongs to the statement after it.
+                for m in range(owner.start, target):
+                    other = items[m]
+                    if isinstance(other, Instr) and isinstance(other.arg, Label) and \
+                            target <= flow.label_index[other.arg] < owner.stop:
+                        return [Refusal("control-flow", instr.lineno, "a label shared by two statements")]
+                nxt = statements[j + 1]
+                owner.stop, nxt.start = target, target
+                j += 1
+            elif any(isinstance(x, Instr) for x in items[owner.start:target]):
+                return [Refusal("control-flow", instr.lineno, "a jump back into an earlier statement")]
+            if j < k:
+                statements[j:k + 1] = [_joined_statements(items, statements[j:k + 1])]
+                k = j
+            break
+        else:
+            k += 1
+            continue
+        # Joined: look at the joined statement again (it may hold a jump further back).
     return []
+
+
+def _joined_statements(items, parts: list) -> RawStatement:
+    """One statement made of consecutive `parts` (a `while` loop's body, `_move_loop_labels`)."""
+    first, last = parts[0], parts[-1]
+    return RawStatement(first.start, last.stop, line_of(items, first.start, last.stop),
+                        any(p.skips for p in parts), refusals=[r for p in parts for r in p.refusals],
+                        exits=[e for p in parts for e in p.exits])
 
 
 def _at_base(flow: Flow, i: int, nxt: int, body: range, base_depth: int) -> bool:
@@ -169,15 +206,36 @@ def _check_instr(flow: Flow, loop: LoopShape, i: int, pending: set, start: int, 
     return False
 
 
+def _blocks_by_item(loop: LoopShape) -> dict:
+    """{item index: (lo, hi)} for the loop's out-of-line handler blocks."""
+    block_of = {}
+    for lo, hi in loop.handlers:
+        for k in range(lo, hi):
+            block_of[k] = (lo, hi)
+    return block_of
+
+
+def _handler_items(flow: Flow, loop: LoopShape, s: RawStatement, block_of: dict) -> set:
+    """Item indices of the out-of-line handler blocks statement `s`'s try ranges lead to."""
+    items = flow.items
+    work = [flow.target(items[k].target) for k in range(s.start, s.stop)
+            if isinstance(items[k], TryBegin) and not loop.is_outer_marker(items[k])]
+    seen: set = set()
+    while work:
+        k = work.pop()
+        if k is None or k in seen or k not in block_of:
+            continue
+        seen.add(k)
+        work.extend(j for j, _ in flow.succ.get(k, ()))
+    return seen
+
+
 def _assign_handlers(flow: Flow, loop: LoopShape, statements: list, head_instr: int) -> list[Refusal]:
     """Give each out-of-line handler block to the statement whose try statement owns it."""
     items = flow.items
     owner: dict = {}
     refusals = []
-    block_of = {}
-    for lo, hi in loop.handlers:
-        for k in range(lo, hi):
-            block_of[k] = (lo, hi)
+    block_of = _blocks_by_item(loop)
     for s in statements:
         seeds = [flow.target(items[k].target) for k in range(s.start, s.stop)
                  if isinstance(items[k], TryBegin) and not loop.is_outer_marker(items[k])]

@@ -199,18 +199,26 @@ def abort_handler(label, abort, enclosing, location) -> list:
 
 def cleanup_blocks(items, start: int, stop: int) -> list:
     """(lo, hi) item ranges of the CLEANUP_THROW blocks of the awaits in items[start:stop]
-    (3.12+): the out-of-line code an await's throw path runs, ending with its jump back."""
+    (3.12+): the out-of-line code an await's throw path runs, ending with its jump back.
+
+    A CLEANUP_THROW block CPython left in line (3.12+, after an inlined comprehension or an
+    `async for` earlier in the function the compiler may not push it to the end: it falls
+    through into the await's END_SEND) is part of items[start:stop] already: it is not a
+    block of its own, and what follows it (the rest of the statement) is not either."""
     wanted = {item.target for item in items[start:stop] if isinstance(item, TryBegin)}
     blocks = []
     for lo, item in enumerate(items):
-        if not isinstance(item, Label) or item not in wanted:
+        if not isinstance(item, Label) or item not in wanted or start <= lo < stop:
             continue
         k = lo + 1
         while k < len(items) and not isinstance(items[k], Instr):
             k += 1
         if k >= len(items) or items[k].name not in pyversion.THROW_CLEANUPS:
             continue
-        while k < len(items) and not (isinstance(items[k], Instr) and items[k].name.startswith("JUMP")):
+        k += 1
+        while k < len(items) and not isinstance(items[k], (Instr, Label)):
             k += 1
+        if k >= len(items) or not (isinstance(items[k], Instr) and items[k].name.startswith("JUMP")):
+            continue   # falls through: in line, not a block that moves with the await
         blocks.append((lo, k + 1))
     return blocks
