@@ -11,7 +11,7 @@ from xcs.analysis import effects
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.split.effect import opens_for_writing
 from xcs.analysis.memo import per_function
-from xcs.analysis.stack import Event, subscript_element, up_to_any_key
+from xcs.analysis.stack import Event, result_user, subscript_element, up_to_any_key
 
 
 def synchronizes(desc, res, k: int, changing) -> Refusal | None:
@@ -142,7 +142,9 @@ def outermost(desc, e: Event) -> bool:
     """True for a call whose result is dropped or assigned, not passed on: a call nested
     in another is a candidate for hoisting into the map part."""
     items = desc.items
-    nxt = next((items[j] for j in range(e.index + 1, len(items)) if isinstance(items[j], Instr)), None)
+    nxt = result_user(items, e.index)   # through an `await`: `await note(source, y)` is outermost
+    if nxt is None:
+        nxt = next((items[j] for j in range(e.index + 1, len(items)) if isinstance(items[j], Instr)), None)
     return nxt is None or nxt.name in ("POP_TOP", "STORE_FAST", "STORE_ATTR", "STORE_SUBSCR", "STORE_GLOBAL",
                                        "STORE_DEREF", "RETURN_VALUE", "UNPACK_SEQUENCE")
 
