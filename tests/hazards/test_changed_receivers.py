@@ -11,6 +11,10 @@ Two wrong results found by trying the contract (issue 10, items 2, 3 and 5):
    iterations' `src.ack()`. The body's uses of the receiver are now uses of the iterable
    (`iterable_uses`), so such a loop is not pulled ahead (the loop-start pull check).
 
+3. The same for a method call whose result is kept (`ok = source.ack(y)`, awaited or not):
+   the call ran in order, but `len(source.acked)` of the next statement was hoisted ahead of
+   it. A kept-result method call that must run in order now counts as changing its receiver.
+
 Each row compares with the plain function; the last rows of each part prove that loops
 without the hazard (a second object, not the changed or iterated one) keep their overlap.
 """
@@ -35,9 +39,11 @@ class Source:
     async def ack(self, y):
         await asyncio.sleep(0.001 * (4 - y % 4))
         self.acked.append(y)
+        return True
 
     def ack_now(self, y):
         self.acked.append(y)
+        return True
 
     async def count(self):
         await asyncio.sleep(0)
@@ -111,6 +117,24 @@ async def awaited_ack_read_by_the_next_awaited_call(source, ys):
     return out
 
 
+async def awaited_ack_with_its_result_kept(source, ys):
+    out = []
+    for y in ys:
+        z = await wait(y, delay=0.001 * (8 - y % 8))
+        ok = await source.ack(z)
+        out.append((z, ok, len(source.acked)))
+    return out
+
+
+def ack_with_its_result_kept(source, ys):
+    out = []
+    for y in ys:
+        z = slow(y)
+        ok = source.ack_now(z)
+        out.append((z, ok, len(source.acked)))
+    return out
+
+
 async def another_object_is_read(source, other, ys):
     out = []
     for y in ys:
@@ -160,6 +184,16 @@ def test_an_object_passed_to_an_awaited_function_is_read_after_it():
 
 def test_an_awaited_call_reading_the_changed_receiver_runs_after_the_change():
     same_async(awaited_ack_read_by_the_next_awaited_call, lambda: (Source(), range(8)))
+
+
+def test_an_awaited_method_call_whose_result_is_kept_changes_its_receiver():
+    same_async(awaited_ack_with_its_result_kept, lambda: (Source(), range(8)))
+
+
+def test_a_method_call_whose_result_is_kept_changes_its_receiver():
+    """The same in a plain loop: `ok = source.ack_now(z)` runs in order (its method changes
+    `self`); `len(source.acked)` of the next statement must not be hoisted ahead of it."""
+    same(ack_with_its_result_kept, lambda: (Source(), range(8)))
 
 
 def test_a_second_object_the_in_order_part_does_not_change_keeps_the_tasks_overlapping():
