@@ -21,6 +21,7 @@ without the hazard (a second object, not the changed or iterated one) keep their
 from __future__ import annotations
 
 import asyncio
+import re
 
 import xcs
 from tests.aio.gauge import measuring as aio_measuring
@@ -342,4 +343,19 @@ def test_a_generator_method_of_an_object_the_body_does_not_touch_stays_parallel(
     jitted = same(another_object_is_changed, lambda: (Lines(12), Lines()))
     result, peak = peak_of(jitted, Lines(12), Lines(), overlap=4)
     assert result == another_object_is_changed(Lines(12), Lines())
+    assert peak >= 4
+
+
+def matches_of_a_module_function(text):
+    out = []
+    for m in re.finditer(r"\d", text):           # a module's function: `re` is no receiver
+        r = io(m.group())
+        out.append(re.sub("0", "o", r))
+    return out
+
+
+def test_a_module_function_in_the_iterable_is_no_receiver_and_stays_parallel():
+    jitted = same(matches_of_a_module_function, lambda: ("a1b2c3d4e5f6g7h8",))
+    result, peak = peak_of(jitted, "a1b2c3d4e5f6g7h8", overlap=4)
+    assert result == matches_of_a_module_function("a1b2c3d4e5f6g7h8")
     assert peak >= 4
