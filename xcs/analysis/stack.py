@@ -277,8 +277,7 @@ def _next_is_pop(items: list, i: int) -> bool:
 
 # What an `await` of a value on the stack runs (3.11-3.13): GET_AWAITABLE, then the SEND loop
 # (its labels and, 3.12+, the try markers around YIELD_VALUE), then END_SEND (3.12+).
-AWAIT_SEQUENCE = frozenset({"GET_AWAITABLE", "LOAD_CONST", "SEND", "YIELD_VALUE", "RESUME",
-                            "JUMP_BACKWARD_NO_INTERRUPT", "END_SEND"})
+AWAIT_SEQUENCE = pyversion.AWAIT_STEPS | {"LOAD_CONST", "RESUME", "JUMP_BACKWARD_NO_INTERRUPT"}
 
 
 def result_user(items: list, i: int):
