@@ -271,10 +271,30 @@ def _step(instr: Instr, i: int, stack: list, events: list, items: list) -> None:
 
 
 def _next_is_pop(items: list, i: int) -> bool:
+    user = result_user(items, i)
+    return user is not None and user.name == "POP_TOP"
+
+
+# What an `await` of a value on the stack runs (3.11-3.13): GET_AWAITABLE, then the SEND loop
+# (its labels and, 3.12+, the try markers around YIELD_VALUE), then END_SEND (3.12+).
+AWAIT_SEQUENCE = pyversion.AWAIT_STEPS | {"LOAD_CONST", "RESUME", "JUMP_BACKWARD_NO_INTERRUPT"}
+
+
+def result_user(items: list, i: int):
+    """The instruction that takes the value items[i] leaves on the stack, looking through an
+    `await` of it (`await source.ack(y)` drops the awaited result as `source.ack(y)` drops
+    the call's), or None when a label or a try marker comes first."""
+    awaited = False
     for j in range(i + 1, len(items)):   # not items[i + 1:]: a copy per call is quadratic
         item = items[j]
         if isinstance(item, Instr):
-            return item.name == "POP_TOP"
-        if isinstance(item, (Label, TryBegin)):
-            return False
-    return False
+            if not awaited and item.name == "GET_AWAITABLE":
+                awaited = True
+                continue
+            if awaited and item.name in AWAIT_SEQUENCE and \
+                    (item.name != "LOAD_CONST" or item.arg is None):
+                continue
+            return item
+        if not awaited:
+            return None
+    return None

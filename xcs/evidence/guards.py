@@ -455,7 +455,8 @@ def _pull_reason(pull, uses) -> str | None:
     for expression, changes in uses:
         if changes or not pull.containers_only:
             return (f"the loop body uses `{expression}`, which the iterable reads from: pulling items "
-                    f"ahead would change what it sees")
+                    f"ahead would change what it sees — hint: if the items do not depend on what the body "
+                    f"does there, make them first (`for x in list(...):`)")
     return None
 
 

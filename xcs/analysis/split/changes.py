@@ -11,7 +11,7 @@ from xcs.analysis import effects
 from xcs.analysis.refusal import Refusal
 from xcs.analysis.split.effect import opens_for_writing
 from xcs.analysis.memo import per_function
-from xcs.analysis.stack import Event, subscript_element, up_to_any_key
+from xcs.analysis.stack import Event, result_user, subscript_element, up_to_any_key
 
 
 def synchronizes(desc, res, k: int, changing) -> Refusal | None:
@@ -62,7 +62,8 @@ def mutated_receivers(desc, res, kinds, statements=None) -> list:
                 chain = root.chain + (subscript_element(desc.items, e.args[-1]),)
             elif e.op == "inplace" and root.chain:
                 chain = root.chain
-            elif e.op == "call" and root.chain and (root.chain[-1] in effects.MUTATORS or e.discarded):
+            elif e.op == "call" and root.chain and (root.chain[-1] in effects.MUTATORS or e.discarded or
+                                                    _ordered_method_call(desc, res, e)):
                 chain = root.chain[:-1]
             else:
                 continue
@@ -71,6 +72,19 @@ def mutated_receivers(desc, res, kinds, statements=None) -> list:
             if e.op == "call":
                 out.extend(_viewed(desc, root, k))
     return out
+
+
+def _ordered_method_call(desc, res, e: Event) -> bool:
+    """True for a method call whose result is kept (`ok = source.ack(y)`) that must itself run
+    in order (its method changes what other iterations see, `self` most likely): like a call
+    made for its effect, it changes its receiver, and reads of the receiver stay after it."""
+    if not outermost(desc, e) or not res.is_bound_method(e.target):
+        return False
+    from xcs.analysis.split.effect import Marks, event_reason
+    try:
+        return event_reason(desc, res, e, Marks()) is not None
+    except Exception:  # noqa: BLE001 - not proven harmless: it may change its receiver
+        return True
 
 
 def _consumes(res, e: Event) -> bool:
@@ -142,7 +156,9 @@ def outermost(desc, e: Event) -> bool:
     """True for a call whose result is dropped or assigned, not passed on: a call nested
     in another is a candidate for hoisting into the map part."""
     items = desc.items
-    nxt = next((items[j] for j in range(e.index + 1, len(items)) if isinstance(items[j], Instr)), None)
+    nxt = result_user(items, e.index)   # through an `await`: `await note(source, y)` is outermost
+    if nxt is None:
+        nxt = next((items[j] for j in range(e.index + 1, len(items)) if isinstance(items[j], Instr)), None)
     return nxt is None or nxt.name in ("POP_TOP", "STORE_FAST", "STORE_ATTR", "STORE_SUBSCR", "STORE_GLOBAL",
                                        "STORE_DEREF", "RETURN_VALUE", "UNPACK_SEQUENCE")
 

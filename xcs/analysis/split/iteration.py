@@ -12,7 +12,7 @@ from xcs.analysis import effects
 from xcs.analysis.split import scope
 from xcs.analysis.split.changes import call_may_change_arguments
 from xcs.analysis.split.resolve import Resolver
-from xcs.analysis.stack import Event, render, simulate
+from xcs.analysis.stack import Event, Value, render, simulate
 
 # Builtins that read an argument without advancing or changing it.
 NOT_ADVANCING = frozenset({"len", "isinstance", "issubclass", "id", "type", "repr", "str", "hash", "bool",
@@ -149,8 +149,24 @@ def _expression_roots(desc, stop: int) -> list:
             kind, name = "deref", pyversion.deref_name(ins.arg)
         else:
             continue
-        roots.append((kind, name, tuple(c for c in desc.read_chain(i) if not c.startswith("["))))
+        read = desc.read_chain(i)
+        chain = tuple(c for c in read if not c.startswith("["))
+        if chain and _method_called(items, i + sum(2 if c.startswith("[") else 1 for c in read)) and \
+                not isinstance(Resolver(desc).resolve_root(Value(kind, i, name)), types.ModuleType):
+            # `src.lines()`: a generator (or iterator) method reads its own object as it
+            # yields, so the body's calls on `src`, stores into it, and passing it on are
+            # uses of the iterable (`for x in src.lines(): ...; src.ack(x)`). A module's
+            # function (`re.finditer(p, s)`) is no method of it: `re.sub` is no use.
+            chain = chain[:-1]
+        roots.append((kind, name, chain))
     return roots
+
+
+def _method_called(items, last: int) -> bool:
+    """True when items[last], the end of an attribute chain, is a method load (`src.lines`
+    of `src.lines()`)."""
+    last = items[last] if last < len(items) else None
+    return isinstance(last, Instr) and last.name in pyversion.ATTR_LOADS and pyversion.is_method_load(last)
 
 
 def iterable_uses(desc) -> tuple:
